@@ -1,0 +1,141 @@
+//! Pass 5: emit. Turns a placement into a `spikepipe-schedule/1` file: chunks with their
+//! sample ranges, every edge, then (after timing) staleness and metrics, and finally
+//! runs the verifier so no invalid schedule ever leaves the compiler.
+
+use spikepipe_ir::{
+    compute_staleness, consumer_share, fnv1a_hex, scale_bytes, verify_schedule, Chunk, EdgeKind, Metrics,
+    ModelInfo, Schedule, ScheduleEdge, ScheduledTask, SolverInfo, SCHEDULE_FORMAT,
+};
+
+use crate::lower::input_bytes;
+use crate::schedule::{split, Placement, Problem};
+use crate::{ScheduleError, Specs};
+
+/// Hash of the canonical specs (model + hardware as JSON).
+pub fn spec_hash(specs: &Specs) -> String {
+    let model = serde_json::to_string(&specs.model).unwrap_or_default();
+    let hw = serde_json::to_string(&specs.hardware).unwrap_or_default();
+    fnv1a_hex(format!("{model}\n{hw}").as_bytes())
+}
+
+/// A schedule with every chunk placed at start 0 and no transfers yet.
+pub fn draft(
+    p: &Problem,
+    spec_hash: &str,
+    placement: &Placement,
+    method: &str,
+    solver: SolverInfo,
+) -> Schedule {
+    let g = &p.graph.graph;
+    let tasks = g
+        .node_indices()
+        .zip(&placement.chunks)
+        .map(|(i, chunks)| {
+            let t = &g[i];
+            ScheduledTask {
+                id: t.id(),
+                layer: t.layer,
+                kind: t.kind,
+                work: t.work,
+                cycles: t.cycles,
+                chunks: chunks
+                    .iter()
+                    .map(|c| Chunk {
+                        processor: c.processor,
+                        start: 0,
+                        cycles: c.cycles,
+                        range: c.range,
+                        samples: split::chunk_samples(p, t, c.range),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let edges = g
+        .raw_edges()
+        .iter()
+        .map(|e| ScheduleEdge {
+            from: g[e.source()].id(),
+            to: g[e.target()].id(),
+            kind: e.weight.kind,
+            bytes: e.weight.bytes,
+            sliced_by: e.weight.sliced_by,
+        })
+        .collect();
+    Schedule {
+        format: SCHEDULE_FORMAT.to_string(),
+        model: ModelInfo {
+            name: p.graph.model.clone(),
+            spec_hash: spec_hash.to_string(),
+            layers: p.graph.layers(),
+            batch: p.network.batch,
+        },
+        hardware: p.hardware.clone(),
+        method: method.to_string(),
+        micro_batches: None,
+        solver,
+        period_cycles: 1,
+        lower_bound_cycles: crate::schedule::lower_bound(p),
+        tasks,
+        edges,
+        transfers: Vec::new(),
+        staleness: Vec::new(),
+        metrics: Metrics {
+            utilization: 0.0,
+            processor_utilization: Vec::new(),
+            bytes_between_processors: 0,
+            bytes_total: 0,
+            comm_overhead: 0.0,
+        },
+    }
+}
+
+/// Fills staleness and metrics of a timed schedule and verifies it.
+pub fn finish(p: &Problem, mut s: Schedule) -> Result<Schedule, ScheduleError> {
+    s.staleness = compute_staleness(&s);
+    s.metrics = metrics(p, &s);
+    verify_schedule(&s)
+        .map_err(|violations| ScheduleError::Invalid { method: s.method.clone(), violations })?;
+    Ok(s)
+}
+
+/// Bytes of updated weights sent from `U_l` to `F_l`/`G_l` chunks on other processors.
+fn weight_bytes_between(s: &Schedule) -> u64 {
+    let mut total = 0;
+    for e in s.edges.iter().filter(|e| e.kind == EdgeKind::WeightFeedback) {
+        let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
+        let src = u.chunks.first().map_or(0, |c| c.processor);
+        let mut dsts: Vec<u32> = v.chunks.iter().map(|c| c.processor).filter(|&q| q != src).collect();
+        dsts.sort_unstable();
+        dsts.dedup();
+        for q in dsts {
+            total += scale_bytes(e.bytes, consumer_share(e, v, q, |_| true));
+        }
+    }
+    total
+}
+
+fn metrics(p: &Problem, s: &Schedule) -> Metrics {
+    let procs = s.hardware.processors as usize;
+    let mut busy = vec![0u64; procs];
+    for c in s.tasks.iter().flat_map(|t| &t.chunks) {
+        busy[c.processor as usize] += c.cycles;
+    }
+    let ii = s.period_cycles.max(1) as f64;
+    let processor_utilization: Vec<f64> = busy.iter().map(|&b| round6(b as f64 / ii)).collect();
+    let utilization = round6(busy.iter().sum::<u64>() as f64 / (ii * procs.max(1) as f64));
+    let between = s.transfers.iter().map(|t| t.bytes).sum::<u64>() + weight_bytes_between(s);
+    let total = s.edges.iter().map(|e| e.bytes).sum::<u64>() + input_bytes(p.network, &p.hardware.bits);
+    Metrics {
+        utilization,
+        processor_utilization,
+        bytes_between_processors: between,
+        bytes_total: total,
+        comm_overhead: round6(between as f64 / total.max(1) as f64),
+    }
+}
+
+/// Rounds to 6 decimals so JSON output is stable and readable.
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

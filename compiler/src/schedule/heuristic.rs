@@ -1,0 +1,329 @@
+//! `heuristic`: fine-grained placement. Tasks are placed individually and large GEMMs are
+//! cut into chunks (each costed on the array, never `cost / k`).
+//!
+//! 1. Two starting points: PipeDream's optimal contiguous partition, and a
+//!    communication-aware LPT (largest chunk first onto the processor that keeps the
+//!    busiest processor or link least loaded; GEMMs longer than the lower bound are cut
+//!    first).
+//! 2. Local search on each: move a chunk off the bottleneck resource, or cut a GEMM on
+//!    it once more, taking the best strict improvement of (period, bytes between
+//!    processors) until none is left.
+//! 3. The better result is timed by modulo list scheduling ([`super::timing`]).
+//!
+//! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
+
+use spikepipe_ir::{ChunkRange, EdgeKind, SplitDim};
+
+use super::pipedream::Pipedream;
+use super::split::{chunk_cycles, even_ranges_along, gemm_dims, whole};
+use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
+use crate::ScheduleError;
+
+/// Fine-grained list scheduling with GEMM splitting and load balancing.
+pub struct Heuristic;
+
+const UNPLACED: u32 = u32::MAX;
+
+/// How one task is cut and where its chunks run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPlan {
+    /// Chunk ranges (one `Whole` range if not cut).
+    pub ranges: Vec<ChunkRange>,
+    /// Cycles of each chunk.
+    pub cycles: Vec<u64>,
+    /// Processor of each chunk.
+    pub procs: Vec<u32>,
+}
+
+/// A data edge as the evaluator needs it.
+struct Edge {
+    from: usize,
+    to: usize,
+    bytes: u64,
+    sliced_by: Option<SplitDim>,
+}
+
+/// Scores plans: (period, bytes between processors), lower is better.
+pub struct Evaluator<'a> {
+    p: &'a Problem<'a>,
+    edges: Vec<Edge>,
+    procs: usize,
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluator for a problem.
+    pub fn new(p: &'a Problem<'a>) -> Self {
+        let g = &p.graph.graph;
+        let edges = g
+            .raw_edges()
+            .iter()
+            .filter(|e| e.weight.kind == EdgeKind::Data)
+            .map(|e| Edge {
+                from: e.source().index(),
+                to: e.target().index(),
+                bytes: e.weight.bytes,
+                sliced_by: e.weight.sliced_by,
+            })
+            .collect();
+        Evaluator { p, edges, procs: p.processors() as usize }
+    }
+
+    /// Processor loads and link loads (`src·P + dst`) of a plan; unplaced chunks are skipped.
+    /// Mirrors `spikepipe_ir::required_transfers` for plans that only cut GEMMs, where
+    /// every producer and consumer chunk pair touches common samples.
+    pub fn loads(&self, plans: &[TaskPlan]) -> (Vec<u64>, Vec<u64>, u64) {
+        let n = self.procs;
+        let mut procs = vec![0u64; n];
+        for plan in plans {
+            for (&q, &c) in plan.procs.iter().zip(&plan.cycles) {
+                if q != UNPLACED {
+                    procs[q as usize] += c;
+                }
+            }
+        }
+        let mut links = vec![0u64; n * n];
+        let mut bytes_total = 0;
+        let mut dst_len = vec![0u64; n];
+        for e in &self.edges {
+            let (u, v) = (&plans[e.from], &plans[e.to]);
+            let vt = &self.p.graph.graph[petgraph::graph::NodeIndex::new(e.to)];
+            let ut = &self.p.graph.graph[petgraph::graph::NodeIndex::new(e.from)];
+            let v_dim = v.ranges[0].dim;
+            let v_size = v_dim.size(&vt.work).unwrap_or(1).max(1);
+            let u_size = u.ranges[0].dim.size(&ut.work).unwrap_or(1).max(1);
+            dst_len.iter_mut().for_each(|x| *x = 0);
+            for (r, &q) in v.ranges.iter().zip(&v.procs) {
+                if q != UNPLACED {
+                    dst_len[q as usize] += r.len();
+                }
+            }
+            let sliced = e.sliced_by == Some(v_dim);
+            for (ru, &pu) in u.ranges.iter().zip(&u.procs) {
+                if pu == UNPLACED {
+                    continue;
+                }
+                for q in 0..n {
+                    if q == pu as usize || dst_len[q] == 0 {
+                        continue;
+                    }
+                    // min(producer share, consumer share), as exact fractions.
+                    let (hn, hd) = (ru.len() as u128, u_size as u128);
+                    let (nn, nd) = if sliced { (dst_len[q] as u128, v_size as u128) } else { (1, 1) };
+                    let (sn, sd) = if hn * nd <= nn * hd { (hn, hd) } else { (nn, nd) };
+                    let b = ((e.bytes as u128 * sn).div_ceil(sd.max(1)) as u64).min(e.bytes);
+                    links[pu as usize * n + q] += self.p.cost.transfer_cycles(b);
+                    bytes_total += b;
+                }
+            }
+        }
+        (procs, links, bytes_total)
+    }
+
+    /// (period, bytes between processors) of a plan.
+    pub fn score(&self, plans: &[TaskPlan]) -> (u64, u64) {
+        let (procs, links, bytes) = self.loads(plans);
+        (procs.into_iter().chain(links).max().unwrap_or(0), bytes)
+    }
+}
+
+/// A task's plan cut into `k` chunks along `dim` (or whole for k = 1), all on `proc`.
+fn cut(p: &Problem, task: usize, dim: SplitDim, unit: u64, k: u64, proc: u32) -> TaskPlan {
+    let t = &p.graph.graph[petgraph::graph::NodeIndex::new(task)];
+    let ranges =
+        if k <= 1 { vec![whole()] } else { even_ranges_along(dim, dim.size(&t.work).unwrap_or(1), unit, k) };
+    let cycles = ranges.iter().map(|r| chunk_cycles(p, t, *r)).collect::<Vec<_>>();
+    let procs = vec![proc; ranges.len()];
+    TaskPlan { ranges, cycles, procs }
+}
+
+/// The plan of a placement.
+pub fn plans_of(placement: &Placement) -> Vec<TaskPlan> {
+    placement
+        .chunks
+        .iter()
+        .map(|cs| TaskPlan {
+            ranges: cs.iter().map(|c| c.range).collect(),
+            cycles: cs.iter().map(|c| c.cycles).collect(),
+            procs: cs.iter().map(|c| c.processor).collect(),
+        })
+        .collect()
+}
+
+/// The placement of a plan, chunks in range order.
+pub fn placement_of(plans: &[TaskPlan]) -> Placement {
+    Placement {
+        chunks: plans
+            .iter()
+            .map(|pl| {
+                pl.ranges
+                    .iter()
+                    .zip(&pl.cycles)
+                    .zip(&pl.procs)
+                    .map(|((r, c), q)| PlacedChunk { processor: *q, range: *r, cycles: *c })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// Communication-aware LPT.
+fn lpt(p: &Problem, ev: &Evaluator, target: u64) -> Vec<TaskPlan> {
+    let procs = p.processors();
+    let n = p.graph.graph.node_count();
+    let mut plans: Vec<TaskPlan> = (0..n)
+        .map(|i| {
+            let t = &p.graph.graph[petgraph::graph::NodeIndex::new(i)];
+            let k = if t.kind.is_gemm() { t.cycles.div_ceil(target.max(1)).min(procs as u64) } else { 1 };
+            let (dim, unit) = best_dim(p, i, k);
+            let mut plan = cut(p, i, dim, unit, k, UNPLACED);
+            plan.procs.iter_mut().for_each(|q| *q = UNPLACED);
+            plan
+        })
+        .collect();
+    let mut items: Vec<(u64, usize, usize)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(t, pl)| pl.cycles.iter().enumerate().map(move |(j, &c)| (c, t, j)))
+        .collect();
+    items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    for (_, t, j) in items {
+        let mut best = (u64::MAX, u64::MAX, 0u32);
+        for q in 0..procs {
+            plans[t].procs[j] = q;
+            let (ii, bytes) = ev.score(&plans);
+            if (ii, bytes) < (best.0, best.1) {
+                best = (ii, bytes, q);
+            }
+        }
+        plans[t].procs[j] = best.2;
+    }
+    plans
+}
+
+/// The dimension and unit giving the smallest largest chunk for a k-way cut.
+fn best_dim(p: &Problem, task: usize, k: u64) -> (SplitDim, u64) {
+    let t = &p.graph.graph[petgraph::graph::NodeIndex::new(task)];
+    let mut best = (SplitDim::Whole, 1, (u64::MAX, u64::MAX));
+    for (dim, unit) in gemm_dims(p, t) {
+        let ranges = even_ranges_along(dim, dim.size(&t.work).unwrap_or(1), unit, k.max(2));
+        let costs: Vec<u64> = ranges.iter().map(|r| chunk_cycles(p, t, *r)).collect();
+        let key = (costs.iter().copied().max().unwrap_or(0), costs.iter().sum());
+        if key < best.2 {
+            best = (dim, unit, key);
+        }
+    }
+    (best.0, best.1)
+}
+
+/// Bottleneck resources: processors and link endpoints whose load equals the period.
+fn hot_processors(ev: &Evaluator, plans: &[TaskPlan]) -> Vec<u32> {
+    let (procs, links, _) = ev.loads(plans);
+    let ii = procs.iter().chain(&links).copied().max().unwrap_or(0);
+    let n = ev.procs;
+    let mut hot: Vec<u32> = (0..n).filter(|&q| procs[q] == ii).map(|q| q as u32).collect();
+    for (i, &l) in links.iter().enumerate() {
+        if l == ii {
+            hot.push((i / n) as u32);
+            hot.push((i % n) as u32);
+        }
+    }
+    hot.sort_unstable();
+    hot.dedup();
+    hot
+}
+
+/// Improves a plan by single-chunk moves and extra cuts until no strict improvement is left.
+pub fn local_search(
+    p: &Problem,
+    ev: &Evaluator,
+    mut plans: Vec<TaskPlan>,
+    max_rounds: usize,
+) -> Vec<TaskPlan> {
+    let procs = p.processors();
+    let mut score = ev.score(&plans);
+    for _ in 0..max_rounds {
+        let hot = hot_processors(ev, &plans);
+        let mut best: Option<((u64, u64), Vec<TaskPlan>)> = None;
+        let consider = |cand: Vec<TaskPlan>, best: &mut Option<((u64, u64), Vec<TaskPlan>)>| {
+            let s = ev.score(&cand);
+            if s < score && best.as_ref().is_none_or(|(b, _)| s < *b) {
+                *best = Some((s, cand));
+            }
+        };
+        for t in 0..plans.len() {
+            for j in 0..plans[t].procs.len() {
+                if !hot.contains(&plans[t].procs[j]) {
+                    continue;
+                }
+                for q in 0..procs {
+                    if q == plans[t].procs[j] {
+                        continue;
+                    }
+                    let mut cand = plans.clone();
+                    cand[t].procs[j] = q;
+                    consider(cand, &mut best);
+                }
+            }
+            // One more cut of a GEMM that touches a hot processor.
+            let task = &p.graph.graph[petgraph::graph::NodeIndex::new(t)];
+            let k = plans[t].ranges.len() as u64;
+            if task.kind.is_gemm() && k < procs as u64 && plans[t].procs.iter().any(|q| hot.contains(q)) {
+                for (dim, unit) in gemm_dims(p, task) {
+                    let mut base = cut(p, t, dim, unit, k + 1, 0);
+                    if base.ranges.len() as u64 != k + 1 {
+                        continue;
+                    }
+                    let old: Vec<u32> = plans[t].procs.clone();
+                    for q in 0..procs {
+                        for (i, slot) in base.procs.iter_mut().enumerate() {
+                            *slot = if i < old.len() { old[i] } else { q };
+                        }
+                        let mut cand = plans.clone();
+                        cand[t] = base.clone();
+                        consider(cand, &mut best);
+                    }
+                }
+            }
+        }
+        match best {
+            Some((s, cand)) => {
+                score = s;
+                plans = cand;
+            }
+            None => break,
+        }
+    }
+    plans
+}
+
+impl Scheduler for Heuristic {
+    fn name(&self) -> &'static str {
+        "heuristic"
+    }
+    fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
+        Ok(Outcome::feasible(placement_of(&best_plan(p)?), "lpt+local-search"))
+    }
+}
+
+/// The heuristic's plan (also the ILP's warm start and fallback).
+pub fn best_plan(p: &Problem) -> Result<Vec<TaskPlan>, ScheduleError> {
+    let ev = Evaluator::new(p);
+    let rounds = 64;
+    let from_pipedream = plans_of(&Pipedream.schedule(p)?.placement);
+    let a = local_search(p, &ev, from_pipedream, rounds);
+    let b = local_search(p, &ev, lpt(p, &ev, super::lower_bound(p)), rounds);
+    let best = if ev.score(&b) < ev.score(&a) { b } else { a };
+    Ok(normalize(best))
+}
+
+/// Orders each task's chunks by range, so equal plans print equally.
+fn normalize(mut plans: Vec<TaskPlan>) -> Vec<TaskPlan> {
+    for plan in &mut plans {
+        let mut idx: Vec<usize> = (0..plan.ranges.len()).collect();
+        idx.sort_by_key(|&i| plan.ranges[i].start);
+        plan.ranges = idx.iter().map(|&i| plan.ranges[i]).collect();
+        plan.cycles = idx.iter().map(|&i| plan.cycles[i]).collect();
+        plan.procs = idx.iter().map(|&i| plan.procs[i]).collect();
+    }
+    plans
+}

@@ -1,0 +1,202 @@
+//! Pass 4: schedule. Every method turns the costed task graph into a [`Placement`]
+//! (which chunk runs on which processor); [`timing`] then finds the period and the start
+//! of every chunk and transfer, and [`crate::emit`] writes the schedule file.
+//!
+//! Methods (DESIGN §6), one module each behind [`Scheduler`]: [`layerwise`],
+//! [`pipedream`], [`gpipe`], [`heuristic`], [`ilp`].
+
+pub mod gpipe;
+pub mod heuristic;
+pub mod ilp;
+pub mod layerwise;
+pub mod pipedream;
+pub mod split;
+pub mod timing;
+
+use std::fmt;
+use std::str::FromStr;
+
+use spikepipe_ir::{ChunkRange, HardwareSpec, Network, SolverInfo, SolverStatus, TaskGraph, TaskKind};
+
+use crate::cost::CostModel;
+use crate::ScheduleError;
+
+/// A scheduling method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    /// Assignment + splitting ILP, then ordering (good_lp + microlp), heuristic fallback.
+    Ilp,
+    /// Fine-grained list scheduling with GEMM splitting and load balancing.
+    Heuristic,
+    /// Optimal contiguous partition of whole layers (dynamic programming).
+    Pipedream,
+    /// Equal numbers of whole layers per processor.
+    Layerwise,
+    /// Synchronous pipeline with micro-batches and a flush (no staleness).
+    Gpipe,
+}
+
+impl Method {
+    /// Every method, best first.
+    pub const ALL: [Method; 5] =
+        [Method::Ilp, Method::Heuristic, Method::Pipedream, Method::Layerwise, Method::Gpipe];
+
+    /// The CLI name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Ilp => "ilp",
+            Method::Heuristic => "heuristic",
+            Method::Pipedream => "pipedream",
+            Method::Layerwise => "layerwise",
+            Method::Gpipe => "gpipe",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Method, String> {
+        Method::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            format!("unknown method `{s}` (known: ilp, heuristic, pipedream, layerwise, gpipe)")
+        })
+    }
+}
+
+/// Everything a scheduler reads.
+pub struct Problem<'a> {
+    /// The costed task graph.
+    pub graph: &'a TaskGraph,
+    /// Shapes (to map chunk ranges to samples).
+    pub network: &'a Network,
+    /// The hardware, with the P to schedule for.
+    pub hardware: &'a HardwareSpec,
+    /// The cost model.
+    pub cost: &'a dyn CostModel,
+}
+
+impl Problem<'_> {
+    /// Number of processors P.
+    pub fn processors(&self) -> u32 {
+        self.hardware.processors as u32
+    }
+    /// Tasks in node order.
+    pub fn tasks(&self) -> impl Iterator<Item = &spikepipe_ir::Task> {
+        self.graph.graph.node_weights()
+    }
+}
+
+/// A chunk placed on a processor, not yet timed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedChunk {
+    /// Processor.
+    pub processor: u32,
+    /// Part of the task.
+    pub range: ChunkRange,
+    /// Cycles.
+    pub cycles: u64,
+}
+
+/// Where every task's chunks run, indexed like the graph's nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// Chunks per task.
+    pub chunks: Vec<Vec<PlacedChunk>>,
+}
+
+impl Placement {
+    /// Every task whole on the processor `proc_of(task index)`.
+    pub fn whole_tasks(p: &Problem, proc_of: impl Fn(usize) -> u32) -> Placement {
+        let chunks = p
+            .tasks()
+            .enumerate()
+            .map(|(i, t)| {
+                vec![PlacedChunk { processor: proc_of(i), range: split::whole(), cycles: t.cycles }]
+            })
+            .collect();
+        Placement { chunks }
+    }
+
+    /// Busy cycles per processor.
+    pub fn loads(&self, processors: u32) -> Vec<u64> {
+        let mut loads = vec![0; processors as usize];
+        for c in self.chunks.iter().flatten() {
+            loads[c.processor as usize] += c.cycles;
+        }
+        loads
+    }
+}
+
+/// What a scheduler returns: a placement (or a finished schedule, for methods that time
+/// their own chunks) plus how it was found.
+pub struct Outcome {
+    /// The placement.
+    pub placement: Placement,
+    /// Solver record for the schedule file.
+    pub solver: SolverInfo,
+    /// A fixed period and starts, when the method times chunks itself (gpipe).
+    pub timed: Option<spikepipe_ir::Schedule>,
+}
+
+impl Outcome {
+    /// A placement found by an algorithm with no optimality claim.
+    pub fn feasible(placement: Placement, name: &str) -> Outcome {
+        Outcome {
+            placement,
+            solver: SolverInfo {
+                name: name.into(),
+                status: SolverStatus::Feasible,
+                seconds: 0.0,
+                gap: None,
+                note: None,
+            },
+            timed: None,
+        }
+    }
+}
+
+/// A scheduling method.
+pub trait Scheduler {
+    /// The method's name.
+    fn name(&self) -> &'static str;
+    /// Places (and possibly times) every task.
+    fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError>;
+}
+
+/// The largest chunk no method can avoid for a task: GEMMs cut P ways along their best
+/// dimension, neuron tasks cut P ways by samples (only gpipe does), updates whole.
+fn smallest_largest_chunk(p: &Problem, t: &spikepipe_ir::Task) -> u64 {
+    let procs = p.processors() as u64;
+    match t.kind {
+        TaskKind::Update => t.cycles,
+        TaskKind::Neuron | TaskKind::NeuronBackward => {
+            let ranges = split::sample_ranges(p, t, spikepipe_ir::SplitDim::Elements, procs);
+            ranges.iter().map(|r| split::chunk_cycles(p, t, *r)).max().unwrap_or(t.cycles)
+        }
+        _ => split::best_split(p, t, procs).1,
+    }
+}
+
+/// `LB = max(ceil(total work / P), largest indivisible chunk)` (DESIGN §6).
+pub fn lower_bound(p: &Problem) -> u64 {
+    let total = p.graph.total_cycles();
+    let spread = total.div_ceil(p.processors().max(1) as u64);
+    let chunk = p.tasks().map(|t| smallest_largest_chunk(p, t)).max().unwrap_or(0);
+    spread.max(chunk).max(1)
+}
+
+/// The scheduler of a method.
+pub fn scheduler(method: Method, opts: &crate::CompileOptions) -> Box<dyn Scheduler> {
+    match method {
+        Method::Ilp => Box::new(ilp::Ilp::new(opts)),
+        Method::Heuristic => Box::new(heuristic::Heuristic),
+        Method::Pipedream => Box::new(pipedream::Pipedream),
+        Method::Layerwise => Box::new(layerwise::Layerwise),
+        Method::Gpipe => Box::new(gpipe::Gpipe { micro_batches: opts.micro_batches }),
+    }
+}

@@ -1,0 +1,116 @@
+//! How tasks are cut into chunks: along which dimension, in which units, and what a
+//! chunk costs. A chunk is costed on the array by the same formula as a whole task
+//! (never `cost / k`), so tile rounding and fill overheads are honest.
+
+use spikepipe_ir::{ChunkRange, SplitDim, Task, TaskKind, Work};
+
+use super::Problem;
+
+/// The work of the part `start..end` of `work` along `dim`.
+pub fn chunk_work(work: &Work, dim: SplitDim, start: u64, end: u64) -> Work {
+    let len = end - start;
+    match (*work, dim) {
+        (Work::Gemm { k, n, .. }, SplitDim::M) => Work::Gemm { m: len, k, n },
+        (Work::Gemm { m, k, .. }, SplitDim::N) => Work::Gemm { m, k, n: len },
+        (Work::Gemm { m, n, .. }, SplitDim::K) => Work::Gemm { m, k: len, n },
+        (Work::Elementwise { ops_per_element, .. }, SplitDim::Elements) => {
+            Work::Elementwise { elements: len, ops_per_element }
+        }
+        _ => *work,
+    }
+}
+
+/// Cycles of the part `range` of a task.
+pub fn chunk_cycles(p: &Problem, task: &Task, range: ChunkRange) -> u64 {
+    p.cost.work_cycles(&chunk_work(&task.work, range.dim, range.start, range.end))
+}
+
+/// Rows of a dimension that belong to one sample (`None` if the dimension does not
+/// run over samples). Rows are ordered sample-major, then time step, then position.
+fn rows_per_sample(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
+    let layer = &p.network.layers[task.layer as usize - 1];
+    let bt_rows = p.network.timesteps * layer.op.positions();
+    match (task.kind, dim) {
+        (TaskKind::Forward | TaskKind::InputGrad, SplitDim::M) => Some(bt_rows),
+        (TaskKind::WeightGrad, SplitDim::K) => Some(bt_rows),
+        (TaskKind::Neuron | TaskKind::NeuronBackward, SplitDim::Elements) => {
+            Some(p.network.timesteps * layer.op.output_elements())
+        }
+        _ => None,
+    }
+}
+
+/// The samples `[first, end)` of the minibatch that a chunk touches.
+pub fn chunk_samples(p: &Problem, task: &Task, range: ChunkRange) -> [u64; 2] {
+    match rows_per_sample(p, task, range.dim) {
+        Some(rps) if rps > 0 => [range.start / rps, range.end.div_ceil(rps).min(p.network.batch)],
+        _ => [0, p.network.batch],
+    }
+}
+
+/// The whole task as one range.
+pub fn whole() -> ChunkRange {
+    ChunkRange { dim: SplitDim::Whole, start: 0, end: 1 }
+}
+
+/// `k` contiguous ranges of `dim` made of whole `unit`s, as equal as units allow.
+pub fn even_ranges(size: u64, unit: u64, k: u64) -> Vec<ChunkRange> {
+    even_ranges_along(SplitDim::M, size, unit, k)
+}
+
+/// [`even_ranges`] along a given dimension; empty ranges are dropped.
+pub fn even_ranges_along(dim: SplitDim, size: u64, unit: u64, k: u64) -> Vec<ChunkRange> {
+    let unit = unit.max(1);
+    let units = size.div_ceil(unit);
+    let k = k.clamp(1, units.max(1));
+    let mut out = Vec::new();
+    let mut start_unit = 0;
+    for i in 0..k {
+        let n = units / k + u64::from(i < units % k);
+        let (a, b) = (start_unit * unit, ((start_unit + n) * unit).min(size));
+        if b > a {
+            out.push(ChunkRange { dim, start: a, end: b });
+        }
+        start_unit += n;
+    }
+    out
+}
+
+/// Ranges of `dim` covering whole samples, split into `k` groups of samples.
+pub fn sample_ranges(p: &Problem, task: &Task, dim: SplitDim, k: u64) -> Vec<ChunkRange> {
+    let size = dim.size(&task.work).unwrap_or(1);
+    match rows_per_sample(p, task, dim) {
+        Some(rps) => even_ranges_along(dim, size, rps, k),
+        None => vec![whole()],
+    }
+}
+
+/// Splitting options of a GEMM: the dimensions it may be cut along (M or N; never its
+/// reduction K, which would need partial-sum traffic), each with its unit.
+pub fn gemm_dims(p: &Problem, task: &Task) -> Vec<(SplitDim, u64)> {
+    let Work::Gemm { m, k, n } = task.work else { return vec![] };
+    [SplitDim::M, SplitDim::N]
+        .into_iter()
+        .filter(|d| d.size(&task.work).unwrap_or(0) > 1)
+        .map(|d| (d, p.cost.split_unit(m, k, n, d)))
+        .collect()
+}
+
+/// The cheapest way to cut a task into at most `k` chunks, judged by its largest chunk
+/// (then by total cycles): `(ranges, largest chunk, total)`.
+pub fn best_split(p: &Problem, task: &Task, k: u64) -> (Vec<ChunkRange>, u64, u64) {
+    let mut best = (vec![whole()], task.cycles, task.cycles);
+    if k <= 1 {
+        return best;
+    }
+    for (dim, unit) in gemm_dims(p, task) {
+        let size = dim.size(&task.work).unwrap_or(1);
+        let ranges = even_ranges_along(dim, size, unit, k);
+        let costs: Vec<u64> = ranges.iter().map(|r| chunk_cycles(p, task, *r)).collect();
+        let (max, sum) = (costs.iter().copied().max().unwrap_or(0), costs.iter().sum());
+        if (max, sum) < (best.1, best.2) {
+            best = (ranges, max, sum);
+        }
+    }
+    best
+}

@@ -1,0 +1,244 @@
+//! Timing: given where every chunk runs, find the period II and the start of every
+//! chunk and transfer.
+//!
+//! [`time_modulo`] is modulo list scheduling. II is the busiest resource's load (a
+//! processor's chunks or a directed link's transfers), which no placement-preserving
+//! schedule can beat. Chunks are taken in a topological order of the tasks (longest
+//! path to the end first) and each resource packs its work in one contiguous run modulo
+//! II, skipping ahead to a chunk's ready time only while the slack left on that resource
+//! still fits the work not yet placed. That keeps every placement feasible at this II
+//! and starts chunks as early as the slack allows, which keeps staleness low.
+//!
+//! [`time_flat`] is plain list scheduling of one iteration with no overlap between
+//! iterations (gpipe): II is the makespan.
+
+use std::collections::{BTreeMap, HashMap};
+
+use spikepipe_ir::{required_transfers, samples_overlap, EdgeKind, Schedule, Transfer};
+
+/// A resource (processor or link) packed contiguously modulo II.
+#[derive(Debug, Default, Clone)]
+struct Cursor {
+    anchor: Option<u64>,
+    used: u64,
+    remaining: u64,
+}
+
+impl Cursor {
+    fn place(&mut self, ii: u64, ready: u64, len: u64) -> u64 {
+        self.remaining -= len;
+        let Some(anchor) = self.anchor else {
+            self.anchor = Some(ready % ii);
+            self.used = len;
+            return ready;
+        };
+        let cursor = (anchor + self.used) % ii;
+        let gap = (ready % ii + ii - cursor) % ii;
+        if self.used + gap + len + self.remaining <= ii {
+            self.used += gap + len;
+            ready
+        } else {
+            self.used += len;
+            ready + (cursor + ii - ready % ii) % ii
+        }
+    }
+}
+
+/// Intervals already taken on a resource, for flat list scheduling.
+#[derive(Debug, Default, Clone)]
+struct Timeline {
+    busy: Vec<(u64, u64)>,
+}
+
+impl Timeline {
+    fn place(&mut self, ready: u64, len: u64) -> u64 {
+        let mut t = ready;
+        for &(a, b) in &self.busy {
+            if t + len <= a {
+                break;
+            }
+            t = t.max(b);
+        }
+        let at = self.busy.partition_point(|&(a, _)| a < t);
+        self.busy.insert(at, (t, t + len));
+        t
+    }
+}
+
+/// Task indices in a topological order of the distance-0 edges, taking among ready tasks
+/// the one with the longest remaining path (then the lowest index).
+pub fn task_order(s: &Schedule) -> Vec<usize> {
+    let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+    let n = s.tasks.len();
+    let mut succ = vec![Vec::new(); n];
+    let mut indeg = vec![0usize; n];
+    for e in s.edges.iter().filter(|e| e.kind == EdgeKind::Data) {
+        let (u, v) = (index[e.from.as_str()], index[e.to.as_str()]);
+        succ[u].push(v);
+        indeg[v] += 1;
+    }
+    // Longest path to a sink, by task cycles (reverse topological pass via DFS memo).
+    let mut tail = vec![None; n];
+    fn longest(i: usize, s: &Schedule, succ: &[Vec<usize>], memo: &mut Vec<Option<u64>>) -> u64 {
+        if let Some(v) = memo[i] {
+            return v;
+        }
+        let best = succ[i].iter().map(|&j| longest(j, s, succ, memo)).max().unwrap_or(0);
+        let v = s.tasks[i].cycles + best;
+        memo[i] = Some(v);
+        v
+    }
+    for i in 0..n {
+        longest(i, s, &succ, &mut tail);
+    }
+    let mut ready: BTreeMap<(std::cmp::Reverse<u64>, usize), ()> = BTreeMap::new();
+    for i in (0..n).filter(|&i| indeg[i] == 0) {
+        ready.insert((std::cmp::Reverse(tail[i].unwrap_or(0)), i), ());
+    }
+    let mut order = Vec::with_capacity(n);
+    while let Some((&(_, i), _)) = ready.iter().next() {
+        ready.remove(&(std::cmp::Reverse(tail[i].unwrap_or(0)), i));
+        order.push(i);
+        for &j in &succ[i] {
+            indeg[j] -= 1;
+            if indeg[j] == 0 {
+                ready.insert((std::cmp::Reverse(tail[j].unwrap_or(0)), j), ());
+            }
+        }
+    }
+    order
+}
+
+/// Busy cycles per processor and per directed link that a placement implies.
+pub fn resource_loads(s: &Schedule) -> (Vec<u64>, BTreeMap<(u32, u32), u64>) {
+    let mut procs = vec![0u64; s.hardware.processors as usize];
+    for c in s.tasks.iter().flat_map(|t| &t.chunks) {
+        procs[c.processor as usize] += c.cycles;
+    }
+    let mut links = BTreeMap::new();
+    for (ei, ci, dst, bytes) in required_transfers(s) {
+        let src = s.tasks.iter().find(|t| t.id == s.edges[ei].from).map_or(0, |t| t.chunks[ci].processor);
+        *links.entry((src, dst)).or_insert(0) += s.hardware.transfer_cycles(bytes);
+    }
+    (procs, links)
+}
+
+/// The smallest period a placement allows: the busiest processor or link.
+pub fn min_period(s: &Schedule) -> u64 {
+    let (procs, links) = resource_loads(s);
+    procs.into_iter().chain(links.into_values()).max().unwrap_or(0).max(1)
+}
+
+enum Mode {
+    Modulo { ii: u64, procs: Vec<Cursor>, links: BTreeMap<(u32, u32), Cursor> },
+    Flat { procs: Vec<Timeline>, links: BTreeMap<(u32, u32), Timeline> },
+}
+
+impl Mode {
+    fn chunk(&mut self, proc: u32, ready: u64, len: u64) -> u64 {
+        match self {
+            Mode::Modulo { ii, procs, .. } => procs[proc as usize].place(*ii, ready, len),
+            Mode::Flat { procs, .. } => procs[proc as usize].place(ready, len),
+        }
+    }
+    fn link(&mut self, link: (u32, u32), ready: u64, len: u64) -> u64 {
+        match self {
+            Mode::Modulo { ii, links, .. } => links.entry(link).or_default().place(*ii, ready, len),
+            Mode::Flat { links, .. } => links.entry(link).or_default().place(ready, len),
+        }
+    }
+}
+
+/// Times a placed schedule modulo the smallest feasible period; sets `period_cycles`,
+/// chunk starts and `transfers`.
+pub fn time_modulo(s: &mut Schedule) {
+    let ii = min_period(s);
+    let (proc_loads, link_loads) = resource_loads(s);
+    let procs = proc_loads.iter().map(|&l| Cursor { remaining: l, ..Cursor::default() }).collect();
+    let links = link_loads.iter().map(|(&k, &l)| (k, Cursor { remaining: l, ..Cursor::default() })).collect();
+    s.period_cycles = ii;
+    list_schedule(s, Mode::Modulo { ii, procs, links });
+}
+
+/// Times one iteration with no overlap between iterations; the period is the makespan.
+pub fn time_flat(s: &mut Schedule) {
+    let procs = vec![Timeline::default(); s.hardware.processors as usize];
+    list_schedule(s, Mode::Flat { procs, links: BTreeMap::new() });
+    let chunk_end = s.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.end()).max().unwrap_or(0);
+    let transfer_end = s.transfers.iter().map(Transfer::end).max().unwrap_or(0);
+    s.period_cycles = chunk_end.max(transfer_end).max(1);
+}
+
+fn list_schedule(s: &mut Schedule, mut mode: Mode) {
+    let index: HashMap<String, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+    let bytes: HashMap<(usize, usize, u32), u64> =
+        required_transfers(s).into_iter().map(|(e, c, d, b)| ((e, c, d), b)).collect();
+    let mut incoming: Vec<Vec<(usize, usize)>> = vec![Vec::new(); s.tasks.len()];
+    for (ei, e) in s.edges.iter().enumerate().filter(|(_, e)| e.kind == EdgeKind::Data) {
+        incoming[index[&e.to]].push((ei, index[&e.from]));
+    }
+    let mut placed: HashMap<(usize, usize, u32), Transfer> = HashMap::new();
+    for v in task_order(s) {
+        for vi in 0..s.tasks[v].chunks.len() {
+            let cv = s.tasks[v].chunks[vi].clone();
+            let mut ready = 0;
+            for &(ei, u) in &incoming[v] {
+                for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
+                    if !samples_overlap(cu.samples, cv.samples) {
+                        continue;
+                    }
+                    if cu.processor == cv.processor {
+                        ready = ready.max(cu.end());
+                        continue;
+                    }
+                    let key = (ei, ui, cv.processor);
+                    let t = placed.entry(key).or_insert_with(|| {
+                        let b = bytes.get(&key).copied().unwrap_or(0);
+                        let cycles = s.hardware.transfer_cycles(b);
+                        let start = mode.link((cu.processor, cv.processor), cu.end(), cycles);
+                        Transfer {
+                            edge: ei,
+                            from_chunk: ui,
+                            src: cu.processor,
+                            dst: cv.processor,
+                            bytes: b,
+                            start,
+                            cycles,
+                        }
+                    });
+                    ready = ready.max(t.end());
+                }
+            }
+            let start = mode.chunk(cv.processor, ready, cv.cycles);
+            s.tasks[v].chunks[vi].start = start;
+        }
+    }
+    let mut transfers: Vec<Transfer> = placed.into_values().collect();
+    transfers.sort_by_key(|t| (t.edge, t.from_chunk, t.dst));
+    s.transfers = transfers;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_packs_within_the_period() {
+        let mut c = Cursor { remaining: 10, ..Cursor::default() };
+        assert_eq!(c.place(10, 3, 4), 3); // anchors at 3
+                                          // Skipping from offset 7 to 100 ≡ 0 would leave no room for the 3 cycles still to
+                                          // place, so this one waits for the slot at offset 7.
+        assert_eq!(c.place(10, 100, 3), 107);
+        assert_eq!(c.place(10, 0, 3), 0); // the last 3 cycles fill offsets 0..3
+        assert_eq!(c.used, 10);
+    }
+
+    #[test]
+    fn timeline_fills_gaps() {
+        let mut t = Timeline::default();
+        assert_eq!(t.place(10, 5), 10);
+        assert_eq!(t.place(0, 5), 0);
+        assert_eq!(t.place(0, 6), 15);
+        assert_eq!(t.place(5, 5), 5);
+    }
+}

@@ -1,0 +1,45 @@
+//! SpikePipe IR: the plain data every pass and backend agrees on.
+//!
+//! - [`ModelSpec`], [`HardwareSpec`]: what users write in YAML (DESIGN §2).
+//! - [`Network`]: the model after shape inference, one entry per weight layer.
+//! - [`TaskGraph`]: training tasks `F S E G W U` per layer and their edges (DESIGN §4).
+//! - [`Schedule`]: the versioned periodic schedule file (DESIGN §7), and
+//!   [`verify_schedule`], which checks every rule a schedule must keep.
+//!
+//! No algorithms beyond the verifier live here; no solver, CLI or numeric dependency.
+#![deny(missing_docs)]
+
+mod hardware;
+mod model;
+mod network;
+mod schedule;
+mod task_graph;
+mod verify;
+
+pub use hardware::{ArraySpec, BitsSpec, Dataflow, HardwareSpec, LinkSpec};
+pub use model::{
+    Encoding, LayerSpec, Loss, ModelSpec, NeuronKind, NeuronOverride, NeuronSpec, Optimizer, PoolKind, Reset,
+    Surrogate, SurrogateKind, TrainingSpec,
+};
+pub use network::{LayerOp, Network, Pool, WeightLayer};
+pub use schedule::{
+    consumer_share, required_transfers, samples_overlap, scale_bytes, share, staleness_between, Chunk,
+    ChunkRange, LayerStaleness, Metrics, ModelInfo, Schedule, ScheduleEdge, ScheduledTask, Share, SolverInfo,
+    SolverStatus, SplitDim, Transfer, SCHEDULE_FORMAT,
+};
+pub use task_graph::{Dependence, EdgeKind, Task, TaskGraph, TaskKind, Work};
+pub use verify::{compute_staleness, verify_schedule, Violation, Violations};
+
+/// FNV-1a 64-bit hash, as 16 hex digits; used for `spec_hash` (stable across platforms).
+///
+/// ```
+/// assert_eq!(spikepipe_ir::fnv1a_hex(b""), "cbf29ce484222325");
+/// ```
+pub fn fnv1a_hex(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

@@ -1,0 +1,411 @@
+//! The schedule file `spikepipe-schedule/1` (DESIGN §7): the one contract between the
+//! compiler and both backends.
+//!
+//! A schedule is periodic: chunk `c` starts at `start + i·period_cycles` in iteration
+//! (minibatch) `i`. Every field is plain data written in a fixed order, so the same
+//! inputs give a byte-identical file (see [`Schedule::to_json`]).
+//!
+//! ```
+//! use spikepipe_ir::{Schedule, SCHEDULE_FORMAT};
+//! let text = include_str!("../tests/data/two-tasks.json");
+//! let s = Schedule::from_json(text).unwrap();
+//! assert_eq!(s.format, SCHEDULE_FORMAT);
+//! assert_eq!(s.to_json(), text.trim_end());
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::{EdgeKind, HardwareSpec, TaskKind, Work};
+
+/// The `format` value of files this crate reads and writes.
+pub const SCHEDULE_FORMAT: &str = "spikepipe-schedule/1";
+
+/// A complete periodic schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Always [`SCHEDULE_FORMAT`].
+    pub format: String,
+    /// Which model this schedules.
+    pub model: ModelInfo,
+    /// The hardware, with `processors` = the P actually used.
+    pub hardware: HardwareSpec,
+    /// Scheduling method (`ilp`, `heuristic`, `pipedream`, `layerwise`, `gpipe`).
+    pub method: String,
+    /// Micro-batches per minibatch (`gpipe` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_batches: Option<u64>,
+    /// How the schedule was found.
+    pub solver: SolverInfo,
+    /// The period II: cycles per minibatch in steady state.
+    pub period_cycles: u64,
+    /// `max(ceil(total work / P), largest indivisible chunk)`.
+    pub lower_bound_cycles: u64,
+    /// Every task with its chunks.
+    pub tasks: Vec<ScheduledTask>,
+    /// Every edge of the task graph (distance-0 data edges and weight feedback).
+    pub edges: Vec<ScheduleEdge>,
+    /// Every inter-processor transfer of a distance-0 edge, with its start time.
+    pub transfers: Vec<Transfer>,
+    /// Staleness per weight layer, derived from the starts (DESIGN §6).
+    pub staleness: Vec<LayerStaleness>,
+    /// Summary metrics.
+    pub metrics: Metrics,
+}
+
+/// Model identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInfo {
+    /// Model name.
+    pub name: String,
+    /// FNV-1a 64-bit hash (hex) of the canonical model and hardware specs.
+    pub spec_hash: String,
+    /// Number of weight layers L.
+    pub layers: u32,
+    /// Minibatch size B (chunk sample ranges are within `0..batch`).
+    pub batch: u64,
+}
+
+/// Solver outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolverInfo {
+    /// Solver or algorithm name (`microlp`, `heuristic`, `dynamic-programming`, …).
+    pub name: String,
+    /// Outcome.
+    pub status: SolverStatus,
+    /// Wall-clock seconds spent (0 with `--reproducible`).
+    pub seconds: f64,
+    /// Relative gap to the best proven bound of the period, if known.
+    pub gap: Option<f64>,
+    /// Human-readable remark (why a fallback happened, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How a schedule's optimality stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SolverStatus {
+    /// Proven optimal for its objective.
+    Optimal,
+    /// Valid, optimality not proven (heuristics, baselines).
+    Feasible,
+    /// The solver hit its time limit and returned its best incumbent.
+    TimeLimit,
+    /// The solver failed or timed out without an incumbent; the heuristic's schedule is used.
+    Fallback,
+}
+
+impl SolverStatus {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverStatus::Optimal => "optimal",
+            SolverStatus::Feasible => "feasible",
+            SolverStatus::TimeLimit => "time_limit",
+            SolverStatus::Fallback => "fallback",
+        }
+    }
+}
+
+/// One task and the chunks it was split into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledTask {
+    /// Task id (`F1`, `G2`, …).
+    pub id: String,
+    /// 1-based weight layer.
+    pub layer: u32,
+    /// Kind.
+    pub kind: TaskKind,
+    /// The task's whole work.
+    pub work: Work,
+    /// Cycles of the unsplit task.
+    pub cycles: u64,
+    /// Chunks; together they cover the work exactly once.
+    pub chunks: Vec<Chunk>,
+}
+
+/// A piece of a task placed on one processor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chunk {
+    /// Processor index `0..P`.
+    pub processor: u32,
+    /// Start cycle in iteration 0.
+    pub start: u64,
+    /// Duration in cycles (costed on the array by the same formula as whole tasks).
+    pub cycles: u64,
+    /// Which part of the work.
+    pub range: ChunkRange,
+    /// Samples of the minibatch this chunk touches, `[first, end)`.
+    pub samples: [u64; 2],
+}
+
+impl Chunk {
+    /// End cycle in iteration 0.
+    pub fn end(&self) -> u64 {
+        self.start + self.cycles
+    }
+}
+
+/// A contiguous range along one dimension of a task's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkRange {
+    /// Dimension split.
+    pub dim: SplitDim,
+    /// First index.
+    pub start: u64,
+    /// One past the last index.
+    pub end: u64,
+}
+
+impl ChunkRange {
+    /// Length of the range.
+    pub fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The dimension a task is split along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitDim {
+    /// Not split: the range is `0..1`.
+    Whole,
+    /// GEMM rows M.
+    M,
+    /// GEMM columns N.
+    N,
+    /// GEMM reduction K; chunks must share a processor (partial sums accumulate in place).
+    K,
+    /// Element-wise work: a range of elements.
+    Elements,
+}
+
+impl SplitDim {
+    /// Size of this dimension for a task's work.
+    pub fn size(self, work: &Work) -> Option<u64> {
+        match (self, *work) {
+            (SplitDim::Whole, _) => Some(1),
+            (SplitDim::M, Work::Gemm { m, .. }) => Some(m),
+            (SplitDim::N, Work::Gemm { n, .. }) => Some(n),
+            (SplitDim::K, Work::Gemm { k, .. }) => Some(k),
+            (SplitDim::Elements, Work::Elementwise { elements, .. }) => Some(elements),
+            _ => None,
+        }
+    }
+}
+
+/// An edge of the task graph, by task id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEdge {
+    /// Producer task id.
+    pub from: String,
+    /// Consumer task id.
+    pub to: String,
+    /// Data (distance 0) or weight feedback.
+    pub kind: EdgeKind,
+    /// Bytes of the whole tensor.
+    pub bytes: u64,
+    /// If the consumer is split along this dimension, each of its chunks needs only its
+    /// share of the tensor (e.g. `F` split along M reads only its rows of the spikes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliced_by: Option<SplitDim>,
+}
+
+/// A transfer of part of an edge's tensor from one chunk to another processor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// Index into `edges`.
+    pub edge: usize,
+    /// Index of the producing chunk in the producer task's `chunks`.
+    pub from_chunk: usize,
+    /// Source processor (the producing chunk's).
+    pub src: u32,
+    /// Destination processor.
+    pub dst: u32,
+    /// Bytes moved: the edge's bytes times the producing chunk's share, rounded up.
+    pub bytes: u64,
+    /// Start cycle in iteration 0 (after the producing chunk ends).
+    pub start: u64,
+    /// `latency + ceil(bytes / bandwidth)`.
+    pub cycles: u64,
+}
+
+impl Transfer {
+    /// Arrival cycle in iteration 0.
+    pub fn end(&self) -> u64 {
+        self.start + self.cycles
+    }
+}
+
+/// Staleness of one weight layer (DESIGN §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerStaleness {
+    /// 1-based weight layer.
+    pub layer: u32,
+    /// s_l: forward pass of iteration i uses updates of iterations ≤ i − 1 − s_l.
+    pub forward: u64,
+    /// s'_l for the input-gradient GEMM (`null` for layer 1, which has none).
+    pub input_grad: Option<u64>,
+}
+
+/// Summary metrics of a schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Mean over processors of busy cycles per period.
+    pub utilization: f64,
+    /// Busy cycles per period of each processor.
+    pub processor_utilization: Vec<f64>,
+    /// Bytes per iteration crossing between processors: distance-0 transfers plus
+    /// updated weights sent to a `F`/`G` chunk on another processor.
+    pub bytes_between_processors: u64,
+    /// Bytes one iteration moves in all: every edge's tensor plus the input minibatch.
+    pub bytes_total: u64,
+    /// `bytes_between_processors / bytes_total`.
+    pub comm_overhead: f64,
+}
+
+impl Schedule {
+    /// Reads a schedule from JSON (no validation beyond the types; see [`crate::verify_schedule`]).
+    pub fn from_json(text: &str) -> Result<Schedule, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Pretty JSON in a fixed field order; byte-identical for equal schedules.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The task with this id.
+    pub fn task(&self, id: &str) -> Option<&ScheduledTask> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// Number of processors P.
+    pub fn processors(&self) -> u32 {
+        self.hardware.processors as u32
+    }
+
+    /// Maximum forward and input-gradient staleness.
+    pub fn max_staleness(&self) -> u64 {
+        self.staleness.iter().map(|s| s.forward.max(s.input_grad.unwrap_or(0))).max().unwrap_or(0)
+    }
+}
+
+/// Whether two sample ranges `[a0,a1)` and `[b0,b1)` intersect.
+pub fn samples_overlap(a: [u64; 2], b: [u64; 2]) -> bool {
+    a[0] < b[1] && b[0] < a[1]
+}
+
+/// The transfers a schedule needs, in canonical order: for every data edge, every
+/// producing chunk, and every other processor that holds a consuming chunk whose
+/// samples overlap it, one `(edge, from_chunk, dst, bytes)`.
+///
+/// Bytes are the edge's bytes times the smaller of the producing chunk's share and the
+/// share the destination's consuming chunks need (their summed share when the edge is
+/// `sliced_by` their split dimension, else all of it), rounded up. Compiler and verifier
+/// both use this, so they agree on what must move.
+pub fn required_transfers(s: &Schedule) -> Vec<(usize, usize, u32, u64)> {
+    let mut out = Vec::new();
+    for (ei, e) in s.edges.iter().enumerate() {
+        if e.kind != EdgeKind::Data {
+            continue;
+        }
+        let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
+        for (ci, cu) in u.chunks.iter().enumerate() {
+            let mut dsts: Vec<u32> = v
+                .chunks
+                .iter()
+                .filter(|cv| cv.processor != cu.processor && samples_overlap(cu.samples, cv.samples))
+                .map(|cv| cv.processor)
+                .collect();
+            dsts.sort_unstable();
+            dsts.dedup();
+            for dst in dsts {
+                let need = consumer_share(e, v, dst, |cv| samples_overlap(cu.samples, cv.samples));
+                let have = share(u, cu);
+                out.push((ei, ci, dst, scale_bytes(e.bytes, have.min(need))));
+            }
+        }
+    }
+    out
+}
+
+/// A share of a tensor as an exact fraction `num/den` of its whole.
+#[derive(Debug, Clone, Copy)]
+pub struct Share {
+    num: u128,
+    den: u128,
+}
+
+impl Share {
+    /// All of it.
+    pub const ALL: Share = Share { num: 1, den: 1 };
+    fn min(self, o: Share) -> Share {
+        if self.num * o.den <= o.num * self.den {
+            self
+        } else {
+            o
+        }
+    }
+}
+
+/// `ceil(bytes · share)`.
+pub fn scale_bytes(bytes: u64, s: Share) -> u64 {
+    (bytes as u128 * s.num).div_ceil(s.den.max(1)).min(bytes as u128) as u64
+}
+
+/// The share of its task's work one chunk does.
+pub fn share(task: &ScheduledTask, chunk: &Chunk) -> Share {
+    let size = chunk.range.dim.size(&task.work).unwrap_or(1).max(1);
+    Share { num: chunk.range.len() as u128, den: size as u128 }
+}
+
+/// The share of an edge's tensor that the chunks of `v` on processor `dst` (those
+/// passing `wanted`) need: their summed share if the edge is sliced by their split
+/// dimension, else everything.
+pub fn consumer_share(
+    e: &ScheduleEdge,
+    v: &ScheduledTask,
+    dst: u32,
+    wanted: impl Fn(&Chunk) -> bool,
+) -> Share {
+    // All chunks of one task split the same dimension, so their shares add up over one size.
+    let size = v.chunks.first().and_then(|c| c.range.dim.size(&v.work)).unwrap_or(1).max(1) as u128;
+    let mut len = 0u128;
+    for cv in v.chunks.iter().filter(|cv| cv.processor == dst && wanted(cv)) {
+        if e.sliced_by != Some(cv.range.dim) {
+            return Share::ALL;
+        }
+        len += cv.range.len() as u128;
+    }
+    if len >= size {
+        Share::ALL
+    } else {
+        Share { num: len, den: size }
+    }
+}
+
+/// Staleness `max(0, ceil((end − start) / II) − 1)` between the latest end of the
+/// update's chunks and the earliest start of the reader's chunks (DESIGN §6).
+pub fn staleness_between(update: &ScheduledTask, reader: &ScheduledTask, period: u64) -> u64 {
+    let end = update.chunks.iter().map(Chunk::end).max().unwrap_or(0) as i128;
+    let start = reader.chunks.iter().map(|c| c.start).min().unwrap_or(0) as i128;
+    let ii = period.max(1) as i128;
+    let diff = end - start;
+    let ceil = if diff <= 0 { -((-diff) / ii) } else { (diff + ii - 1) / ii };
+    (ceil - 1).max(0) as u64
+}

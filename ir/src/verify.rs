@@ -1,0 +1,361 @@
+//! The schedule verifier, shared by the compiler (before it emits) and the simulator
+//! (before it runs). It collects every violation instead of stopping at the first.
+//!
+//! Invariants checked:
+//! 1. `format` is [`SCHEDULE_FORMAT`]; P ≥ 1; the period is positive.
+//! 2. Every edge names existing tasks; every task has ≥ 1 chunk; chunk processors are in
+//!    `0..P`; chunk cycles are positive and at most the period.
+//! 3. Coverage: a task's chunks split one dimension, their ranges tile `0..size` exactly
+//!    once, and `K` splits keep all chunks on one processor.
+//! 4. Dependences: for each distance-0 edge `u→v` and every pair of chunks whose sample
+//!    ranges overlap, `v` starts after `u` ends (same processor) or after the transfer that
+//!    carries `u`'s share arrives (different processors).
+//! 5. Transfers: exactly the ones [`required_transfers`] lists, each starting after its
+//!    producing chunk and lasting `latency + ceil(bytes/bandwidth)`.
+//! 6. Resources: on each processor, chunk intervals modulo the period do not overlap; on
+//!    each directed link, transfer intervals modulo the period do not overlap.
+//! 7. Staleness: recomputed from the starts, it equals the file's, for every layer.
+//!
+//! ```
+//! use spikepipe_ir::{verify_schedule, Schedule};
+//! let mut s = Schedule::from_json(include_str!("../tests/data/two-tasks.json")).unwrap();
+//! assert!(verify_schedule(&s).is_ok());
+//! s.tasks[1].chunks[0].start = 0; // start the consumer before its producer ends
+//! let errors = verify_schedule(&s).unwrap_err();
+//! assert!(errors.to_string().contains("dependence"));
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::schedule::{required_transfers, samples_overlap, staleness_between};
+use crate::{EdgeKind, Schedule, SplitDim, TaskKind, SCHEDULE_FORMAT};
+
+/// One broken rule, with the entity it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// What is wrong where: a chunk (`F1[0]`), a task, a processor, a link or the file.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// All violations of a schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violations(pub Vec<Violation>);
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "schedule violates {} rule(s):", self.0.len())?;
+        for v in self.0.iter().take(50) {
+            write!(f, "\n  - {v}")?;
+        }
+        if self.0.len() > 50 {
+            write!(f, "\n  … and {} more", self.0.len() - 50)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Violations {}
+
+struct Checker {
+    found: Vec<Violation>,
+}
+
+impl Checker {
+    fn fail(&mut self, location: impl Into<String>, message: impl Into<String>) {
+        self.found.push(Violation { location: location.into(), message: message.into() });
+    }
+}
+
+/// Checks every invariant listed in the module docs.
+pub fn verify_schedule(s: &Schedule) -> Result<(), Violations> {
+    let mut c = Checker { found: Vec::new() };
+    if !check_header(s, &mut c) {
+        return Err(Violations(c.found));
+    }
+    let chunks_ok = check_chunks(s, &mut c);
+    if chunks_ok {
+        check_dependences(s, &mut c);
+        check_transfers(s, &mut c);
+        check_resources(s, &mut c);
+        check_staleness(s, &mut c);
+    }
+    if c.found.is_empty() {
+        Ok(())
+    } else {
+        Err(Violations(c.found))
+    }
+}
+
+fn check_header(s: &Schedule, c: &mut Checker) -> bool {
+    if s.format != SCHEDULE_FORMAT {
+        c.fail("file", format!("format is {:?}, expected {SCHEDULE_FORMAT:?}", s.format));
+    }
+    if s.hardware.processors == 0 || s.hardware.processors > u32::MAX as u64 {
+        c.fail("hardware", format!("processors is {}, must be in 1..2^32", s.hardware.processors));
+    }
+    if s.hardware.link.bytes_per_cycle == 0 {
+        c.fail("hardware", "link.bytes_per_cycle is 0");
+    }
+    if s.period_cycles == 0 {
+        c.fail("file", "period_cycles is 0");
+    }
+    let mut seen = HashMap::new();
+    for (i, t) in s.tasks.iter().enumerate() {
+        if let Some(j) = seen.insert(t.id.as_str(), i) {
+            c.fail(&t.id, format!("task id appears twice (tasks {j} and {i})"));
+        }
+    }
+    for e in &s.edges {
+        for id in [&e.from, &e.to] {
+            if !seen.contains_key(id.as_str()) {
+                c.fail(format!("edge {}→{}", e.from, e.to), format!("unknown task {id}"));
+            }
+        }
+    }
+    c.found.is_empty()
+}
+
+fn check_chunks(s: &Schedule, c: &mut Checker) -> bool {
+    let before = c.found.len();
+    let p = s.hardware.processors;
+    for t in &s.tasks {
+        if t.chunks.is_empty() {
+            c.fail(&t.id, "task has no chunks: its work is never done");
+            continue;
+        }
+        for (i, ch) in t.chunks.iter().enumerate() {
+            let at = format!("{}[{i}]", t.id);
+            if ch.processor as u64 >= p {
+                c.fail(&at, format!("processor {} out of range 0..{p}", ch.processor));
+            }
+            if ch.cycles == 0 {
+                c.fail(&at, "chunk has 0 cycles");
+            }
+            if ch.cycles > s.period_cycles {
+                c.fail(
+                    &at,
+                    format!("chunk takes {} cycles, longer than the period {}", ch.cycles, s.period_cycles),
+                );
+            }
+            if ch.samples[0] >= ch.samples[1] || ch.samples[1] > s.model.batch {
+                c.fail(
+                    &at,
+                    format!("samples {:?} not a non-empty range within 0..{}", ch.samples, s.model.batch),
+                );
+            }
+            if ch.start.checked_add(ch.cycles).is_none() {
+                c.fail(&at, "start + cycles overflows");
+            }
+        }
+        check_coverage(t, c);
+    }
+    c.found.len() == before
+}
+
+fn check_coverage(t: &crate::ScheduledTask, c: &mut Checker) {
+    let dim = t.chunks[0].range.dim;
+    if t.chunks.iter().any(|ch| ch.range.dim != dim) {
+        c.fail(&t.id, "chunks split along different dimensions");
+        return;
+    }
+    let Some(size) = dim.size(&t.work) else {
+        c.fail(&t.id, format!("dimension {dim:?} does not exist for this task's work"));
+        return;
+    };
+    let mut ranges: Vec<(u64, u64, usize)> =
+        t.chunks.iter().enumerate().map(|(i, ch)| (ch.range.start, ch.range.end, i)).collect();
+    ranges.sort_unstable();
+    let mut next = 0;
+    for &(a, b, i) in &ranges {
+        if a != next {
+            let what = if a < next { "overlaps the previous chunk" } else { "leaves a gap before it" };
+            c.fail(format!("{}[{i}]", t.id), format!("range {a}..{b} {what} (expected start {next})"));
+        }
+        if b <= a {
+            c.fail(format!("{}[{i}]", t.id), format!("empty range {a}..{b}"));
+        }
+        next = next.max(b);
+    }
+    if next != size {
+        c.fail(&t.id, format!("chunks cover 0..{next} of {dim:?}, but the work has {size}"));
+    }
+    if dim == SplitDim::K && t.chunks.iter().any(|ch| ch.processor != t.chunks[0].processor) {
+        c.fail(&t.id, "a K split must keep all partial sums on one processor");
+    }
+}
+
+fn check_dependences(s: &Schedule, c: &mut Checker) {
+    let transfers: HashMap<(usize, usize, u32), &crate::Transfer> =
+        s.transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t)).collect();
+    for (ei, e) in s.edges.iter().enumerate() {
+        if e.kind != EdgeKind::Data {
+            continue;
+        }
+        let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
+        for (ui, cu) in u.chunks.iter().enumerate() {
+            for (vi, cv) in v.chunks.iter().enumerate() {
+                if !samples_overlap(cu.samples, cv.samples) {
+                    continue;
+                }
+                let ready = if cu.processor == cv.processor {
+                    Some(cu.end())
+                } else {
+                    transfers.get(&(ei, ui, cv.processor)).map(|t| t.end())
+                };
+                match ready {
+                    Some(r) if cv.start < r => c.fail(
+                        format!("{}[{vi}]", v.id),
+                        format!(
+                            "dependence on {}[{ui}] broken: starts at {} but its input is ready at {r}",
+                            u.id, cv.start
+                        ),
+                    ),
+                    None => c.fail(
+                        format!("{}[{vi}]", v.id),
+                        format!(
+                            "dependence on {}[{ui}] broken: no transfer from p{} to p{}",
+                            u.id, cu.processor, cv.processor
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn check_transfers(s: &Schedule, c: &mut Checker) {
+    let need: BTreeMap<(usize, usize, u32), u64> =
+        required_transfers(s).into_iter().map(|(e, ch, dst, b)| ((e, ch, dst), b)).collect();
+    let mut seen = BTreeMap::new();
+    for (i, t) in s.transfers.iter().enumerate() {
+        let at = format!("transfer {i}");
+        let Some(e) = s.edges.get(t.edge) else {
+            c.fail(at, format!("edge {} out of range", t.edge));
+            continue;
+        };
+        let at = format!("transfer {i} ({}[{}]→p{})", e.from, t.from_chunk, t.dst);
+        if seen.insert((t.edge, t.from_chunk, t.dst), i).is_some() {
+            c.fail(&at, "duplicate transfer");
+        }
+        let Some(bytes) = need.get(&(t.edge, t.from_chunk, t.dst)) else {
+            c.fail(&at, "not needed by any consumer chunk");
+            continue;
+        };
+        let Some(cu) = s.task(&e.from).and_then(|u| u.chunks.get(t.from_chunk)) else { continue };
+        if t.src != cu.processor {
+            c.fail(&at, format!("src p{} but the producing chunk runs on p{}", t.src, cu.processor));
+        }
+        if t.bytes != *bytes {
+            c.fail(&at, format!("moves {} bytes, expected {bytes}", t.bytes));
+        }
+        if t.cycles != s.hardware.transfer_cycles(t.bytes) {
+            c.fail(
+                &at,
+                format!("takes {} cycles, expected {}", t.cycles, s.hardware.transfer_cycles(t.bytes)),
+            );
+        }
+        if t.cycles > s.period_cycles {
+            c.fail(&at, format!("takes {} cycles, longer than the period {}", t.cycles, s.period_cycles));
+        }
+        if t.start < cu.end() {
+            c.fail(&at, format!("starts at {} before its producing chunk ends at {}", t.start, cu.end()));
+        }
+    }
+}
+
+/// Checks that intervals `(start, len, name)` do not overlap modulo `period`.
+fn check_modulo(items: &[(u64, u64, String)], period: u64, place: &str, c: &mut Checker) {
+    let mut segs: Vec<(u64, u64, usize)> = Vec::new();
+    for (i, &(start, len, _)) in items.iter().enumerate() {
+        let a = start % period;
+        let b = a + len;
+        if b <= period {
+            segs.push((a, b, i));
+        } else {
+            segs.push((a, period, i));
+            segs.push((0, b - period, i));
+        }
+    }
+    segs.sort_unstable();
+    for w in segs.windows(2) {
+        let ((_, b0, i0), (a1, _, i1)) = (w[0], w[1]);
+        if a1 < b0 && i0 != i1 {
+            c.fail(place, format!("{} and {} overlap modulo the period {period}", items[i0].2, items[i1].2));
+        }
+    }
+}
+
+fn check_resources(s: &Schedule, c: &mut Checker) {
+    let mut per_proc: BTreeMap<u32, Vec<(u64, u64, String)>> = BTreeMap::new();
+    for t in &s.tasks {
+        for (i, ch) in t.chunks.iter().enumerate() {
+            per_proc.entry(ch.processor).or_default().push((ch.start, ch.cycles, format!("{}[{i}]", t.id)));
+        }
+    }
+    for (p, items) in &per_proc {
+        check_modulo(items, s.period_cycles, &format!("p{p}"), c);
+    }
+    let mut per_link: BTreeMap<(u32, u32), Vec<(u64, u64, String)>> = BTreeMap::new();
+    for (i, t) in s.transfers.iter().enumerate() {
+        per_link.entry((t.src, t.dst)).or_default().push((t.start, t.cycles, format!("transfer {i}")));
+    }
+    for ((a, b), items) in &per_link {
+        check_modulo(items, s.period_cycles, &format!("link p{a}→p{b}"), c);
+    }
+}
+
+fn check_staleness(s: &Schedule, c: &mut Checker) {
+    let recomputed = compute_staleness(s);
+    if recomputed != s.staleness {
+        for (want, got) in recomputed.iter().zip(s.staleness.iter().chain(std::iter::repeat(&want_none()))) {
+            if want != got {
+                c.fail(
+                    format!("layer {}", want.layer),
+                    format!(
+                        "staleness in file (forward {}, input_grad {:?}) differs from the starts (forward {}, input_grad {:?})",
+                        got.forward, got.input_grad, want.forward, want.input_grad
+                    ),
+                );
+            }
+        }
+        if s.staleness.len() != recomputed.len() {
+            c.fail(
+                "staleness",
+                format!("{} layers listed, expected {}", s.staleness.len(), recomputed.len()),
+            );
+        }
+    }
+}
+
+fn want_none() -> crate::LayerStaleness {
+    crate::LayerStaleness { layer: 0, forward: u64::MAX, input_grad: None }
+}
+
+/// Staleness of every layer recomputed from the chunk starts (DESIGN §6).
+pub fn compute_staleness(s: &Schedule) -> Vec<crate::LayerStaleness> {
+    (1..=s.model.layers)
+        .map(|l| {
+            let find = |k: TaskKind| s.tasks.iter().find(|t| t.layer == l && t.kind == k);
+            let u = find(TaskKind::Update);
+            let forward = match (u, find(TaskKind::Forward)) {
+                (Some(u), Some(f)) => staleness_between(u, f, s.period_cycles),
+                _ => 0,
+            };
+            let input_grad = match (u, find(TaskKind::InputGrad)) {
+                (Some(u), Some(g)) => Some(staleness_between(u, g, s.period_cycles)),
+                _ => None,
+            };
+            crate::LayerStaleness { layer: l, forward, input_grad }
+        })
+        .collect()
+}

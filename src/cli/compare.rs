@@ -1,0 +1,127 @@
+//! `spikepipe compare`: every method at several processor counts, side by side.
+
+use spikepipe_compiler::compare::{compare, CompareRow};
+use spikepipe_compiler::{load_specs, Method};
+
+use super::compile::parse_method;
+use super::{print, BadInput, Table};
+
+/// Output format of `compare`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareFormat {
+    /// Aligned text.
+    Table,
+    /// Comma-separated values with a header.
+    Csv,
+    /// A JSON array of rows.
+    Json,
+}
+
+/// Arguments of `spikepipe compare`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml\n  \
+spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 4,8 --methods ilp,pipedream --format csv")]
+pub struct CompareArgs {
+    /// Model spec (YAML).
+    pub model: std::path::PathBuf,
+    /// Hardware spec (YAML); overrides a `hardware:` section in the model.
+    #[arg(long, value_name = "FILE")]
+    pub hardware: Option<std::path::PathBuf>,
+    /// Processor counts, comma-separated.
+    #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16")]
+    pub processors: Vec<u64>,
+    /// Methods, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_method, default_value = "ilp,heuristic,pipedream,layerwise,gpipe")]
+    pub methods: Vec<Method>,
+    /// Time limit of each ILP phase in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub time_limit: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CompareFormat,
+    /// Report 0 solver seconds so the output is byte-identical across runs.
+    #[arg(long)]
+    pub reproducible: bool,
+}
+
+/// CSV header of a comparison (the fields of [`CompareRow`] in order).
+pub const COLUMNS: [&str; 13] = [
+    "method",
+    "processors",
+    "period_cycles",
+    "lower_bound_cycles",
+    "period_over_lb",
+    "speedup_vs_pipedream",
+    "speedup_vs_layerwise",
+    "max_staleness",
+    "mean_staleness",
+    "bytes_between_processors",
+    "comm_overhead",
+    "solve_seconds",
+    "status",
+];
+
+/// The cells of a row, formatted for tables and CSV.
+pub fn cells(r: &CompareRow) -> Vec<String> {
+    vec![
+        r.method.clone(),
+        r.processors.to_string(),
+        r.period_cycles.to_string(),
+        r.lower_bound_cycles.to_string(),
+        format!("{:.4}", r.period_over_lb),
+        format!("{:.3}", r.speedup_vs_pipedream),
+        format!("{:.3}", r.speedup_vs_layerwise),
+        r.max_staleness.to_string(),
+        format!("{:.2}", r.mean_staleness),
+        r.bytes_between_processors.to_string(),
+        format!("{:.6}", r.comm_overhead),
+        format!("{:.3}", r.solve_seconds),
+        r.status.clone(),
+    ]
+}
+
+/// Renders rows in a format.
+pub fn render(rows: &[CompareRow], format: CompareFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        CompareFormat::Json => serde_json::to_string_pretty(rows)?,
+        CompareFormat::Csv => {
+            let mut s = COLUMNS.join(",") + "\n";
+            for r in rows {
+                s.push_str(&cells(r).join(","));
+                s.push('\n');
+            }
+            s
+        }
+        CompareFormat::Table => {
+            let mut t = Table::new(&COLUMNS);
+            for r in rows {
+                t.row(cells(r));
+            }
+            t.to_string()
+        }
+    })
+}
+
+/// Runs the subcommand.
+pub fn run(args: CompareArgs) -> anyhow::Result<()> {
+    if args.processors.iter().any(|&p| p == 0 || p > 4096) {
+        return Err(BadInput(format!("--processors: every count must be 1..4096, got {:?}", args.processors)).into());
+    }
+    if args.methods.is_empty() {
+        return Err(BadInput("--methods: name at least one method".into()).into());
+    }
+    let specs = load_specs(&args.model, args.hardware.as_deref(), None)?;
+    let mut opts = spikepipe_compiler::CompileOptions::new(Method::Ilp).reproducible(args.reproducible);
+    opts.time_limit = args.time_limit;
+    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let rows = compare(&specs, &args.processors, &args.methods, &opts, |m, p| {
+        if !quiet {
+            eprint!("\r\x1b[2Kcompiling {m} at P = {p} …");
+        }
+    })?;
+    if !quiet {
+        eprint!("\r\x1b[2K");
+    }
+    let rows: Vec<CompareRow> = rows.into_iter().map(|(r, _)| r).collect();
+    print(&render(&rows, args.format)?)
+}

@@ -1,0 +1,53 @@
+//! `spikepipe`: the command-line front end. A thin layer over the library crates:
+//! each subcommand lives in `cli/<name>.rs` and exposes `run(args) -> anyhow::Result<()>`.
+//!
+//! Exit codes: 0 success, 1 internal failure, 2 bad input (spec, schedule, flags).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Scheduling compiler for pipelined SNN training on multiple systolic-array processors.
+#[derive(Parser, Debug)]
+#[command(name = "spikepipe", version, about, long_about = None)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Lower a model to its training tasks and print their costs.
+    Tasks(cli::tasks::TasksArgs),
+    /// Schedule a model on P processors and write the schedule.
+    Compile(cli::compile::CompileArgs),
+    /// Compare scheduling methods over several processor counts.
+    Compare(cli::compare::CompareArgs),
+    /// Run a schedule cycle by cycle and report timing, traffic and utilization.
+    Simulate(cli::simulate::SimulateArgs),
+    /// Train the SNN for real with the gradient delays a schedule implies.
+    Train(cli::train::TrainArgs),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Tasks(a) => cli::tasks::run(a),
+        Command::Compile(a) => cli::compile::run(a),
+        Command::Compare(a) => cli::compare::run(a),
+        Command::Simulate(a) => cli::simulate::run(a),
+        Command::Train(a) => cli::train::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if cli::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(cli::exit_code(&e))
+        }
+    }
+}
