@@ -123,7 +123,7 @@ mod tests {
         assert_eq!(render(&path), "layers[1].conv2d.kernel");
         let flow =
             [Step::Key("layers".into()), Step::Index(0), Step::Key("linear".into()), Step::Key("out".into())];
-        assert_eq!(locate(text, &flow), Some((3, 15)));
+        assert_eq!(locate(text, &flow), Some((3, 14)));
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub struct Chunk {
 impl Chunk {
     /// End cycle in iteration 0.
     pub fn end(&self) -> u64 {
-        self.start + self.cycles
+        self.start.saturating_add(self.cycles)
     }
 }
 
@@ -245,7 +245,7 @@ pub struct Transfer {
 impl Transfer {
     /// Arrival cycle in iteration 0.
     pub fn end(&self) -> u64 {
-        self.start + self.cycles
+        self.start.saturating_add(self.cycles)
     }
 }
 

@@ -255,6 +255,9 @@ fn check_transfers(s: &Schedule, c: &mut Checker) {
         if t.src != cu.processor {
             c.fail(&at, format!("src p{} but the producing chunk runs on p{}", t.src, cu.processor));
         }
+        if t.start.checked_add(t.cycles).is_none() {
+            c.fail(&at, "start + cycles overflows");
+        }
         if t.bytes != *bytes {
             c.fail(&at, format!("moves {} bytes, expected {bytes}", t.bytes));
         }
@@ -278,12 +281,12 @@ fn check_modulo(items: &[(u64, u64, String)], period: u64, place: &str, c: &mut 
     let mut segs: Vec<(u64, u64, usize)> = Vec::new();
     for (i, &(start, len, _)) in items.iter().enumerate() {
         let a = start % period;
-        let b = a + len;
+        let b = a.saturating_add(len);
         if b <= period {
             segs.push((a, b, i));
         } else {
             segs.push((a, period, i));
-            segs.push((0, b - period, i));
+            segs.push((0, (b - period).min(period), i));
         }
     }
     segs.sort_unstable();

@@ -19,8 +19,10 @@ pub enum CompareFormat {
 
 /// Arguments of `spikepipe compare`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml\n  \
-spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 4,8 --methods ilp,pipedream --format csv")]
+#[command(
+    after_help = "Examples:\n  spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml\n  \
+spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 4,8 --methods ilp,pipedream --format csv"
+)]
 pub struct CompareArgs {
     /// Model spec (YAML).
     pub model: std::path::PathBuf,
@@ -105,7 +107,11 @@ pub fn render(rows: &[CompareRow], format: CompareFormat) -> anyhow::Result<Stri
 /// Runs the subcommand.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     if args.processors.iter().any(|&p| p == 0 || p > 4096) {
-        return Err(BadInput(format!("--processors: every count must be 1..4096, got {:?}", args.processors)).into());
+        return Err(BadInput(format!(
+            "--processors: every count must be 1..4096, got {:?}",
+            args.processors
+        ))
+        .into());
     }
     if args.methods.is_empty() {
         return Err(BadInput("--methods: name at least one method".into()).into());

@@ -9,9 +9,11 @@ use super::{print, BadInput, Format, SpecArgs, Table};
 
 /// Arguments of `spikepipe compile`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  spikepipe compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml\n  \
+#[command(
+    after_help = "Examples:\n  spikepipe compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml\n  \
 spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --method heuristic -o vgg.json\n  \
-spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --format json | jq .period_cycles")]
+spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --format json | jq .period_cycles"
+)]
 pub struct CompileArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
@@ -47,7 +49,11 @@ impl CompileArgs {
     /// The compile options these flags ask for.
     pub fn options(&self) -> anyhow::Result<CompileOptions> {
         if !(self.time_limit.is_finite() && self.time_limit >= 0.0) {
-            return Err(BadInput(format!("--time-limit must be a non-negative number of seconds, got {}", self.time_limit)).into());
+            return Err(BadInput(format!(
+                "--time-limit must be a non-negative number of seconds, got {}",
+                self.time_limit
+            ))
+            .into());
         }
         if self.micro_batches == Some(0) {
             return Err(BadInput("--micro-batches must be at least 1".into()).into());
@@ -127,7 +133,11 @@ pub fn summary(s: &Schedule) -> String {
             }
         }
         items.sort();
-        pt.row(vec![format!("p{p}"), busy.to_string(), items.into_iter().map(|(_, n)| n).collect::<Vec<_>>().join(" ")]);
+        pt.row(vec![
+            format!("p{p}"),
+            busy.to_string(),
+            items.into_iter().map(|(_, n)| n).collect::<Vec<_>>().join(" "),
+        ]);
     }
     out.push_str(&pt.to_string());
     out

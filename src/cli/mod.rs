@@ -74,7 +74,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 
 /// Whether the error is a closed stdout (e.g. `| head`), which is not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// A plain-text table with right-aligned numbers.

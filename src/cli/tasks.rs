@@ -10,8 +10,10 @@ use super::{print, Format, SpecArgs, Table};
 
 /// Arguments of `spikepipe tasks`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  spikepipe tasks models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml\n  \
-spikepipe tasks models/vgg16-cifar100.yaml --hardware models/hw/sa128-ws.yaml --format json")]
+#[command(
+    after_help = "Examples:\n  spikepipe tasks models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml\n  \
+spikepipe tasks models/vgg16-cifar100.yaml --hardware models/hw/sa128-ws.yaml --format json"
+)]
 pub struct TasksArgs {
     #[command(flatten)]
     spec: SpecArgs,
@@ -53,7 +55,9 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                 let t = &g[i];
                 let work = match t.work {
                     Work::Gemm { m, k, n } => format!("gemm {m}×{k}×{n}"),
-                    Work::Elementwise { elements, ops_per_element } => format!("{elements} el × {ops_per_element} ops"),
+                    Work::Elementwise { elements, ops_per_element } => {
+                        format!("{elements} el × {ops_per_element} ops")
+                    }
                 };
                 table.row(vec![
                     t.id(),

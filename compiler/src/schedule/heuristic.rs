@@ -15,7 +15,7 @@
 use spikepipe_ir::{ChunkRange, EdgeKind, SplitDim};
 
 use super::pipedream::Pipedream;
-use super::split::{chunk_cycles, even_ranges_along, gemm_dims, whole};
+use super::split::{chunk_cycles, even_ranges_along, split_dim, whole};
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
@@ -173,8 +173,10 @@ fn lpt(p: &Problem, ev: &Evaluator, target: u64) -> Vec<TaskPlan> {
     let mut plans: Vec<TaskPlan> = (0..n)
         .map(|i| {
             let t = &p.graph.graph[petgraph::graph::NodeIndex::new(i)];
-            let k = if t.kind.is_gemm() { t.cycles.div_ceil(target.max(1)).min(procs as u64) } else { 1 };
-            let (dim, unit) = best_dim(p, i, k);
+            let (dim, unit, k) = match split_dim(p, t) {
+                Some((d, u)) => (d, u, t.cycles.div_ceil(target.max(1)).min(procs as u64)),
+                None => (SplitDim::Whole, 1, 1),
+            };
             let mut plan = cut(p, i, dim, unit, k, UNPLACED);
             plan.procs.iter_mut().for_each(|q| *q = UNPLACED);
             plan
@@ -200,21 +202,6 @@ fn lpt(p: &Problem, ev: &Evaluator, target: u64) -> Vec<TaskPlan> {
     plans
 }
 
-/// The dimension and unit giving the smallest largest chunk for a k-way cut.
-fn best_dim(p: &Problem, task: usize, k: u64) -> (SplitDim, u64) {
-    let t = &p.graph.graph[petgraph::graph::NodeIndex::new(task)];
-    let mut best = (SplitDim::Whole, 1, (u64::MAX, u64::MAX));
-    for (dim, unit) in gemm_dims(p, t) {
-        let ranges = even_ranges_along(dim, dim.size(&t.work).unwrap_or(1), unit, k.max(2));
-        let costs: Vec<u64> = ranges.iter().map(|r| chunk_cycles(p, t, *r)).collect();
-        let key = (costs.iter().copied().max().unwrap_or(0), costs.iter().sum());
-        if key < best.2 {
-            best = (dim, unit, key);
-        }
-    }
-    (best.0, best.1)
-}
-
 /// Bottleneck resources: processors and link endpoints whose load equals the period.
 fn hot_processors(ev: &Evaluator, plans: &[TaskPlan]) -> Vec<u32> {
     let (procs, links, _) = ev.loads(plans);
@@ -232,7 +219,14 @@ fn hot_processors(ev: &Evaluator, plans: &[TaskPlan]) -> Vec<u32> {
     hot
 }
 
+/// A change to one task's plan: move chunk `j` to a processor, or replace the plan.
+enum Change {
+    Move { task: usize, chunk: usize, to: u32 },
+    Replace { task: usize, plan: TaskPlan },
+}
+
 /// Improves a plan by single-chunk moves and extra cuts until no strict improvement is left.
+/// Candidates are scored in place (apply, score, undo) so no plan is copied per try.
 pub fn local_search(
     p: &Problem,
     ev: &Evaluator,
@@ -243,52 +237,53 @@ pub fn local_search(
     let mut score = ev.score(&plans);
     for _ in 0..max_rounds {
         let hot = hot_processors(ev, &plans);
-        let mut best: Option<((u64, u64), Vec<TaskPlan>)> = None;
-        let consider = |cand: Vec<TaskPlan>, best: &mut Option<((u64, u64), Vec<TaskPlan>)>| {
-            let s = ev.score(&cand);
-            if s < score && best.as_ref().is_none_or(|(b, _)| s < *b) {
-                *best = Some((s, cand));
-            }
-        };
+        let mut best: Option<((u64, u64), Change)> = None;
         for t in 0..plans.len() {
             for j in 0..plans[t].procs.len() {
-                if !hot.contains(&plans[t].procs[j]) {
+                let from = plans[t].procs[j];
+                if !hot.contains(&from) {
                     continue;
                 }
-                for q in 0..procs {
-                    if q == plans[t].procs[j] {
-                        continue;
+                for q in (0..procs).filter(|&q| q != from) {
+                    plans[t].procs[j] = q;
+                    let s = ev.score(&plans);
+                    if s < score && best.as_ref().is_none_or(|(b, _)| s < *b) {
+                        best = Some((s, Change::Move { task: t, chunk: j, to: q }));
                     }
-                    let mut cand = plans.clone();
-                    cand[t].procs[j] = q;
-                    consider(cand, &mut best);
                 }
+                plans[t].procs[j] = from;
             }
             // One more cut of a GEMM that touches a hot processor.
             let task = &p.graph.graph[petgraph::graph::NodeIndex::new(t)];
             let k = plans[t].ranges.len() as u64;
-            if task.kind.is_gemm() && k < procs as u64 && plans[t].procs.iter().any(|q| hot.contains(q)) {
-                for (dim, unit) in gemm_dims(p, task) {
-                    let mut base = cut(p, t, dim, unit, k + 1, 0);
-                    if base.ranges.len() as u64 != k + 1 {
+            if k < procs as u64 && plans[t].procs.iter().any(|q| hot.contains(q)) {
+                let old = plans[t].clone();
+                if let Some((dim, unit)) = split_dim(p, task) {
+                    let mut cand = cut(p, t, dim, unit, k + 1, 0);
+                    if cand.ranges.len() as u64 != k + 1 {
                         continue;
                     }
-                    let old: Vec<u32> = plans[t].procs.clone();
                     for q in 0..procs {
-                        for (i, slot) in base.procs.iter_mut().enumerate() {
-                            *slot = if i < old.len() { old[i] } else { q };
+                        for (i, slot) in cand.procs.iter_mut().enumerate() {
+                            *slot = old.procs.get(i).copied().unwrap_or(q);
                         }
-                        let mut cand = plans.clone();
-                        cand[t] = base.clone();
-                        consider(cand, &mut best);
+                        std::mem::swap(&mut plans[t], &mut cand);
+                        let s = ev.score(&plans);
+                        std::mem::swap(&mut plans[t], &mut cand);
+                        if s < score && best.as_ref().is_none_or(|(b, _)| s < *b) {
+                            best = Some((s, Change::Replace { task: t, plan: cand.clone() }));
+                        }
                     }
                 }
             }
         }
         match best {
-            Some((s, cand)) => {
+            Some((s, change)) => {
                 score = s;
-                plans = cand;
+                match change {
+                    Change::Move { task, chunk, to } => plans[task].procs[chunk] = to,
+                    Change::Replace { task, plan } => plans[task] = plan,
+                }
             }
             None => break,
         }

@@ -169,16 +169,12 @@ pub trait Scheduler {
 }
 
 /// The largest chunk no method can avoid for a task: GEMMs cut P ways along their best
-/// dimension, neuron tasks cut P ways by samples (only gpipe does), updates whole.
+/// dimension; element-wise tasks whole (gpipe cuts neuron tasks by micro-batch, but keeps
+/// all of a task's chunks on one processor, so its period still covers the whole task).
 fn smallest_largest_chunk(p: &Problem, t: &spikepipe_ir::Task) -> u64 {
-    let procs = p.processors() as u64;
     match t.kind {
-        TaskKind::Update => t.cycles,
-        TaskKind::Neuron | TaskKind::NeuronBackward => {
-            let ranges = split::sample_ranges(p, t, spikepipe_ir::SplitDim::Elements, procs);
-            ranges.iter().map(|r| split::chunk_cycles(p, t, *r)).max().unwrap_or(t.cycles)
-        }
-        _ => split::best_split(p, t, procs).1,
+        TaskKind::Update | TaskKind::Neuron | TaskKind::NeuronBackward => t.cycles,
+        _ => split::best_split(p, t, p.processors() as u64).1,
     }
 }
 

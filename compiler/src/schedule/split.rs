@@ -114,3 +114,30 @@ pub fn best_split(p: &Problem, task: &Task, k: u64) -> (Vec<ChunkRange>, u64, u6
     }
     best
 }
+
+/// Most units a task is cut into: finer gives no useful balance and makes the ILP's
+/// integers huge and its simplex ill-conditioned.
+pub const MAX_UNITS: u64 = 256;
+
+/// The one dimension (and unit) a GEMM is cut along by the heuristic and the ILP: the
+/// one whose P-way cut has the smallest largest chunk. Units are whole tiles (or rows)
+/// grouped so a task has at most [`MAX_UNITS`]. `None` if the task is not a GEMM or has
+/// fewer than two units along every dimension.
+pub fn split_dim(p: &Problem, task: &Task) -> Option<(SplitDim, u64)> {
+    let procs = p.processors() as u64;
+    let mut best: Option<(SplitDim, u64, (u64, u64))> = None;
+    for (dim, unit) in gemm_dims(p, task) {
+        let size = dim.size(&task.work).unwrap_or(1);
+        let unit = unit * size.div_ceil(unit.max(1)).div_ceil(MAX_UNITS).max(1);
+        if size.div_ceil(unit.max(1)) < 2 {
+            continue;
+        }
+        let ranges = even_ranges_along(dim, size, unit, procs.max(2));
+        let costs: Vec<u64> = ranges.iter().map(|r| chunk_cycles(p, task, *r)).collect();
+        let key = (costs.iter().copied().max().unwrap_or(0), costs.iter().sum());
+        if best.as_ref().is_none_or(|b| key < b.2) {
+            best = Some((dim, unit, key));
+        }
+    }
+    best.map(|(d, u, _)| (d, u))
+}

@@ -1,0 +1,214 @@
+//! Checkpoints: everything needed to resume a run to bit-identical final weights.
+//!
+//! File format (`spikepipe-exec-checkpoint/1`), little-endian:
+//!
+//! | bytes | content |
+//! | --- | --- |
+//! | 8 | magic `SPKEXEC1` |
+//! | 8 | `u64` length H of the header |
+//! | H | UTF-8 JSON [`Header`]: format, dtype (`f32`/`f64`), network, staleness, stashing, seed, epochs done, optimizer (kind, lr, step), per-layer shapes and number of kept weight versions, epoch history |
+//! | … | blob: for every layer in order, its weight versions oldest → newest (the last one is the current weights), then for Adam the first and second moments; every matrix `rows × cols` in column-major order (`W[n, k]` at `k·rows + n`) as dtype values |
+//!
+//! The RNG needs no state: every random draw comes from a ChaCha8 stream derived from
+//! (seed, epoch, batch, chunk), so (seed, epochs done) determine the rest of the run.
+
+use std::path::Path;
+
+use nalgebra::DMatrix;
+use serde::{Deserialize, Serialize};
+use spikepipe_ir::{LayerStaleness, Network, Optimizer};
+
+use super::{EpochReport, ExecConfig, ExecError, OptState, Real, Trainer, WeightRing, Weights};
+
+/// Magic bytes at the start of a checkpoint.
+pub const MAGIC: &[u8; 8] = b"SPKEXEC1";
+/// Value of the header's `format`.
+pub const FORMAT: &str = "spikepipe-exec-checkpoint/1";
+
+/// JSON header of a checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// [`FORMAT`].
+    pub format: String,
+    /// `f32` or `f64`.
+    pub dtype: String,
+    /// The network trained.
+    pub network: Network,
+    /// Staleness applied.
+    pub staleness: Vec<LayerStaleness>,
+    /// Weight stashing.
+    pub weight_stashing: bool,
+    /// Seed.
+    pub seed: u64,
+    /// Completed epochs.
+    pub epochs_done: u64,
+    /// Optimizer kind.
+    pub optimizer: Optimizer,
+    /// Learning rate.
+    pub lr: f64,
+    /// Updates applied.
+    pub step: u64,
+    /// Per layer: rows, cols, kept versions.
+    pub layers: Vec<LayerEntry>,
+    /// Reports of the completed epochs.
+    pub history: Vec<EpochReport>,
+}
+
+/// Shape entry of one layer.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerEntry {
+    /// Rows N.
+    pub rows: usize,
+    /// Columns K.
+    pub cols: usize,
+    /// Weight versions stored (oldest first; the last is current).
+    pub versions: usize,
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> ExecError {
+    ExecError::Checkpoint { path: path.to_path_buf(), reason: reason.into() }
+}
+
+impl<F: Real> Trainer<F> {
+    /// Writes a checkpoint (see the module docs for the format).
+    pub fn save(&self, path: &Path) -> Result<(), ExecError> {
+        let rings: Vec<Vec<&DMatrix<F>>> = match &self.weights {
+            Weights::Plain(w) => w.iter().map(|w| vec![w]).collect(),
+            Weights::Ring(r) => r.iter().map(|r| r.versions().collect()).collect(),
+        };
+        let header = Header {
+            format: FORMAT.into(),
+            dtype: F::DTYPE.into(),
+            network: self.net.clone(),
+            staleness: self.staleness.clone(),
+            weight_stashing: self.weight_stashing,
+            seed: self.seed,
+            epochs_done: self.epochs_done,
+            optimizer: self.opt.kind,
+            lr: self.opt.lr,
+            step: self.opt.step,
+            layers: rings
+                .iter()
+                .map(|v| LayerEntry { rows: v[0].nrows(), cols: v[0].ncols(), versions: v.len() })
+                .collect(),
+            history: self.history.clone(),
+        };
+        let json = serde_json::to_vec(&header).map_err(|e| bad(path, e.to_string()))?;
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        out.extend_from_slice(&json);
+        for (l, versions) in rings.iter().enumerate() {
+            for w in versions {
+                w.iter().for_each(|&x| x.write_le(&mut out));
+            }
+            if self.opt.kind == Optimizer::Adam {
+                self.opt.m[l].iter().for_each(|&x| x.write_le(&mut out));
+                self.opt.v[l].iter().for_each(|&x| x.write_le(&mut out));
+            }
+        }
+        // Write to a temporary file first so a killed run never leaves half a checkpoint.
+        let tmp = path.with_extension("tmp-ckpt");
+        std::fs::write(&tmp, &out).map_err(|source| ExecError::Io { path: tmp.clone(), source })?;
+        std::fs::rename(&tmp, path).map_err(|source| ExecError::Io { path: path.to_path_buf(), source })
+    }
+
+    /// Reads a checkpoint's header.
+    pub fn read_header(path: &Path) -> Result<(Header, Vec<u8>), ExecError> {
+        let bytes =
+            std::fs::read(path).map_err(|source| ExecError::Io { path: path.to_path_buf(), source })?;
+        if bytes.len() < 16 || &bytes[..8] != MAGIC {
+            return Err(bad(path, "not a spikepipe executor checkpoint (bad magic)"));
+        }
+        let mut len8 = [0u8; 8];
+        len8.copy_from_slice(&bytes[8..16]);
+        let hlen = u64::from_le_bytes(len8) as usize;
+        if bytes.len() < 16 + hlen {
+            return Err(bad(path, "truncated header"));
+        }
+        let header: Header =
+            serde_json::from_slice(&bytes[16..16 + hlen]).map_err(|e| bad(path, format!("header: {e}")))?;
+        if header.format != FORMAT {
+            return Err(bad(path, format!("format `{}`, expected `{FORMAT}`", header.format)));
+        }
+        Ok((header, bytes[16 + hlen..].to_vec()))
+    }
+
+    /// Restores a run: weights, kept versions, optimizer state, seed, epochs done and
+    /// history come from the file; threads and the dataset from `cfg`. The network must
+    /// be the one the checkpoint was made for. If the staleness differs from the
+    /// checkpoint's, training continues from its newest weights with the new staleness.
+    pub fn load(
+        path: &Path,
+        net: &Network,
+        cfg: &ExecConfig,
+        staleness: &[LayerStaleness],
+    ) -> Result<Self, ExecError> {
+        let (h, blob) = Self::read_header(path)?;
+        if h.dtype != F::DTYPE {
+            return Err(bad(path, format!("dtype {} but this executor runs {}", h.dtype, F::DTYPE)));
+        }
+        if &h.network != net {
+            return Err(bad(path, "it was made for a different network (layers, shapes or neurons differ)"));
+        }
+        let mut cfg2 = cfg.clone();
+        cfg2.seed = h.seed;
+        cfg2.training.optimizer = h.optimizer;
+        let mut tr = Trainer::<F>::new(net, &cfg2, staleness)?;
+        if tr.plan.layers.len() != h.layers.len() {
+            return Err(bad(path, "layer count differs"));
+        }
+        let mut pos = 0usize;
+        let mut take = |rows: usize, cols: usize| -> Result<DMatrix<F>, ExecError> {
+            let n = rows * cols * F::BYTES;
+            if blob.len() < pos + n {
+                return Err(bad(path, "truncated data"));
+            }
+            let m =
+                DMatrix::from_iterator(rows, cols, blob[pos..pos + n].chunks_exact(F::BYTES).map(F::read_le));
+            pos += n;
+            Ok(m)
+        };
+        let mut all_versions = Vec::new();
+        let mut m = Vec::new();
+        let mut v = Vec::new();
+        for (e, lp) in h.layers.iter().zip(&tr.plan.layers) {
+            if (e.rows, e.cols) != (lp.n, lp.k) || e.versions == 0 {
+                return Err(bad(path, format!("layer {} has shape {}x{}", lp.index, e.rows, e.cols)));
+            }
+            let vers = (0..e.versions).map(|_| take(e.rows, e.cols)).collect::<Result<Vec<_>, _>>()?;
+            all_versions.push(vers);
+            if h.optimizer == Optimizer::Adam {
+                m.push(take(e.rows, e.cols)?);
+                v.push(take(e.rows, e.cols)?);
+            }
+        }
+        if pos != blob.len() {
+            return Err(bad(path, "trailing data"));
+        }
+        let same_staleness = h.staleness == tr.staleness && h.weight_stashing == tr.weight_stashing;
+        tr.weights = match &tr.weights {
+            Weights::Plain(_) => {
+                Weights::Plain(all_versions.into_iter().map(|mut v| v.pop().expect("non-empty")).collect())
+            }
+            Weights::Ring(_) => Weights::Ring(
+                all_versions
+                    .into_iter()
+                    .zip(&tr.delays)
+                    .map(|(mut vers, &(f, g))| {
+                        if !same_staleness {
+                            vers = vec![vers.pop().expect("non-empty")];
+                        }
+                        WeightRing::from_versions(vers, f.max(g))
+                    })
+                    .collect(),
+            ),
+        };
+        tr.opt = OptState { kind: h.optimizer, lr: cfg.training.lr, step: h.step, m, v };
+        tr.epochs_done = h.epochs_done;
+        tr.history = h.history;
+        Ok(tr)
+    }
+}

@@ -1,0 +1,3 @@
+//! SpikePipe backends (simulator and executor).
+pub mod exec;
+pub mod sim;

@@ -1,0 +1,420 @@
+//! Executor training tests: staleness semantics, determinism, checkpoints, errors.
+#![allow(clippy::needless_range_loop, clippy::type_complexity)] // the reference reads best with indices
+
+use nalgebra::DMatrix;
+use spikepipe_backends::exec::{self, data, Dataset, ExecConfig, ExecError, Split, Trainer};
+use spikepipe_ir::{
+    Encoding, LayerOp, LayerStaleness, Network, NeuronKind, NeuronSpec, Optimizer, Reset, Surrogate,
+    TrainingSpec, WeightLayer,
+};
+
+fn mlp(sizes: &[u64], kind: NeuronKind, reset: Reset, t: u64, batch: u64) -> Network {
+    let neuron = NeuronSpec {
+        kind,
+        alpha: Some(0.9),
+        beta: 0.8,
+        threshold: 1.0,
+        reset,
+        surrogate: Surrogate::default(),
+    };
+    Network {
+        input: vec![sizes[0]],
+        timesteps: t,
+        batch,
+        layers: sizes
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| WeightLayer {
+                index: i as u32 + 1,
+                op: LayerOp::Linear { in_features: w[0], out_features: w[1] },
+                neuron: neuron.clone(),
+                pool: None,
+                output_shape: vec![w[1]],
+            })
+            .collect(),
+    }
+}
+
+fn stale(fwd: &[u64], grad: &[u64]) -> Vec<LayerStaleness> {
+    fwd.iter()
+        .enumerate()
+        .map(|(i, &f)| LayerStaleness {
+            layer: i as u32 + 1,
+            forward: f,
+            input_grad: (i > 0).then(|| grad[i]),
+        })
+        .collect()
+}
+
+fn small_digits(train: usize, test: usize) -> Dataset {
+    exec::load_dataset(&exec::DatasetSpec::Digits, Some(train), Some(test)).expect("digits")
+}
+
+fn cfg(epochs: u64, opt: Optimizer, enc: Encoding) -> ExecConfig {
+    let mut c = ExecConfig::new(TrainingSpec {
+        optimizer: opt,
+        lr: 2e-3,
+        epochs,
+        encoding: enc,
+        ..Default::default()
+    });
+    c.seed = 7;
+    c
+}
+
+#[test]
+fn digits_split_is_first_1437_then_360() {
+    let d = data::digits().expect("digits");
+    assert_eq!((d.train.len(), d.test.len(), d.train.features), (1437, 360, 64));
+    let mut counts = [0usize; 10];
+    for &l in d.train.labels.iter().chain(&d.test.labels) {
+        counts[l as usize] += 1;
+    }
+    assert_eq!(counts, [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
+    assert!(d.train.images.iter().all(|&p| (0.0..=1.0).contains(&p)));
+    assert!(d.train.images.contains(&1.0));
+}
+
+fn final_weights(t: &Trainer<f32>) -> Vec<Vec<f32>> {
+    t.weights().iter().map(|w| w.as_slice().to_vec()).collect()
+}
+
+#[test]
+fn zero_staleness_ring_path_equals_plain_path_bit_for_bit() {
+    let net = mlp(&[64, 24, 10], NeuronKind::Iir2, Reset::Subtract, 6, 32);
+    let d = small_digits(200, 50);
+    for opt in [Optimizer::Adam, Optimizer::Sgd] {
+        let c = cfg(2, opt, Encoding::Rate);
+        let mut plain = Trainer::<f32>::new(&net, &c, &stale(&[0, 0], &[0, 0])).expect("plain");
+        let mut c2 = c.clone();
+        c2.force_ring = true;
+        let mut ring = Trainer::<f32>::new(&net, &c2, &[]).expect("ring");
+        assert!(!plain.is_pipelined() && ring.is_pipelined());
+        for _ in 0..2 {
+            let a = plain.run_epoch(&d.train, &d.test, 2, &mut |_| {}).expect("plain epoch");
+            let b = ring.run_epoch(&d.train, &d.test, 2, &mut |_| {}).expect("ring epoch");
+            assert_eq!(a.train_loss.to_bits(), b.train_loss.to_bits());
+            assert_eq!(a.test_accuracy, b.test_accuracy);
+        }
+        assert_eq!(final_weights(&plain), final_weights(&ring));
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let net = mlp(&[64, 32, 10], NeuronKind::Lif, Reset::Zero, 5, 48);
+    let d = small_digits(150, 40);
+    let run = |threads: usize| {
+        let mut c = cfg(2, Optimizer::Adam, Encoding::Rate);
+        c.threads = threads;
+        let mut t = Trainer::<f32>::new(&net, &c, &stale(&[1, 0], &[0, 1])).expect("trainer");
+        let mut reps = Vec::new();
+        for _ in 0..2 {
+            reps.push(t.run_epoch(&d.train, &d.test, 2, &mut |_| {}).expect("epoch"));
+        }
+        (
+            final_weights(&t),
+            reps.iter().map(|r| (r.train_loss.to_bits(), r.test_accuracy)).collect::<Vec<_>>(),
+        )
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+    // And the same seed gives the same numbers again.
+    assert_eq!(one, run(1));
+}
+
+/// Independent reference: per-sample loops in f64, delays as FIFOs of weight updates.
+mod reference {
+    use std::collections::VecDeque;
+
+    pub struct Layer {
+        pub w: Vec<Vec<f64>>, // [n][k]
+        pub iir2: bool,
+        pub alpha: f64,
+        pub beta: f64,
+        pub theta: f64,
+        pub slope: f64,
+    }
+
+    fn sur(slope: f64, x: f64) -> f64 {
+        1.0 / (1.0 + slope * x.abs()).powi(2)
+    }
+
+    /// Loss-sum gradients (scaled by 1/b) for a batch, given forward and input-grad weights.
+    pub fn grads(
+        layers: &[Layer],
+        wf: &[Vec<Vec<f64>>],
+        wg: &[Vec<Vec<f64>>],
+        xs: &[Vec<f64>],
+        labels: &[u8],
+        steps: usize,
+    ) -> Vec<Vec<Vec<f64>>> {
+        let b = xs.len() as f64;
+        let mut out: Vec<Vec<Vec<f64>>> = wf.iter().map(|w| vec![vec![0.0; w[0].len()]; w.len()]).collect();
+        for (x, &label) in xs.iter().zip(labels) {
+            // Forward: inputs per layer per step, membranes, spikes.
+            let mut inp: Vec<Vec<Vec<f64>>> = vec![vec![x.clone(); steps]];
+            let mut mems = Vec::new();
+            for (l, lay) in layers.iter().enumerate() {
+                let n = wf[l].len();
+                let (mut i, mut v, mut sp) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+                let (mut ms, mut ss) = (Vec::new(), Vec::new());
+                for t in 0..steps {
+                    for o in 0..n {
+                        let y: f64 = wf[l][o].iter().zip(&inp[l][t]).map(|(a, b)| a * b).sum();
+                        i[o] = if lay.iir2 { lay.alpha * i[o] + y } else { y };
+                        v[o] = lay.beta * v[o] + i[o] - lay.theta * sp[o];
+                        sp[o] = if v[o] > lay.theta { 1.0 } else { 0.0 };
+                    }
+                    ms.push(v.clone());
+                    ss.push(sp.clone());
+                }
+                mems.push(ms);
+                inp.push(ss);
+            }
+            let last = layers.len() - 1;
+            let c = wf[last].len();
+            let counts: Vec<f64> = (0..c).map(|o| (0..steps).map(|t| inp[last + 1][t][o]).sum()).collect();
+            let mx = counts.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = counts.iter().map(|q| (q - mx).exp()).sum();
+            let dz: Vec<f64> = (0..c)
+                .map(|o| (counts[o] - mx).exp() / z - if o == label as usize { 1.0 } else { 0.0 })
+                .collect();
+            // Backward.
+            let mut gs: Vec<Vec<f64>> = vec![dz.iter().map(|d| d / b).collect(); steps];
+            for l in (0..layers.len()).rev() {
+                let lay = &layers[l];
+                let n = wf[l].len();
+                let k = wf[l][0].len();
+                let mut delta = vec![vec![0.0; n]; steps];
+                let (mut lvn, mut lin) = (vec![0.0; n], vec![0.0; n]);
+                for t in (0..steps).rev() {
+                    for o in 0..n {
+                        let lv = sur(lay.slope, mems[l][t][o] - lay.theta) * gs[t][o] + lay.beta * lvn[o];
+                        lvn[o] = lv;
+                        let li = if lay.iir2 { lv + lay.alpha * lin[o] } else { lv };
+                        lin[o] = li;
+                        delta[t][o] = li;
+                    }
+                }
+                for t in 0..steps {
+                    for o in 0..n {
+                        for q in 0..k {
+                            out[l][o][q] += delta[t][o] * inp[l][t][q];
+                        }
+                    }
+                }
+                if l > 0 {
+                    gs = (0..steps)
+                        .map(|t| (0..k).map(|q| (0..n).map(|o| wg[l][o][q] * delta[t][o]).sum()).collect())
+                        .collect();
+                }
+            }
+        }
+        out
+    }
+
+    /// Weights that lag the newest by `s` updates: a FIFO of pending update deltas.
+    pub struct Delayed {
+        pub w: Vec<Vec<f64>>,
+        pub pending: VecDeque<Vec<Vec<f64>>>,
+        pub s: usize,
+    }
+
+    impl Delayed {
+        pub fn push(&mut self, delta: &[Vec<f64>]) {
+            self.pending.push_back(delta.to_vec());
+            while self.pending.len() > self.s {
+                let d = self.pending.pop_front().expect("non-empty");
+                for (row, drow) in self.w.iter_mut().zip(&d) {
+                    for (a, b) in row.iter_mut().zip(drow) {
+                        *a += b;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn staleness_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], stashing: bool) {
+    use reference::*;
+    let net = mlp(&[64, 12, 8, 10], NeuronKind::Iir2, Reset::Subtract, 5, 8);
+    let d = small_digits(64, 8);
+    let mut c = cfg(1, opt, Encoding::Current);
+    c.training.lr = 0.05;
+    c.weight_stashing = stashing;
+    let st = stale(fwd, grad);
+    let mut tr = Trainer::<f64>::new(&net, &c, &st).expect("trainer");
+    let to_rows =
+        |m: &DMatrix<f64>| (0..m.nrows()).map(|r| m.row(r).iter().cloned().collect()).collect::<Vec<_>>();
+    let layers: Vec<Layer> = tr
+        .weights()
+        .iter()
+        .map(|w| Layer { w: to_rows(w), iir2: true, alpha: 0.9, beta: 0.8, theta: 1.0, slope: 25.0 })
+        .collect();
+    let nl = layers.len();
+    let mut newest: Vec<Vec<Vec<f64>>> = layers.iter().map(|l| l.w.clone()).collect();
+    let delay = |l: usize, g: bool| -> usize {
+        if g && !stashing {
+            grad[l] as usize
+        } else {
+            fwd[l] as usize
+        }
+    };
+    let mut fw: Vec<Delayed> = (0..nl)
+        .map(|l| Delayed { w: newest[l].clone(), pending: Default::default(), s: delay(l, false) })
+        .collect();
+    let mut gw: Vec<Delayed> = (0..nl)
+        .map(|l| Delayed { w: newest[l].clone(), pending: Default::default(), s: delay(l, true) })
+        .collect();
+    let (mut m1, mut m2): (Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>) = (
+        newest.iter().map(|w| vec![vec![0.0; w[0].len()]; w.len()]).collect(),
+        newest.iter().map(|w| vec![vec![0.0; w[0].len()]; w.len()]).collect(),
+    );
+    let batches = 8;
+    for bi in 0..batches {
+        let idx: Vec<usize> = (bi * 8..bi * 8 + 8).collect();
+        tr.train_batch(&d.train, &idx, 1, bi).expect("batch");
+        let xs: Vec<Vec<f64>> =
+            idx.iter().map(|&i| d.train.sample(i).iter().map(|&p| p as f64).collect()).collect();
+        let labels: Vec<u8> = idx.iter().map(|&i| d.train.labels[i]).collect();
+        let wf: Vec<_> = fw.iter().map(|d| d.w.clone()).collect();
+        let wg: Vec<_> = gw.iter().map(|d| d.w.clone()).collect();
+        let g = grads(&layers, &wf, &wg, &xs, &labels, 5);
+        let t = (bi + 1) as i32;
+        for l in 0..nl {
+            let mut delta = g[l].clone();
+            for (o, row) in delta.iter_mut().enumerate() {
+                for (q, dv) in row.iter_mut().enumerate() {
+                    let gr = g[l][o][q];
+                    *dv = match opt {
+                        Optimizer::Sgd => -(c.training.lr * gr),
+                        Optimizer::Adam => {
+                            m1[l][o][q] = 0.9 * m1[l][o][q] + 0.1 * gr;
+                            m2[l][o][q] = 0.999 * m2[l][o][q] + (1.0 - 0.999) * gr * gr;
+                            let bc1 = 1.0 - 0.9f64.powi(t);
+                            let bc2 = 1.0 - 0.999f64.powi(t);
+                            -((c.training.lr / bc1) * m1[l][o][q] / (m2[l][o][q].sqrt() / bc2.sqrt() + 1e-8))
+                        }
+                    };
+                }
+            }
+            for (row, drow) in newest[l].iter_mut().zip(&delta) {
+                for (a, b) in row.iter_mut().zip(drow) {
+                    *a += b;
+                }
+            }
+            fw[l].push(&delta);
+            gw[l].push(&delta);
+        }
+    }
+    let mut moved = 0.0f64;
+    for (l, w) in tr.weights().iter().enumerate() {
+        for o in 0..w.nrows() {
+            for q in 0..w.ncols() {
+                let (a, b) = (w[(o, q)], newest[l][o][q]);
+                assert!(
+                    (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                    "layer {} w[{o},{q}] {a} vs reference {b}",
+                    l + 1
+                );
+                moved = moved.max((b - layers[l].w[o][q]).abs());
+            }
+        }
+    }
+    assert!(moved > 1e-4, "training did not move the weights");
+}
+
+#[test]
+fn staleness_matches_fifo_reference_sgd() {
+    staleness_matches_reference(Optimizer::Sgd, &[2, 1, 0], &[0, 2, 1], false);
+}
+
+#[test]
+fn staleness_matches_fifo_reference_adam() {
+    staleness_matches_reference(Optimizer::Adam, &[1, 3, 0], &[0, 0, 2], false);
+    staleness_matches_reference(Optimizer::Adam, &[0, 0, 0], &[0, 0, 0], false);
+}
+
+#[test]
+fn weight_stashing_matches_fifo_reference() {
+    staleness_matches_reference(Optimizer::Sgd, &[2, 1, 1], &[0, 0, 3], true);
+}
+
+#[test]
+fn staleness_changes_training() {
+    let net = mlp(&[64, 16, 10], NeuronKind::Iir2, Reset::Subtract, 4, 16);
+    let d = small_digits(96, 16);
+    let c = cfg(1, Optimizer::Adam, Encoding::Rate);
+    let mut a = Trainer::<f32>::new(&net, &c, &[]).expect("a");
+    let mut b = Trainer::<f32>::new(&net, &c, &stale(&[2, 2], &[0, 2])).expect("b");
+    a.run_epoch(&d.train, &d.test, 1, &mut |_| {}).expect("a");
+    b.run_epoch(&d.train, &d.test, 1, &mut |_| {}).expect("b");
+    assert_ne!(final_weights(&a), final_weights(&b));
+}
+
+#[test]
+fn nan_loss_is_a_typed_error_naming_epoch_and_batch() {
+    let net = mlp(&[4, 2], NeuronKind::Lif, Reset::Subtract, 3, 2); // one layer: H would stop a NaN
+    let mut train = Split { images: vec![0.5; 4 * 6], labels: vec![0, 1, 0, 1, 0, 1], features: 4 };
+    train.images[4 * 3] = f32::NAN; // sample 3, in the second batch (unshuffled below)
+    let mut c = cfg(1, Optimizer::Sgd, Encoding::Current);
+    c.training.loss = spikepipe_ir::Loss::MembraneCe; // spike counts would hide the NaN
+    let mut t = Trainer::<f32>::new(&net, &c, &[]).expect("t");
+    t.train_batch(&train, &[0, 1], 1, 0).expect("first batch is finite");
+    let err = t.train_batch(&train, &[2, 3], 1, 1).expect_err("NaN");
+    assert!(matches!(err, ExecError::NonFinite { epoch: 1, batch: 1, .. }), "{err}");
+    assert!(err.to_string().contains("epoch 1, batch 1"));
+}
+
+#[test]
+fn staleness_list_must_match_layers() {
+    let net = mlp(&[64, 16, 10], NeuronKind::Iir2, Reset::Subtract, 4, 16);
+    let c = cfg(1, Optimizer::Adam, Encoding::Rate);
+    assert!(matches!(Trainer::<f32>::new(&net, &c, &stale(&[1], &[0])), Err(ExecError::Staleness(_))));
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("spikepipe-exec-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn checkpoint_resume_gives_identical_weights_and_accuracy() {
+    let dir = temp_dir("ckpt");
+    let net = mlp(&[64, 20, 10], NeuronKind::Iir2, Reset::Subtract, 5, 32);
+    let d = small_digits(160, 60);
+    let st = stale(&[1, 0], &[0, 2]);
+    let mut c = cfg(3, Optimizer::Adam, Encoding::Rate);
+    let straight = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("straight");
+    let mut t = Trainer::<f32>::new(&net, &c, &st).expect("t");
+    t.run_epoch(&d.train, &d.test, 3, &mut |_| {}).expect("epoch 1");
+    let path = dir.join("run.ckpt");
+    t.save(&path).expect("save");
+    c.resume = Some(path.clone());
+    c.save = Some(dir.join("final.ckpt"));
+    let resumed = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("resumed");
+    assert_eq!(straight.epochs.len(), 3);
+    assert_eq!(resumed.epochs.len(), 3);
+    for (a, b) in straight.epochs.iter().zip(&resumed.epochs) {
+        assert_eq!((a.train_loss.to_bits(), a.test_accuracy), (b.train_loss.to_bits(), b.test_accuracy));
+    }
+    // The final checkpoint evaluates to the reported accuracy and matches a straight run.
+    let loaded = Trainer::<f32>::load(&dir.join("final.ckpt"), &net, &c, &st).expect("load");
+    assert_eq!(loaded.evaluate(&d.test).expect("eval"), resumed.final_test_accuracy);
+    let mut c3 = c.clone();
+    c3.resume = None;
+    c3.save = None;
+    let mut again = Trainer::<f32>::new(&net, &c3, &st).expect("again");
+    for _ in 0..3 {
+        again.run_epoch(&d.train, &d.test, 3, &mut |_| {}).expect("epoch");
+    }
+    assert_eq!(final_weights(&again), final_weights(&loaded));
+    // A different network is rejected.
+    let other = mlp(&[64, 21, 10], NeuronKind::Iir2, Reset::Subtract, 5, 32);
+    assert!(matches!(Trainer::<f32>::load(&path, &other, &c, &[]), Err(ExecError::Checkpoint { .. })));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,358 @@
+//! Phase 1: assignment and splitting, minimising the period.
+//!
+//! For every task t and processor p: a binary `z[t][p]` (t has work on p) and, for a
+//! GEMM that can be cut (along its [`split_dim`]), an integer `r[t][p]` of units on p with
+//! `Σ_p r = U_t`, `r ≤ U_t·z`, `z ≤ r`. A chunk of r units costs exactly `a_t·r + b_t`
+//! on the array (SCALE-Sim: a fold count times a fold length, `b_t` the fill of a
+//! streamed dimension, 0 for a tile-aligned spatial cut), so processor loads are linear:
+//! `load_p = Σ_t a_t·r[t][p] + b_t·z[t][p] ≤ II`.
+//!
+//! Links: `out[e][p]` bounds the transfer cycles edge e sends out of p, and
+//! `Σ_e out[e][p] ≤ II`. Bounding each processor's egress (not each directed link) is
+//! conservative, so the real period of the solution is never above the model's.
+//!
+//! Symmetry: processors are identical, so loads are ordered `load_0 ≥ load_1 ≥ …`; and
+//! `II ≥ LB`. The heuristic's plan, relabelled to match, is the warm start. A second solve
+//! at the optimal period minimises the summed egress cycles (traffic).
+
+use good_lp::{variable, Expression, Variable};
+use spikepipe_ir::{EdgeKind, SplitDim};
+
+use super::solve::{Model, Solved};
+use crate::schedule::heuristic::{Evaluator, TaskPlan};
+use crate::schedule::split::{chunk_cycles, split_dim, whole};
+use crate::schedule::{lower_bound, Problem};
+use crate::ScheduleError;
+
+/// How one task may be cut in the ILP.
+struct Cut {
+    dim: SplitDim,
+    unit: u64,
+    units: u64,
+    /// Cycles per unit.
+    a: f64,
+    /// Fixed cycles per chunk.
+    b: f64,
+}
+
+fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
+    let (dim, unit) = split_dim(p, t)?;
+    let size = dim.size(&t.work)?;
+    let units = size.div_ceil(unit);
+    let cost = |n: u64| {
+        chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: 0, end: (n * unit).min(size) }) as f64
+    };
+    let a = cost(2) - cost(1);
+    Some(Cut { dim, unit, units, a, b: (cost(1) - a).max(0.0) })
+}
+
+/// The outcome of phase 1.
+pub struct Assignment {
+    /// The plan found.
+    pub plans: Vec<TaskPlan>,
+    /// The model's optimal (or best) period.
+    pub period: f64,
+    /// Proven optimal.
+    pub optimal: bool,
+    /// Relative gap, if known.
+    pub gap: Option<f64>,
+    /// Seconds in the solver (both solves).
+    pub seconds: f64,
+}
+
+struct Vars {
+    ii: Variable,
+    z: Vec<Vec<Variable>>,
+    r: Vec<Option<Vec<Variable>>>,
+    out_total: Expression,
+}
+
+/// Builds the model in units of `scale` cycles (so the period is near 1000 and the
+/// simplex stays well conditioned); `fix_period` turns it into the traffic solve.
+fn build(
+    p: &Problem,
+    cuts: &[Option<Cut>],
+    lb: f64,
+    fix_period: Option<f64>,
+    scale: f64,
+    links: bool,
+) -> (Model, Vars) {
+    let procs = p.processors() as usize;
+    let lb = lb / scale;
+    let fix_period = fix_period.map(|x| x / scale);
+    let mut m = Model::default();
+    let ii = m.var(variable().min(lb).max(fix_period.unwrap_or(f64::INFINITY)));
+    let n = cuts.len();
+    let mut z = Vec::with_capacity(n);
+    let mut r = Vec::with_capacity(n);
+    let mut load: Vec<Expression> = vec![Expression::default(); procs];
+    for (t, task) in p.tasks().enumerate() {
+        let zt: Vec<Variable> = (0..procs).map(|_| m.var(variable().binary())).collect();
+        match &cuts[t] {
+            Some(c) => {
+                let rt: Vec<Variable> =
+                    (0..procs).map(|_| m.var(variable().integer().min(0).max(c.units as f64))).collect();
+                m.add((rt.iter().copied().sum::<Expression>()).eq(c.units as f64));
+                for q in 0..procs {
+                    m.add((rt[q] - c.units as f64 * zt[q]).leq(0.0));
+                    m.add((zt[q] - rt[q]).leq(0.0));
+                    load[q] += (c.a / scale) * rt[q] + (c.b / scale) * zt[q];
+                }
+                r.push(Some(rt));
+            }
+            None => {
+                m.add((zt.iter().copied().sum::<Expression>()).eq(1.0));
+                for q in 0..procs {
+                    load[q] += (task.cycles as f64 / scale) * zt[q];
+                }
+                r.push(None);
+            }
+        }
+        z.push(zt);
+    }
+    for q in 0..procs {
+        m.add((load[q].clone() - ii).leq(0.0));
+        if q + 1 < procs {
+            m.add((load[q + 1].clone() - load[q].clone()).leq(0.0));
+        }
+    }
+    let mut egress: Vec<Expression> = vec![Expression::default(); procs];
+    let (lat, bw) = (
+        p.hardware.link.latency_cycles as f64 / scale,
+        p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
+    );
+    let g = &p.graph.graph;
+    for e in g.raw_edges().iter().filter(|e| links && e.weight.kind == EdgeKind::Data) {
+        let (u, v) = (e.source().index(), e.target().index());
+        let full = e.weight.bytes as f64 / bw;
+        for q in 0..procs {
+            let out = m.var(variable().min(0.0));
+            let rhs: Expression = match (&cuts[u], &cuts[v]) {
+                (None, None) => (lat + full) * z[u][q] - (lat + full) * z[v][q],
+                (Some(cu), _) => {
+                    let share = full / cu.units as f64;
+                    let ru = r[u].as_ref().map_or(Expression::default(), |rt| rt[q].into());
+                    lat * z[u][q] + share * ru - (lat + full) * z[v][q]
+                }
+                (None, Some(cv)) => {
+                    let others: Expression =
+                        (0..procs).filter(|&o| o != q).map(|o| Expression::from(z[v][o])).sum();
+                    let sliced = e.weight.sliced_by == Some(cv.dim);
+                    let big = (procs as f64 - 1.0) * (lat + full);
+                    let traffic = if sliced {
+                        let rv = r[v].as_ref().map_or(Expression::default(), |rt| rt[q].into());
+                        lat * others + full - (full / cv.units as f64) * rv
+                    } else {
+                        (lat + full) * others
+                    };
+                    traffic - big + big * z[u][q]
+                }
+            };
+            m.add((rhs - out).leq(0.0));
+            egress[q] += out;
+        }
+    }
+    let mut out_total = Expression::default();
+    for q in 0..procs {
+        m.add((egress[q].clone() - ii).leq(0.0));
+        out_total += egress[q].clone();
+    }
+    (m, Vars { ii, z, r, out_total })
+}
+
+/// Processors relabelled so loads decrease, matching the model's symmetry breaking.
+fn relabel(ev: &Evaluator, plans: &[TaskPlan]) -> Vec<TaskPlan> {
+    let (loads, _, _) = ev.loads(plans);
+    let mut order: Vec<usize> = (0..loads.len()).collect();
+    order.sort_by(|&a, &b| loads[b].cmp(&loads[a]).then(a.cmp(&b)));
+    let mut new_of = vec![0u32; loads.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_of[old] = new as u32;
+    }
+    plans
+        .iter()
+        .map(|pl| TaskPlan { procs: pl.procs.iter().map(|&q| new_of[q as usize]).collect(), ..pl.clone() })
+        .collect()
+}
+
+/// Warm-start values of a heuristic plan, if the model can express it.
+fn warm_start(m: &mut Model, vars: &Vars, cuts: &[Option<Cut>], plans: &[TaskPlan], period: f64) -> bool {
+    let procs = vars.z.first().map_or(0, Vec::len);
+    let mut values = Vec::new();
+    for (t, plan) in plans.iter().enumerate() {
+        let mut units = vec![0u64; procs];
+        let mut has = vec![false; procs];
+        for (range, &q) in plan.ranges.iter().zip(&plan.procs) {
+            has[q as usize] = true;
+            if let Some(c) = &cuts[t] {
+                if range.dim != c.dim && range.dim != SplitDim::Whole {
+                    return false;
+                }
+                let len = if range.dim == SplitDim::Whole { c.units * c.unit } else { range.len() };
+                units[q as usize] += len.div_ceil(c.unit);
+            }
+        }
+        if cuts[t].is_none() && plan.ranges.len() != 1 {
+            return false;
+        }
+        for q in 0..procs {
+            values.push((vars.z[t][q], f64::from(u8::from(has[q]))));
+            if let Some(rt) = &vars.r[t] {
+                values.push((rt[q], units[q] as f64));
+            }
+        }
+    }
+    values.push((vars.ii, period));
+    for (v, x) in values {
+        m.warm(v, x);
+    }
+    true
+}
+
+/// Plans from solver values: each processor's units form one contiguous range, in
+/// processor order.
+fn extract(
+    p: &Problem,
+    cuts: &[Option<Cut>],
+    vars: &Vars,
+    values: &std::collections::HashMap<Variable, f64>,
+) -> Vec<TaskPlan> {
+    let val = |v: Variable| values.get(&v).copied().unwrap_or(0.0);
+    p.tasks()
+        .enumerate()
+        .map(|(t, task)| {
+            let procs = vars.z[t].len();
+            match (&cuts[t], &vars.r[t]) {
+                (Some(c), Some(rt)) => {
+                    let size = c.dim.size(&task.work).unwrap_or(1);
+                    let mut plan = TaskPlan { ranges: vec![], cycles: vec![], procs: vec![] };
+                    let mut next = 0u64;
+                    let mut left = c.units;
+                    for q in 0..procs {
+                        let n = (val(rt[q]).round().max(0.0) as u64).min(left);
+                        if n == 0 {
+                            continue;
+                        }
+                        left -= n;
+                        let end = if left == 0 { size } else { ((next + n) * c.unit).min(size) };
+                        let range = spikepipe_ir::ChunkRange { dim: c.dim, start: next * c.unit, end };
+                        next += n;
+                        plan.ranges.push(range);
+                        plan.cycles.push(chunk_cycles(p, task, range));
+                        plan.procs.push(q as u32);
+                    }
+                    if plan.ranges.len() == 1 {
+                        plan.ranges[0] = whole();
+                        plan.cycles[0] = task.cycles;
+                    }
+                    plan
+                }
+                _ => {
+                    let q = (0..procs)
+                        .max_by(|&a, &b| val(vars.z[t][a]).total_cmp(&val(vars.z[t][b])).then(b.cmp(&a)))
+                        .unwrap_or(0);
+                    TaskPlan { ranges: vec![whole()], cycles: vec![task.cycles], procs: vec![q as u32] }
+                }
+            }
+        })
+        .collect()
+}
+
+/// One solve of the period model; `Err` carries the solver's reason.
+fn solve_period(
+    p: &Problem,
+    cuts: &[Option<Cut>],
+    start: &[TaskPlan],
+    start_period: f64,
+    (lb, scale): (f64, f64),
+    links: bool,
+    (solver, seconds): (&str, f64),
+) -> Result<Result<(Vec<TaskPlan>, f64, bool, Option<f64>, f64), String>, ScheduleError> {
+    let (mut m, vars) = build(p, cuts, lb, None, scale, links);
+    warm_start(&mut m, &vars, cuts, start, start_period / scale);
+    Ok(match m.minimise(vars.ii.into(), solver, seconds)? {
+        Solved::Solution { values, optimal, gap, seconds } => {
+            let period = values.get(&vars.ii).copied().unwrap_or(f64::INFINITY) * scale;
+            Ok((extract(p, cuts, &vars, &values), period, optimal, gap, seconds))
+        }
+        Solved::Failed { reason, .. } => Err(reason),
+    })
+}
+
+/// Runs phase 1 from a heuristic plan. `Ok(Err(reason))` when the solver found nothing.
+///
+/// First the model without link constraints (a relaxation, much easier): if its
+/// optimum's exact period, links included, equals the relaxation's optimum, it is optimal
+/// for the full problem too. Otherwise the full model gets the rest of the budget.
+pub fn assign(
+    p: &Problem,
+    heuristic: &[TaskPlan],
+    solver: &str,
+    seconds: f64,
+) -> Result<Result<Assignment, String>, ScheduleError> {
+    let ev = Evaluator::new(p);
+    let cuts: Vec<Option<Cut>> = p.tasks().map(|t| cut_of(p, t)).collect();
+    let lb = lower_bound(p) as f64;
+    let start = relabel(&ev, heuristic);
+    let start_period = ev.score(&start).0 as f64;
+    let scale = (lb / 1000.0).max(1.0);
+    let started = std::time::Instant::now();
+
+    let relaxed = solve_period(p, &cuts, &start, start_period, (lb, scale), false, (solver, seconds / 2.0))?;
+    let mut found = None;
+    let mut reason = String::new();
+    match relaxed {
+        Ok((plans, period, optimal, gap, _)) => {
+            let exact = ev.score(&plans).0 as f64;
+            trace(format_args!("relaxed: model {period:.0} exact {exact} optimal {optimal} gap {gap:?}"));
+            if optimal && exact <= period.ceil() {
+                found = Some((plans, period, true, Some(0.0)));
+            } else if exact <= start_period {
+                found = Some((plans, period.max(lb), false, None));
+            }
+        }
+        Err(r) => reason = r,
+    }
+    if found.as_ref().is_none_or(|f| !f.2) {
+        let left = (seconds - started.elapsed().as_secs_f64()).max(seconds / 4.0);
+        match solve_period(p, &cuts, &start, start_period, (lb, scale), true, (solver, left))? {
+            Ok((plans, period, optimal, gap, _)) => {
+                trace(format_args!(
+                    "full: model {period:.0} exact {} optimal {optimal} gap {gap:?}",
+                    ev.score(&plans).0
+                ));
+                let better = found.as_ref().is_none_or(|f| ev.score(&plans).0 <= ev.score(&f.0).0);
+                if better {
+                    found = Some((plans, period, optimal, gap));
+                }
+            }
+            Err(r) => {
+                trace(format_args!("full model failed: {r}"));
+                if reason.is_empty() {
+                    reason = r;
+                }
+            }
+        }
+    }
+    let Some((mut plans, period, optimal, gap)) = found else { return Ok(Err(reason)) };
+
+    // Least traffic at that period, with a quarter of the budget (kept only if the exact
+    // period does not grow).
+    let (mut m2, vars2) = build(p, &cuts, lb, Some(period + 0.5), scale, true);
+    warm_start(&mut m2, &vars2, &cuts, &plans, period / scale);
+    if let Solved::Solution { values, .. } = m2.minimise(vars2.out_total.clone(), solver, seconds / 4.0)? {
+        let lean = extract(p, &cuts, &vars2, &values);
+        if ev.score(&lean).0 <= ev.score(&plans).0 {
+            plans = lean;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Ok(Assignment { plans, period, optimal, gap, seconds }))
+}
+
+/// Prints solver progress to stderr when `SPIKEPIPE_TRACE` is set.
+pub fn trace(args: std::fmt::Arguments) {
+    if std::env::var_os("SPIKEPIPE_TRACE").is_some() {
+        eprintln!("[ilp] {args}");
+    }
+}

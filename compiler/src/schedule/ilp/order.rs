@@ -1,0 +1,163 @@
+//! Phase 2: at a fixed placement and period II, choose every chunk's and transfer's
+//! start to minimise total staleness (DESIGN §6).
+//!
+//! Each item i (chunk or transfer) starts at `σ_i = o_i + II·k_i` with offset
+//! `o_i ∈ [0, II − len_i]` and iteration index `k_i ∈ ℕ`. Items on one resource (a
+//! processor or a directed link) must not overlap in offset: with few items, binaries
+//! choose each pair's order (disjunctive constraints); with many, the order of the list
+//! schedule is kept and only offsets and iteration indices move. Dependences are
+//! `σ_v ≥ σ_u + len_u` through the transfers; staleness `s_l ∈ ℕ` satisfies
+//! `II·(s_l + 1) ≥ σ(U_l) + len(U_l) − σ(F_l)` for every chunk pair. The objective is
+//! `Σ s_l + Σ s'_l` plus a tie-break under one unit that starts items early.
+
+use std::collections::{BTreeMap, HashMap};
+
+use good_lp::{variable, Expression, Variable};
+use spikepipe_ir::{compute_staleness, samples_overlap, verify_schedule, EdgeKind, Schedule, TaskKind};
+
+use super::solve::{Model, Solved};
+use crate::ScheduleError;
+
+/// Pairs of items on one resource up to which the order itself is optimised.
+const MAX_FREE_PAIRS: usize = 300;
+
+/// What phase 2 produced.
+pub enum Reordered {
+    /// A schedule with lower total staleness.
+    Better(Schedule),
+    /// Why the list schedule was kept.
+    NoBetter(String),
+}
+
+fn total(s: &Schedule) -> u64 {
+    s.staleness.iter().map(|l| l.forward + l.input_grad.unwrap_or(0)).sum()
+}
+
+struct Item {
+    resource: (u8, u32, u32),
+    len: u64,
+    start: u64,
+}
+
+/// Improves the starts of a timed schedule.
+pub fn reorder(s: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, ScheduleError> {
+    let ii = s.period_cycles as f64;
+    let mut items: Vec<Item> = Vec::new();
+    let mut chunk_item: HashMap<(usize, usize), usize> = HashMap::new();
+    for (ti, t) in s.tasks.iter().enumerate() {
+        for (ci, c) in t.chunks.iter().enumerate() {
+            chunk_item.insert((ti, ci), items.len());
+            items.push(Item { resource: (0, c.processor, 0), len: c.cycles, start: c.start });
+        }
+    }
+    let mut transfer_item: HashMap<(usize, usize, u32), usize> = HashMap::new();
+    for tr in &s.transfers {
+        transfer_item.insert((tr.edge, tr.from_chunk, tr.dst), items.len());
+        items.push(Item { resource: (1, tr.src, tr.dst), len: tr.cycles, start: tr.start });
+    }
+    let kmax = items.iter().map(|i| i.start / s.period_cycles.max(1)).max().unwrap_or(0) + 1;
+
+    let mut m = Model::default();
+    let o: Vec<Variable> = items.iter().map(|i| m.var(variable().min(0.0).max(ii - i.len as f64))).collect();
+    let k: Vec<Variable> =
+        items.iter().map(|_| m.var(variable().integer().min(0).max(kmax as f64))).collect();
+    let sigma = |i: usize| -> Expression { o[i] + ii * k[i] };
+
+    let mut by_resource: BTreeMap<(u8, u32, u32), Vec<usize>> = BTreeMap::new();
+    for (i, it) in items.iter().enumerate() {
+        by_resource.entry(it.resource).or_default().push(i);
+    }
+    let pairs: usize = by_resource.values().map(|v| v.len() * v.len().saturating_sub(1) / 2).sum();
+    let free_order = pairs <= MAX_FREE_PAIRS;
+    for members in by_resource.values() {
+        if free_order {
+            for (a, &i) in members.iter().enumerate() {
+                for &j in &members[a + 1..] {
+                    let y = m.var(variable().binary());
+                    m.add((o[i] + items[i].len as f64 - o[j] - ii + ii * y).leq(0.0));
+                    m.add((o[j] + items[j].len as f64 - o[i] - ii * y).leq(0.0));
+                }
+            }
+        } else {
+            let mut sorted = members.clone();
+            sorted.sort_by_key(|&i| (items[i].start % s.period_cycles, i));
+            for w in sorted.windows(2) {
+                m.add((o[w[0]] + items[w[0]].len as f64 - o[w[1]]).leq(0.0));
+            }
+        }
+    }
+
+    let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+    for (ei, e) in s.edges.iter().enumerate().filter(|(_, e)| e.kind == EdgeKind::Data) {
+        let (u, v) = (index[e.from.as_str()], index[e.to.as_str()]);
+        for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
+            for (vi, cv) in s.tasks[v].chunks.iter().enumerate() {
+                if !samples_overlap(cu.samples, cv.samples) {
+                    continue;
+                }
+                let (iu, iv) = (chunk_item[&(u, ui)], chunk_item[&(v, vi)]);
+                if cu.processor == cv.processor {
+                    m.add((sigma(iu) + cu.cycles as f64 - sigma(iv)).leq(0.0));
+                } else if let Some(&it) = transfer_item.get(&(ei, ui, cv.processor)) {
+                    m.add((sigma(iu) + cu.cycles as f64 - sigma(it)).leq(0.0));
+                    m.add((sigma(it) + items[it].len as f64 - sigma(iv)).leq(0.0));
+                }
+            }
+        }
+    }
+
+    let mut objective = Expression::default();
+    for l in 1..=s.model.layers {
+        let find = |kind: TaskKind| s.tasks.iter().position(|t| t.layer == l && t.kind == kind);
+        let Some(u) = find(TaskKind::Update) else { continue };
+        for reader in [find(TaskKind::Forward), find(TaskKind::InputGrad)].into_iter().flatten() {
+            let st = m.var(variable().integer().min(0).max(kmax as f64 + 2.0));
+            for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
+                for ri in 0..s.tasks[reader].chunks.len() {
+                    let (iu, ir) = (chunk_item[&(u, ui)], chunk_item[&(reader, ri)]);
+                    m.add((sigma(iu) + cu.cycles as f64 - sigma(ir) - ii * st - ii).leq(0.0));
+                }
+            }
+            objective += st;
+        }
+    }
+    // Tie-break: earlier starts, worth less than one unit of staleness in all.
+    let eps = 1.0 / ((items.len() as f64 + 1.0) * (kmax as f64 + 2.0) * ii.max(1.0));
+    for i in 0..items.len() {
+        objective += eps * sigma(i);
+    }
+    if items.iter().all(|it| it.start % s.period_cycles + it.len <= s.period_cycles) {
+        for (i, it) in items.iter().enumerate() {
+            m.warm(o[i], (it.start % s.period_cycles) as f64);
+            m.warm(k[i], (it.start / s.period_cycles) as f64);
+        }
+    }
+
+    let values = match m.minimise(objective, solver, seconds)? {
+        Solved::Solution { values, .. } => values,
+        Solved::Failed { reason, .. } => {
+            return Ok(Reordered::NoBetter(format!("no solution ({reason}); list schedule kept")))
+        }
+    };
+    let value = |v: &Variable| values.get(v).copied().unwrap_or(0.0);
+    let start_of = |i: usize| (value(&o[i]) + ii * value(&k[i])).round().max(0.0) as u64;
+    let mut out = s.clone();
+    for (ti, t) in out.tasks.iter_mut().enumerate() {
+        for (ci, c) in t.chunks.iter_mut().enumerate() {
+            c.start = start_of(chunk_item[&(ti, ci)]);
+        }
+    }
+    for tr in out.transfers.iter_mut() {
+        tr.start = start_of(transfer_item[&(tr.edge, tr.from_chunk, tr.dst)]);
+    }
+    out.staleness = compute_staleness(&out);
+    if verify_schedule(&out).is_err() {
+        return Ok(Reordered::NoBetter("solution did not verify after rounding; list schedule kept".into()));
+    }
+    let order = if free_order { "order and starts" } else { "starts (list order kept)" };
+    Ok(if total(&out) < total(s) {
+        Reordered::Better(out)
+    } else {
+        Reordered::NoBetter(format!("optimising {order} did not lower total staleness {}", total(s)))
+    })
+}

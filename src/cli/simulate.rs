@@ -1,0 +1,134 @@
+//! `spikepipe simulate`: runs a schedule file through the cycle simulator
+//! (`spikepipe_backends::sim`) and reports timing, traffic, utilization and staleness;
+//! optionally writes a Chrome/Perfetto trace and an SVG Gantt chart.
+//!
+//! Bad input (unreadable or malformed file, a schedule that breaks the format's rules,
+//! bad flags) exits with status 2 and names the problem.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use spikepipe_backends::sim::{self, gantt, LinkModel, SimConfig, SimError};
+use spikepipe_ir::{Schedule, SCHEDULE_FORMAT};
+
+use super::{bad_input, Format};
+
+/// Interconnect model.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    /// One link per ordered pair of processors.
+    Dedicated,
+    /// One bus shared by every transfer.
+    Shared,
+}
+
+/// Arguments of `spikepipe simulate`.
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// Schedule file (`spikepipe-schedule/1` JSON, as written by `spikepipe compile`).
+    pub schedule: PathBuf,
+    /// Iterations (minibatches) to simulate.
+    #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub iterations: u32,
+    /// Interconnect: one link per ordered processor pair, or one shared bus.
+    #[arg(long, value_enum, default_value_t = Links::Dedicated)]
+    pub links: Links,
+    /// Write a Chrome/Perfetto trace (JSON `traceEvents`) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Write an SVG Gantt chart of the first iterations to this file.
+    #[arg(long, value_name = "FILE")]
+    pub gantt: Option<PathBuf>,
+    /// Iterations drawn in the Gantt chart.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub gantt_iterations: u32,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Measure simulator throughput (chunk instances per second) instead of reporting.
+    #[arg(long)]
+    pub bench: bool,
+}
+
+/// Reads and parses a schedule file, with messages that name the problem.
+pub fn load_schedule(path: &Path) -> anyhow::Result<Schedule> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("cannot read schedule {}: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| bad_input(format!("{} is not valid JSON: {e}", path.display())))?;
+    match value.get("format").and_then(|f| f.as_str()) {
+        Some(SCHEDULE_FORMAT) => {}
+        Some(other) => {
+            return Err(bad_input(format!(
+                "{}: unsupported schedule format {other:?} (expected {SCHEDULE_FORMAT:?})",
+                path.display()
+            )))
+        }
+        None => {
+            return Err(bad_input(format!(
+                "{}: not a schedule file (no \"format\": {SCHEDULE_FORMAT:?} field)",
+                path.display()
+            )))
+        }
+    }
+    Schedule::from_json(&text).map_err(|e| bad_input(format!("{}: malformed schedule: {e}", path.display())))
+}
+
+fn sim_error(path: &Path, e: SimError) -> anyhow::Error {
+    match e {
+        SimError::Invalid(v) => bad_input(format!("{}: {v}", path.display())),
+        SimError::Config(m) => bad_input(format!("{}: {m}", path.display())),
+        other @ SimError::Deadlock { .. } => anyhow::Error::new(other),
+    }
+}
+
+/// Runs the subcommand.
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let schedule = load_schedule(&args.schedule)?;
+    let links = match args.links {
+        Links::Dedicated => LinkModel::Dedicated,
+        Links::Shared => LinkModel::Shared,
+    };
+    if args.bench {
+        return bench(&args.schedule, &schedule, args.iterations, links);
+    }
+    let record = args.trace.is_some() || args.gantt.is_some();
+    let config = SimConfig { iterations: args.iterations, links, record_trace: record };
+    let report = sim::simulate(&schedule, &config).map_err(|e| sim_error(&args.schedule, e))?;
+    if let Some(trace) = &report.trace {
+        if let Some(path) = &args.trace {
+            std::fs::write(path, trace.to_chrome_json(&schedule))
+                .with_context(|| format!("cannot write trace {}", path.display()))?;
+            eprintln!("wrote trace {}", path.display());
+        }
+        if let Some(path) = &args.gantt {
+            std::fs::write(path, gantt::render_svg(&schedule, trace, args.gantt_iterations))
+                .with_context(|| format!("cannot write Gantt chart {}", path.display()))?;
+            eprintln!("wrote Gantt chart {}", path.display());
+        }
+    }
+    match args.format {
+        Format::Table => super::print(&report.to_table()),
+        Format::Json => super::print(&report.to_json()),
+    }
+}
+
+/// Simulates the (verified) schedule repeatedly for at least one second.
+fn bench(path: &Path, schedule: &Schedule, iterations: u32, links: LinkModel) -> anyhow::Result<()> {
+    spikepipe_ir::verify_schedule(schedule).map_err(|v| sim_error(path, SimError::Invalid(v)))?;
+    let config = SimConfig { iterations, links, record_trace: false };
+    let t0 = Instant::now();
+    let mut runs = 0u64;
+    let mut instances = 0u64;
+    while runs == 0 || t0.elapsed().as_secs_f64() < 1.0 {
+        let (n, _) = sim::simulate_unverified_counts(schedule, &config).map_err(|e| sim_error(path, e))?;
+        instances += n;
+        runs += 1;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    super::print(&format!(
+        "{runs} runs × {iterations} iterations, {instances} chunk instances in {secs:.3} s: {:.2} M chunk instances/s",
+        instances as f64 / secs / 1e6
+    ))
+}

@@ -1,0 +1,246 @@
+//! `spikepipe train`: train the SNN for real (backends::exec) with the staleness a
+//! schedule implies, optionally side by side with the unpipelined baseline.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use spikepipe_backends::exec::{self, progress::EpochBar, DatasetSpec, ExecConfig, ExecError, ExecReport};
+use spikepipe_compiler::{compile, load_model, load_specs, CompileOptions, Method};
+use spikepipe_ir::{LayerStaleness, Network, Optimizer, Schedule};
+
+use super::{bad_input, print, Format, Table};
+
+/// Arguments of `spikepipe train`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  spikepipe train models/mlp-digits.yaml\n  \
+spikepipe train models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml --method ilp -p 4 --baseline\n  \
+spikepipe train models/mlp-fmnist.yaml --dataset idx:/usr/share/datasets/fashion-mnist --epochs 1 --format json")]
+pub struct TrainArgs {
+    /// Model spec (YAML), e.g. models/mlp-digits.yaml.
+    pub model: PathBuf,
+    /// Hardware spec (YAML), for --method.
+    #[arg(long, value_name = "FILE")]
+    pub hardware: Option<PathBuf>,
+    /// Take the staleness from this schedule file (from `spikepipe compile -o`).
+    #[arg(long, value_name = "SCHEDULE.json", conflicts_with = "method")]
+    pub schedule: Option<PathBuf>,
+    /// Compile a schedule with this method (ilp, heuristic, pipedream, layerwise, gpipe) and use its staleness.
+    #[arg(long, short = 'm', value_parser = super::compile::parse_method)]
+    pub method: Option<Method>,
+    /// Processors P for --method (overrides the hardware's).
+    #[arg(long, short = 'p', value_name = "N")]
+    pub processors: Option<u64>,
+    /// Time limit of each ILP phase in seconds (with --method ilp).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub time_limit: f64,
+    /// Epochs (default: the model's `training.epochs`).
+    #[arg(long, value_name = "E")]
+    pub epochs: Option<u64>,
+    /// Dataset: `digits` (built in) or `idx:DIR` (MNIST-format files).
+    #[arg(long, default_value = "digits", value_name = "digits|idx:DIR")]
+    pub dataset: String,
+    /// Use only the first N training samples.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test samples.
+    #[arg(long, value_name = "N")]
+    pub test_limit: Option<usize>,
+    /// Seed of initialisation, shuffling and spike encoding.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+    /// Learning rate (default: the model's).
+    #[arg(long, value_name = "X")]
+    pub lr: Option<f64>,
+    /// Optimizer (default: the model's).
+    #[arg(long, value_parser = ["adam", "sgd"])]
+    pub optimizer: Option<String>,
+    /// Input-gradient passes use the weights their forward pass used (PipeDream weight stashing).
+    #[arg(long)]
+    pub weight_stashing: bool,
+    /// Worker threads (0: all cores); results do not depend on it.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    /// Also train without pipelining (zero staleness) and show both.
+    #[arg(long)]
+    pub baseline: bool,
+    /// Save a checkpoint here after every epoch (resume with --load).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Start from a checkpoint (continues to --epochs; evaluates only if already there).
+    #[arg(long, value_name = "FILE")]
+    pub load: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// The staleness to train with: from a schedule file, a fresh compilation, or none.
+fn staleness(args: &TrainArgs, net: &Network) -> anyhow::Result<(Vec<LayerStaleness>, String)> {
+    if let Some(path) = &args.schedule {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad_input(format!("cannot read schedule {}: {e}", path.display())))?;
+        let s =
+            Schedule::from_json(&text).map_err(|e| bad_input(format!("schedule {}: {e}", path.display())))?;
+        if s.staleness.len() != net.layers.len() {
+            return Err(bad_input(format!(
+                "schedule {} has staleness for {} layers but the model has {} weight layers",
+                path.display(),
+                s.staleness.len(),
+                net.layers.len()
+            )));
+        }
+        return Ok((s.staleness, format!("schedule {}", path.display())));
+    }
+    if let Some(method) = args.method {
+        let specs = load_specs(&args.model, args.hardware.as_deref(), args.processors)?;
+        let mut opts = CompileOptions::new(method);
+        if !(args.time_limit.is_finite() && args.time_limit >= 0.0) {
+            return Err(bad_input("--time-limit must be a non-negative number of seconds"));
+        }
+        opts.time_limit = args.time_limit;
+        let s = compile(&specs, &opts)?;
+        return Ok((s.staleness, format!("{method} on {} processors", specs.hardware.processors)));
+    }
+    Ok((Vec::new(), "none (no pipelining)".into()))
+}
+
+/// Executor errors caused by the user's input exit with status 2.
+fn exec_error(e: ExecError) -> anyhow::Error {
+    match e {
+        ExecError::NonFinite { .. } | ExecError::Io { .. } => anyhow::Error::new(e),
+        other => bad_input(other.to_string()),
+    }
+}
+
+fn run_one(
+    net: &Network,
+    cfg: &ExecConfig,
+    staleness: &[LayerStaleness],
+    data: &exec::Dataset,
+    label: &str,
+    quiet: bool,
+) -> anyhow::Result<ExecReport> {
+    let mut bar = EpochBar::new(label, quiet);
+    let mut cb = |p: exec::Progress| bar.update(p);
+    exec::train_on(net, cfg, staleness, data, &mut cb).map_err(exec_error)
+}
+
+fn fmt_staleness(s: &[LayerStaleness]) -> String {
+    if s.iter().all(|l| l.forward == 0 && l.input_grad.unwrap_or(0) == 0) {
+        return "0 everywhere".into();
+    }
+    s.iter()
+        .map(|l| match l.input_grad {
+            Some(g) => format!("L{}: s={} s'={}", l.layer, l.forward, g),
+            None => format!("L{}: s={}", l.layer, l.forward),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs the subcommand.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let (model, net) = load_model(&args.model)?;
+    let (stale, source) = staleness(&args, &net)?;
+    let dataset: DatasetSpec = args.dataset.parse().map_err(|e: exec::DataError| bad_input(e.to_string()))?;
+    let mut training = model.training.clone();
+    if let Some(e) = args.epochs {
+        training.epochs = e;
+    }
+    if let Some(lr) = args.lr {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(bad_input(format!("--lr must be a positive number, got {lr}")));
+        }
+        training.lr = lr;
+    }
+    match args.optimizer.as_deref() {
+        Some("adam") => training.optimizer = Optimizer::Adam,
+        Some("sgd") => training.optimizer = Optimizer::Sgd,
+        _ => {}
+    }
+    let mut cfg = ExecConfig::new(training);
+    cfg.dataset = dataset.clone();
+    cfg.train_limit = args.train_limit;
+    cfg.test_limit = args.test_limit;
+    cfg.seed = args.seed;
+    cfg.threads = args.threads;
+    cfg.weight_stashing = args.weight_stashing;
+    cfg.save = args.save.clone();
+    cfg.resume = args.load.clone();
+    let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit)
+        .map_err(|e| bad_input(e.to_string()))?;
+
+    let report = run_one(&net, &cfg, &stale, &data, "train", args.quiet)?;
+    let baseline = if args.baseline {
+        let mut bcfg = cfg.clone();
+        bcfg.weight_stashing = false;
+        bcfg.save = None;
+        bcfg.resume = None;
+        Some(run_one(&net, &bcfg, &[], &data, "baseline", args.quiet)?)
+    } else {
+        None
+    };
+
+    match args.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&report)?;
+            v["model"] = json!(model.name);
+            v["staleness_source"] = json!(source);
+            if let Some(b) = &baseline {
+                v["baseline_final_test_accuracy"] = json!(b.final_test_accuracy);
+                v["baseline_epochs"] = serde_json::to_value(&b.epochs)?;
+            }
+            print(&serde_json::to_string_pretty(&v)?)
+        }
+        Format::Table => {
+            let mut out = format!(
+                "model {} on {} ({} train / {} test samples), seed {}\nstaleness: {} [{}]{}\n\n",
+                model.name,
+                report.dataset,
+                report.train_samples,
+                report.test_samples,
+                report.seed,
+                fmt_staleness(&report.staleness),
+                source,
+                if report.weight_stashing { ", weight stashing" } else { "" }
+            );
+            let mut header = vec!["epoch", "train loss", "train acc", "test acc", "seconds", "samples/s"];
+            if baseline.is_some() {
+                header.extend(["baseline loss", "baseline test acc"]);
+            }
+            let mut t = Table::new(&header);
+            for (i, e) in report.epochs.iter().enumerate() {
+                let mut row = vec![
+                    e.epoch.to_string(),
+                    format!("{:.4}", e.train_loss),
+                    format!("{:.4}", e.train_accuracy),
+                    format!("{:.4}", e.test_accuracy),
+                    format!("{:.2}", e.seconds),
+                    format!("{:.0}", e.samples_per_second),
+                ];
+                if let Some(b) = &baseline {
+                    match b.epochs.get(i) {
+                        Some(be) => {
+                            row.extend([format!("{:.4}", be.train_loss), format!("{:.4}", be.test_accuracy)])
+                        }
+                        None => row.extend(["-".to_string(), "-".to_string()]),
+                    }
+                }
+                t.row(row);
+            }
+            out.push_str(&t.to_string());
+            out.push_str(&format!("\nfinal test accuracy: {:.4}\n", report.final_test_accuracy));
+            if let Some(b) = &baseline {
+                out.push_str(&format!(
+                    "baseline (no pipelining) final test accuracy: {:.4} (difference {:+.4})\n",
+                    b.final_test_accuracy,
+                    report.final_test_accuracy - b.final_test_accuracy
+                ));
+            }
+            print(&out)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `spikepipe simulate` end to end: outputs, determinism, and exit status 2 with a
+//! message naming the problem for bad schedule files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use spikepipe_backends::sim::synthetic::{pipeline_schedule, SyntheticSpec};
+use spikepipe_ir::Schedule;
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spikepipe-sim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn spikepipe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikepipe")).args(args).output().expect("runs spikepipe")
+}
+
+fn schedule() -> Schedule {
+    pipeline_schedule(&SyntheticSpec {
+        layers: 3,
+        processors: 3,
+        split: 2,
+        spread: true,
+        ..Default::default()
+    })
+}
+
+fn write(d: &Path, name: &str, text: &str) -> String {
+    let p = d.join(name);
+    std::fs::write(&p, text).expect("write");
+    p.to_string_lossy().into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn simulate_writes_report_trace_and_gantt() {
+    let d = dir();
+    let s = schedule();
+    let path = write(&d, "ok.json", &s.to_json());
+    let trace = d.join("t.json").to_string_lossy().into_owned();
+    let svg = d.join("g.svg").to_string_lossy().into_owned();
+    let o = spikepipe(&[
+        "simulate",
+        &path,
+        "--iterations",
+        "8",
+        "--format",
+        "json",
+        "--trace",
+        &trace,
+        "--gantt",
+        &svg,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    assert_eq!(v["iterations"], 8);
+    assert_eq!(v["achieved_period_cycles"].as_f64(), Some(s.period_cycles as f64));
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).expect("trace written")).expect("trace parses");
+    assert!(t["traceEvents"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(std::fs::read_to_string(&svg).expect("svg written").contains("class=\"legend\""));
+    let again = spikepipe(&["simulate", &path, "--iterations", "8", "--format", "json"]);
+    assert_eq!(again.stdout, o.stdout, "same input, same report");
+    let table = spikepipe(&["simulate", &path, "--links", "shared"]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(String::from_utf8_lossy(&table.stdout).contains("shared links"));
+}
+
+fn assert_bad(path: &str, needles: &[&str]) {
+    let o = spikepipe(&["simulate", path]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
+}
+
+#[test]
+fn bad_schedule_files_exit_2_naming_the_problem() {
+    let d = dir();
+    let text = schedule().to_json();
+    assert_bad(&write(&d, "half.json", &text[..text.len() / 2]), &["not valid JSON", "EOF"]);
+    assert_bad(&d.join("missing.json").to_string_lossy(), &["cannot read schedule"]);
+    assert_bad(&write(&d, "other.json", r#"{"format": "something/9"}"#), &["unsupported schedule format"]);
+
+    let mut s = schedule();
+    let i = s.tasks.iter().position(|t| t.id == "S2").expect("S2");
+    s.tasks[i].chunks[0].start = 0;
+    assert_bad(&write(&d, "dep.json", &s.to_json()), &["dependence", "S2[0]"]);
+
+    let mut s = schedule();
+    let i = s.tasks.iter().position(|t| t.id == "U1").expect("U1");
+    s.tasks[i].chunks[0].processor = 9;
+    assert_bad(&write(&d, "proc.json", &s.to_json()), &["processor 9 out of range", "U1[0]"]);
+
+    let mut s = schedule();
+    let i = s.tasks.iter().position(|t| t.id == "W3").expect("W3");
+    s.tasks[i].chunks.clear();
+    assert_bad(&write(&d, "nochunk.json", &s.to_json()), &["W3", "no chunks"]);
+
+    let mut s = schedule();
+    let f = s.task("F1").expect("F1").chunks[0].clone();
+    let i = s.tasks.iter().position(|t| t.id == "S1").expect("S1");
+    s.tasks[i].chunks[0].processor = f.processor;
+    s.tasks[i].chunks[0].start = f.start + s.period_cycles;
+    assert_bad(&write(&d, "overlap.json", &s.to_json()), &["overlap", "S1[0]"]);
+
+    let o = spikepipe(&["simulate", &write(&d, "ok2.json", &text), "--iterations", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

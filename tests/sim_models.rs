@@ -1,0 +1,70 @@
+//! Every scheduling method on every bundled model and hardware, at P ∈ {2, 4, 8}: the
+//! simulator, with dedicated links, achieves exactly the schedule's period.
+
+use std::path::{Path, PathBuf};
+
+use spikepipe_backends::sim::{simulate, LinkModel, SimConfig};
+use spikepipe_compiler::{compile, load_specs, CompileOptions, Method};
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_method_model_and_hardware_achieves_its_period() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let models = yaml_files(&root.join("models"));
+    let hardware = yaml_files(&root.join("models/hw"));
+    assert!(!models.is_empty() && hardware.len() >= 2, "bundled specs missing");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for model in &models {
+        for hw in &hardware {
+            for p in [2u64, 4, 8] {
+                let specs = load_specs(model, Some(hw), Some(p))
+                    .unwrap_or_else(|e| panic!("{} on {}: {e}", model.display(), hw.display()));
+                for method in Method::ALL {
+                    let opts = CompileOptions::new(method).with_time_limit(0.5).reproducible(true);
+                    let what = format!(
+                        "{} / {} / P={p} / {method}",
+                        model.file_name().unwrap_or_default().to_string_lossy(),
+                        hw.file_name().unwrap_or_default().to_string_lossy()
+                    );
+                    let schedule = match compile(&specs, &opts) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            failures.push(format!("{what}: compile failed: {e}"));
+                            continue;
+                        }
+                    };
+                    let config =
+                        SimConfig { iterations: 12, links: LinkModel::Dedicated, record_trace: false };
+                    match simulate(&schedule, &config) {
+                        Ok(r) => {
+                            if r.achieved_period_cycles != Some(schedule.period_cycles as f64)
+                                || r.max_start_delay_cycles != 0
+                            {
+                                failures.push(format!(
+                                    "{what}: achieved {:?} vs scheduled {} (max delay {})",
+                                    r.achieved_period_cycles,
+                                    schedule.period_cycles,
+                                    r.max_start_delay_cycles
+                                ));
+                            }
+                        }
+                        Err(e) => failures.push(format!("{what}: {e}")),
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, models.len() * hardware.len() * 3 * Method::ALL.len());
+    assert!(failures.is_empty(), "{} of {checked} failed:\n{}", failures.len(), failures.join("\n"));
+}
