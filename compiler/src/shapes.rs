@@ -192,6 +192,22 @@ pub fn infer_network(m: &ModelSpec) -> Result<Network, FieldError> {
     if layers.is_empty() {
         return Err(FieldError::new(at(&[key("layers")]), "no linear or conv2d layer: nothing to train"));
     }
+    // Every later count (GEMM sizes, bytes, cycles) must fit comfortably in 64 bits.
+    for (i, l) in layers.iter().enumerate() {
+        let work = [m.batch, m.timesteps, l.op.positions(), l.op.fan_in(), l.op.out_channels()]
+            .into_iter()
+            .try_fold(1u64, |acc, x| acc.checked_mul(x))
+            .filter(|&w| w <= 1 << 56);
+        if work.is_none() {
+            return Err(FieldError::new(
+                at(&[key("layers")]),
+                format!(
+                    "weight layer {} is too large to cost: B·T·positions·fan-in·outputs exceeds 2^56",
+                    i + 1
+                ),
+            ));
+        }
+    }
     Ok(Network { input: m.input.clone(), timesteps: m.timesteps, batch: m.batch, layers })
 }
 

@@ -107,6 +107,6 @@ impl Default for BitsSpec {
 impl HardwareSpec {
     /// Cycles to move `bytes` between two different processors: `latency + ceil(bytes / bandwidth)`.
     pub fn transfer_cycles(&self, bytes: u64) -> u64 {
-        self.link.latency_cycles + bytes.div_ceil(self.link.bytes_per_cycle.max(1))
+        self.link.latency_cycles.saturating_add(bytes.div_ceil(self.link.bytes_per_cycle.max(1)))
     }
 }

@@ -298,8 +298,11 @@ fn check_modulo(items: &[(u64, u64, String)], period: u64, place: &str, c: &mut 
     }
 }
 
+/// Named intervals `(start, length, name)` of one resource.
+type Intervals = Vec<(u64, u64, String)>;
+
 fn check_resources(s: &Schedule, c: &mut Checker) {
-    let mut per_proc: BTreeMap<u32, Vec<(u64, u64, String)>> = BTreeMap::new();
+    let mut per_proc: BTreeMap<u32, Intervals> = BTreeMap::new();
     for t in &s.tasks {
         for (i, ch) in t.chunks.iter().enumerate() {
             per_proc.entry(ch.processor).or_default().push((ch.start, ch.cycles, format!("{}[{i}]", t.id)));
@@ -308,7 +311,7 @@ fn check_resources(s: &Schedule, c: &mut Checker) {
     for (p, items) in &per_proc {
         check_modulo(items, s.period_cycles, &format!("p{p}"), c);
     }
-    let mut per_link: BTreeMap<(u32, u32), Vec<(u64, u64, String)>> = BTreeMap::new();
+    let mut per_link: BTreeMap<(u32, u32), Intervals> = BTreeMap::new();
     for (i, t) in s.transfers.iter().enumerate() {
         per_link.entry((t.src, t.dst)).or_default().push((t.start, t.cycles, format!("transfer {i}")));
     }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use spikepipe_backends::sim::{simulate, LinkModel, SimConfig};
 use spikepipe_compiler::{compile, CompileOptions, Method};
 use spikepipe_ir::Schedule;
 
@@ -38,6 +39,13 @@ pub struct CompileArgs {
     /// Record 0 solver seconds so the file is byte-identical across runs.
     #[arg(long)]
     pub reproducible: bool,
+    /// Also simulate the schedule (dedicated links, `--iterations` minibatches) and print
+    /// the simulator's report after the summary.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Minibatches to simulate with `--simulate`.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub iterations: u32,
 }
 
 /// Parses a method name for clap.
@@ -76,9 +84,28 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         std::fs::write(path, schedule.to_json() + "\n")
             .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     }
-    match args.format {
-        Format::Json => print(&schedule.to_json()),
-        Format::Table => print(&summary(&schedule)),
+    let sim = if args.simulate {
+        let config = SimConfig {
+            iterations: args.iterations.max(1),
+            links: LinkModel::Dedicated,
+            record_trace: false,
+        };
+        Some(simulate(&schedule, &config).map_err(|e| anyhow::anyhow!("simulating the new schedule: {e}"))?)
+    } else {
+        None
+    };
+    match (args.format, sim) {
+        (Format::Json, None) => print(&schedule.to_json()),
+        (Format::Json, Some(r)) => {
+            print(&format!("{{\"schedule\": {},\n\"simulation\": {}}}", schedule.to_json(), r.to_json()))
+        }
+        (Format::Table, None) => print(&summary(&schedule)),
+        (Format::Table, Some(r)) => print(&format!(
+            "{}\nsimulation ({} minibatches, dedicated links)\n{}",
+            summary(&schedule),
+            args.iterations.max(1),
+            r.to_table()
+        )),
     }
 }
 

@@ -153,9 +153,9 @@ fn build(
         }
     }
     let mut out_total = Expression::default();
-    for q in 0..procs {
-        m.add((egress[q].clone() - ii).leq(0.0));
-        out_total += egress[q].clone();
+    for e in egress {
+        m.add((e.clone() - ii).leq(0.0));
+        out_total += e;
     }
     (m, Vars { ii, z, r, out_total })
 }
@@ -228,8 +228,8 @@ fn extract(
                     let mut plan = TaskPlan { ranges: vec![], cycles: vec![], procs: vec![] };
                     let mut next = 0u64;
                     let mut left = c.units;
-                    for q in 0..procs {
-                        let n = (val(rt[q]).round().max(0.0) as u64).min(left);
+                    for (q, &units_var) in rt.iter().enumerate() {
+                        let n = (val(units_var).round().max(0.0) as u64).min(left);
                         if n == 0 {
                             continue;
                         }
@@ -258,6 +258,9 @@ fn extract(
         .collect()
 }
 
+/// A phase-1 solution: plans, model period, optimal, gap, seconds.
+type PeriodSolution = (Vec<TaskPlan>, f64, bool, Option<f64>, f64);
+
 /// One solve of the period model; `Err` carries the solver's reason.
 fn solve_period(
     p: &Problem,
@@ -267,7 +270,7 @@ fn solve_period(
     (lb, scale): (f64, f64),
     links: bool,
     (solver, seconds): (&str, f64),
-) -> Result<Result<(Vec<TaskPlan>, f64, bool, Option<f64>, f64), String>, ScheduleError> {
+) -> Result<Result<PeriodSolution, String>, ScheduleError> {
     let (mut m, vars) = build(p, cuts, lb, None, scale, links);
     warm_start(&mut m, &vars, cuts, start, start_period / scale);
     Ok(match m.minimise(vars.ii.into(), solver, seconds)? {

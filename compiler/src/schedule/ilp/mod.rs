@@ -97,7 +97,7 @@ impl Scheduler for Ilp {
         timing::time_modulo(&mut s);
         if solver.status != SolverStatus::Fallback {
             match order::reorder(&s, &self.solver, self.time_limit / 2.0)? {
-                order::Reordered::Better(better) => s = better,
+                order::Reordered::Better(better) => s = *better,
                 order::Reordered::NoBetter(why) => {
                     solver.note = Some(match solver.note.take() {
                         Some(n) => format!("{n}; phase 2: {why}"),

@@ -2,10 +2,12 @@
 //! start to minimise total staleness (DESIGN §6).
 //!
 //! Each item i (chunk or transfer) starts at `σ_i = o_i + II·k_i` with offset
-//! `o_i ∈ [0, II − len_i]` and iteration index `k_i ∈ ℕ`. Items on one resource (a
-//! processor or a directed link) must not overlap in offset: with few items, binaries
-//! choose each pair's order (disjunctive constraints); with many, the order of the list
-//! schedule is kept and only offsets and iteration indices move. Dependences are
+//! `o_i ∈ [0, II)` and iteration index `k_i ∈ ℕ`. Two items i, j on one resource (a
+//! processor or a directed link) do not overlap modulo II exactly when
+//! `len_i ≤ o_j − o_i + II·y_ij ≤ II − len_j` for a binary `y_ij` (intervals may wrap
+//! past II). With few items every pair gets its `y` (the order is free); with many, the
+//! list schedule's cyclic order is kept: consecutive items only, with `y` fixed to 1 at
+//! the one wrap-around. The list schedule is always a feasible warm start. Dependences are
 //! `σ_v ≥ σ_u + len_u` through the transfers; staleness `s_l ∈ ℕ` satisfies
 //! `II·(s_l + 1) ≥ σ(U_l) + len(U_l) − σ(F_l)` for every chunk pair. The objective is
 //! `Σ s_l + Σ s'_l` plus a tie-break under one unit that starts items early.
@@ -24,7 +26,7 @@ const MAX_FREE_PAIRS: usize = 300;
 /// What phase 2 produced.
 pub enum Reordered {
     /// A schedule with lower total staleness.
-    Better(Schedule),
+    Better(Box<Schedule>),
     /// Why the list schedule was kept.
     NoBetter(String),
 }
@@ -40,7 +42,10 @@ struct Item {
 }
 
 /// Improves the starts of a timed schedule.
-pub fn reorder(s: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, ScheduleError> {
+pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, ScheduleError> {
+    let mut s = timed.clone();
+    s.staleness = compute_staleness(&s);
+    let s = &s;
     let ii = s.period_cycles as f64;
     let mut items: Vec<Item> = Vec::new();
     let mut chunk_item: HashMap<(usize, usize), usize> = HashMap::new();
@@ -58,7 +63,7 @@ pub fn reorder(s: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, Sc
     let kmax = items.iter().map(|i| i.start / s.period_cycles.max(1)).max().unwrap_or(0) + 1;
 
     let mut m = Model::default();
-    let o: Vec<Variable> = items.iter().map(|i| m.var(variable().min(0.0).max(ii - i.len as f64))).collect();
+    let o: Vec<Variable> = items.iter().map(|_| m.var(variable().min(0.0).max(ii - 1.0))).collect();
     let k: Vec<Variable> =
         items.iter().map(|_| m.var(variable().integer().min(0).max(kmax as f64))).collect();
     let sigma = |i: usize| -> Expression { o[i] + ii * k[i] };
@@ -69,20 +74,28 @@ pub fn reorder(s: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, Sc
     }
     let pairs: usize = by_resource.values().map(|v| v.len() * v.len().saturating_sub(1) / 2).sum();
     let free_order = pairs <= MAX_FREE_PAIRS;
+    let period = s.period_cycles.max(1);
+    let offset = |i: usize| (items[i].start % period) as f64;
     for members in by_resource.values() {
         if free_order {
             for (a, &i) in members.iter().enumerate() {
                 for &j in &members[a + 1..] {
                     let y = m.var(variable().binary());
-                    m.add((o[i] + items[i].len as f64 - o[j] - ii + ii * y).leq(0.0));
-                    m.add((o[j] + items[j].len as f64 - o[i] - ii * y).leq(0.0));
+                    let d = o[j] - o[i] + ii * y;
+                    m.add((items[i].len as f64 - d.clone()).leq(0.0));
+                    m.add((d + items[j].len as f64 - ii).leq(0.0));
+                    m.warm(y, f64::from(u8::from(offset(j) < offset(i))));
                 }
             }
-        } else {
+        } else if members.len() > 1 {
             let mut sorted = members.clone();
-            sorted.sort_by_key(|&i| (items[i].start % s.period_cycles, i));
-            for w in sorted.windows(2) {
-                m.add((o[w[0]] + items[w[0]].len as f64 - o[w[1]]).leq(0.0));
+            sorted.sort_by_key(|&i| (items[i].start % period, i));
+            for (a, &i) in sorted.iter().enumerate() {
+                let (j, wrap) = match sorted.get(a + 1) {
+                    Some(&j) => (j, 0.0),
+                    None => (sorted[0], ii),
+                };
+                m.add((o[i] + items[i].len as f64 - o[j] - wrap).leq(0.0));
             }
         }
     }
@@ -110,8 +123,14 @@ pub fn reorder(s: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, Sc
     for l in 1..=s.model.layers {
         let find = |kind: TaskKind| s.tasks.iter().position(|t| t.layer == l && t.kind == kind);
         let Some(u) = find(TaskKind::Update) else { continue };
-        for reader in [find(TaskKind::Forward), find(TaskKind::InputGrad)].into_iter().flatten() {
+        let now = s.staleness.iter().find(|x| x.layer == l);
+        let readers = [
+            (find(TaskKind::Forward), now.map(|x| x.forward)),
+            (find(TaskKind::InputGrad), now.and_then(|x| x.input_grad)),
+        ];
+        for (reader, current) in readers.into_iter().filter_map(|(r, c)| r.map(|r| (r, c.unwrap_or(0)))) {
             let st = m.var(variable().integer().min(0).max(kmax as f64 + 2.0));
+            m.warm(st, current as f64);
             for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
                 for ri in 0..s.tasks[reader].chunks.len() {
                     let (iu, ir) = (chunk_item[&(u, ui)], chunk_item[&(reader, ri)]);
@@ -126,11 +145,9 @@ pub fn reorder(s: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, Sc
     for i in 0..items.len() {
         objective += eps * sigma(i);
     }
-    if items.iter().all(|it| it.start % s.period_cycles + it.len <= s.period_cycles) {
-        for (i, it) in items.iter().enumerate() {
-            m.warm(o[i], (it.start % s.period_cycles) as f64);
-            m.warm(k[i], (it.start / s.period_cycles) as f64);
-        }
+    for (i, it) in items.iter().enumerate() {
+        m.warm(o[i], offset(i));
+        m.warm(k[i], (it.start / period) as f64);
     }
 
     let values = match m.minimise(objective, solver, seconds)? {
@@ -156,7 +173,7 @@ pub fn reorder(s: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, Sc
     }
     let order = if free_order { "order and starts" } else { "starts (list order kept)" };
     Ok(if total(&out) < total(s) {
-        Reordered::Better(out)
+        Reordered::Better(Box::new(out))
     } else {
         Reordered::NoBetter(format!("optimising {order} did not lower total staleness {}", total(s)))
     })

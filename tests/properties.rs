@@ -1,0 +1,103 @@
+//! Property tests: random layer stacks on random machines. Every method's schedule must
+//! pass the verifier and run in the simulator at exactly its period (dedicated links),
+//! never beat the lower bound, and the ILP, when it proves optimality, must not lose to
+//! any other method. The case count is bounded for CI (`PROPTEST_CASES` overrides).
+
+use proptest::prelude::*;
+use spikepipe_backends::sim::{simulate, SimConfig};
+use spikepipe_compiler::parse::{parse_hardware, parse_model};
+use spikepipe_compiler::{compile, CompileOptions, Method, Specs};
+use spikepipe_ir::{verify_schedule, SolverStatus};
+
+#[derive(Debug, Clone)]
+enum Layer {
+    Linear(u64),
+    Conv { out: u64, kernel: u64, pool: bool },
+}
+
+fn layer() -> impl Strategy<Value = Layer> {
+    prop_oneof![
+        (1u64..64).prop_map(Layer::Linear),
+        (1u64..16, 1u64..4, any::<bool>()).prop_map(|(out, kernel, pool)| Layer::Conv { out, kernel, pool }),
+    ]
+}
+
+/// A model YAML from a random stack; convolutions first (while the input is spatial).
+fn model_yaml(conv_input: bool, layers: &[Layer], batch: u64, steps: u64) -> String {
+    let mut text = String::from("name: random\n");
+    text += if conv_input { "input: [2, 12, 12]\n" } else { "input: [20]\n" };
+    text += &format!("timesteps: {steps}\nbatch: {batch}\nneuron: {{kind: lif, beta: 0.9}}\nlayers:\n");
+    let mut spatial = if conv_input { Some(12u64) } else { None };
+    for l in layers {
+        match (l, spatial) {
+            (Layer::Conv { out, kernel, pool }, Some(size)) if *kernel <= size => {
+                text += &format!("  - conv2d: {{out: {out}, kernel: {kernel}, padding: 0}}\n");
+                let mut next = size - kernel + 1;
+                if *pool && next >= 2 {
+                    text += "  - pool: {kind: avg, kernel: 2}\n";
+                    next /= 2;
+                }
+                spatial = Some(next);
+            }
+            (Layer::Conv { out, .. }, _) | (Layer::Linear(out), _) => {
+                if spatial.take().is_some() {
+                    text += "  - flatten: {}\n";
+                }
+                text += &format!("  - linear: {{out: {out}}}\n");
+            }
+        }
+    }
+    text
+}
+
+fn hardware_yaml(p: u64, rows: u64, cols: u64, dataflow: &str, lanes: u64) -> String {
+    format!(
+        "processors: {p}\narray: {{rows: {rows}, cols: {cols}, dataflow: {dataflow}}}\nvector_lanes: {lanes}\n\
+         link: {{bytes_per_cycle: 16, latency_cycles: 10}}\n"
+    )
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_method_gives_a_valid_schedule(
+        conv_input in any::<bool>(),
+        layers in prop::collection::vec(layer(), 1..=12),
+        batch in 1u64..9,
+        steps in 1u64..5,
+        p in 1u64..=16,
+        rows in 4u64..=256,
+        cols in 4u64..=256,
+        dataflow in prop::sample::select(vec!["os", "ws", "is", "best"]),
+        lanes in 1u64..64,
+    ) {
+        let model_text = model_yaml(conv_input, &layers, batch, steps);
+        let (model, network) = parse_model("random.yaml".as_ref(), &model_text)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{model_text}")))?;
+        let hardware = parse_hardware("hw.yaml".as_ref(), &hardware_yaml(p, rows, cols, dataflow, lanes))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let specs = Specs { model, network, hardware };
+        let mut periods = Vec::new();
+        for method in Method::ALL {
+            let opts = CompileOptions::new(method).with_time_limit(0.2);
+            let s = compile(&specs, &opts).map_err(|e| TestCaseError::fail(format!("{method}: {e}\n{model_text}")))?;
+            prop_assert!(verify_schedule(&s).is_ok());
+            prop_assert!(s.period_cycles >= s.lower_bound_cycles, "{method} beats the lower bound");
+            let report = simulate(&s, &SimConfig { iterations: 12, ..SimConfig::default() })
+                .map_err(|e| TestCaseError::fail(format!("{method}: {e}")))?;
+            prop_assert_eq!(report.achieved_period_cycles, Some(s.period_cycles as f64), "{} on {}", method, model_text);
+            periods.push((method, s.period_cycles, s.solver.status));
+        }
+        let (_, ilp, status) = periods[0];
+        if status == SolverStatus::Optimal {
+            for (m, period, _) in &periods[1..] {
+                prop_assert!(ilp <= *period, "optimal ilp {} above {} {}", ilp, m, period);
+            }
+        }
+    }
+}
