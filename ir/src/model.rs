@@ -41,7 +41,7 @@ pub struct ModelSpec {
 
 /// One entry of `layers:`. Written in YAML as a one-key map, e.g. `- linear: {out: 10}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum LayerSpec {
     /// Fully connected layer with `out` features.
     Linear {

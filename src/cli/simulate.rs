@@ -25,6 +25,12 @@ pub enum Links {
 
 /// Arguments of `spikepipe simulate`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  spikepipe compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml -p 4 -o s.json\n  \
+spikepipe simulate s.json --iterations 50\n  \
+spikepipe simulate s.json --links shared --trace s.trace.json --gantt s.svg\n  \
+spikepipe simulate s.json --format json | jq .achieved_period_cycles"
+)]
 pub struct SimulateArgs {
     /// Schedule file (`spikepipe-schedule/1` JSON, as written by `spikepipe compile`).
     pub schedule: PathBuf,

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use spikepipe_ir::{required_transfers, samples_overlap, EdgeKind, Schedule, Transfer};
+use spikepipe_ir::{compute_staleness, required_transfers, samples_overlap, EdgeKind, Schedule, Transfer};
 
 /// A resource (processor or link) packed contiguously modulo II.
 #[derive(Debug, Default, Clone)]
@@ -129,12 +129,17 @@ pub fn min_period(s: &Schedule) -> u64 {
     procs.into_iter().chain(links.into_values()).max().unwrap_or(0).max(1)
 }
 
+#[derive(Clone)]
 enum Mode {
     Modulo { ii: u64, procs: Vec<Cursor>, links: BTreeMap<(u32, u32), Cursor> },
     Flat { procs: Vec<Timeline>, links: BTreeMap<(u32, u32), Timeline> },
 }
 
 impl Mode {
+    /// A copy to try placements on without changing this one.
+    fn snapshot(&self) -> Mode {
+        self.clone()
+    }
     fn chunk(&mut self, proc: u32, ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, procs, .. } => procs[proc as usize].place(*ii, ready, len),
@@ -149,53 +154,106 @@ impl Mode {
     }
 }
 
+/// Which chunk the list scheduler places next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// Tasks in [`task_order`], each task's chunks in order.
+    Topological,
+    /// Among chunks whose producers are placed, the one that can start first.
+    EarliestStart,
+}
+
 /// Times a placed schedule modulo the smallest feasible period; sets `period_cycles`,
-/// chunk starts and `transfers`.
+/// chunk starts and `transfers`. Both pick orders are tried and the one with the lower
+/// total staleness (then the earlier last start) is kept.
 pub fn time_modulo(s: &mut Schedule) {
     let ii = min_period(s);
     let (proc_loads, link_loads) = resource_loads(s);
-    let procs = proc_loads.iter().map(|&l| Cursor { remaining: l, ..Cursor::default() }).collect();
-    let links = link_loads.iter().map(|(&k, &l)| (k, Cursor { remaining: l, ..Cursor::default() })).collect();
+    let procs: Vec<Cursor> =
+        proc_loads.iter().map(|&l| Cursor { remaining: l, ..Cursor::default() }).collect();
+    let links: BTreeMap<(u32, u32), Cursor> =
+        link_loads.iter().map(|(&k, &l)| (k, Cursor { remaining: l, ..Cursor::default() })).collect();
     s.period_cycles = ii;
-    list_schedule(s, Mode::Modulo { ii, procs, links });
+    let mut best: Option<((u64, u64), Schedule)> = None;
+    for pick in [Pick::Topological, Pick::EarliestStart] {
+        let mut candidate = s.clone();
+        list_schedule(&mut candidate, Mode::Modulo { ii, procs: procs.clone(), links: links.clone() }, pick);
+        let stale: u64 =
+            compute_staleness(&candidate).iter().map(|l| l.forward + l.input_grad.unwrap_or(0)).sum();
+        let last = candidate.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.start).max().unwrap_or(0);
+        if best.as_ref().is_none_or(|(key, _)| (stale, last) < *key) {
+            best = Some(((stale, last), candidate));
+        }
+    }
+    if let Some((_, b)) = best {
+        *s = b;
+    }
 }
 
 /// Times one iteration with no overlap between iterations; the period is the makespan.
 pub fn time_flat(s: &mut Schedule) {
     let procs = vec![Timeline::default(); s.hardware.processors as usize];
-    list_schedule(s, Mode::Flat { procs, links: BTreeMap::new() });
+    list_schedule(s, Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
     let chunk_end = s.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.end()).max().unwrap_or(0);
     let transfer_end = s.transfers.iter().map(Transfer::end).max().unwrap_or(0);
     s.period_cycles = chunk_end.max(transfer_end).max(1);
 }
 
-fn list_schedule(s: &mut Schedule, mut mode: Mode) {
-    let index: HashMap<String, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
-    let bytes: HashMap<(usize, usize, u32), u64> =
-        required_transfers(s).into_iter().map(|(e, c, d, b)| ((e, c, d), b)).collect();
-    let mut incoming: Vec<Vec<(usize, usize)>> = vec![Vec::new(); s.tasks.len()];
+/// A producer chunk a consumer chunk waits for: `(edge, producer task, producer chunk)`.
+type Input = (usize, usize, usize);
+
+struct Lists {
+    /// Inputs of every chunk, indexed `[task][chunk]`.
+    inputs: Vec<Vec<Vec<Input>>>,
+    bytes: HashMap<(usize, usize, u32), u64>,
+}
+
+fn lists(s: &Schedule) -> Lists {
+    let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+    let mut inputs: Vec<Vec<Vec<Input>>> = s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
     for (ei, e) in s.edges.iter().enumerate().filter(|(_, e)| e.kind == EdgeKind::Data) {
-        incoming[index[&e.to]].push((ei, index[&e.from]));
+        let (u, v) = (index[e.from.as_str()], index[e.to.as_str()]);
+        for (vi, cv) in s.tasks[v].chunks.iter().enumerate() {
+            for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
+                if samples_overlap(cu.samples, cv.samples) {
+                    inputs[v][vi].push((ei, u, ui));
+                }
+            }
+        }
     }
-    let mut placed: HashMap<(usize, usize, u32), Transfer> = HashMap::new();
-    for v in task_order(s) {
-        for vi in 0..s.tasks[v].chunks.len() {
-            let cv = s.tasks[v].chunks[vi].clone();
-            let mut ready = 0;
-            for &(ei, u) in &incoming[v] {
-                for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
-                    if !samples_overlap(cu.samples, cv.samples) {
-                        continue;
-                    }
-                    if cu.processor == cv.processor {
-                        ready = ready.max(cu.end());
-                        continue;
-                    }
-                    let key = (ei, ui, cv.processor);
-                    let t = placed.entry(key).or_insert_with(|| {
-                        let b = bytes.get(&key).copied().unwrap_or(0);
-                        let cycles = s.hardware.transfer_cycles(b);
-                        let start = mode.link((cu.processor, cv.processor), cu.end(), cycles);
+    let bytes = required_transfers(s).into_iter().map(|(e, c, d, b)| ((e, c, d), b)).collect();
+    Lists { inputs, bytes }
+}
+
+/// When chunk `(v, vi)` could start; with `commit`, places its transfers and the chunk.
+fn start_of(
+    s: &Schedule,
+    l: &Lists,
+    mode: &mut Mode,
+    placed: &mut HashMap<(usize, usize, u32), Transfer>,
+    (v, vi): (usize, usize),
+    commit: bool,
+) -> u64 {
+    let cv = &s.tasks[v].chunks[vi];
+    let mut ready = 0;
+    let mut scratch = if commit { None } else { Some(mode.snapshot()) };
+    for &(ei, u, ui) in &l.inputs[v][vi] {
+        let cu = &s.tasks[u].chunks[ui];
+        if cu.processor == cv.processor {
+            ready = ready.max(cu.end());
+            continue;
+        }
+        let key = (ei, ui, cv.processor);
+        let arrival = match placed.get(&key) {
+            Some(t) => t.end(),
+            None => {
+                let b = l.bytes.get(&key).copied().unwrap_or(0);
+                let cycles = s.hardware.transfer_cycles(b);
+                let m = scratch.as_mut().unwrap_or(mode);
+                let start = m.link((cu.processor, cv.processor), cu.end(), cycles);
+                if commit {
+                    placed.insert(
+                        key,
                         Transfer {
                             edge: ei,
                             from_chunk: ui,
@@ -204,13 +262,66 @@ fn list_schedule(s: &mut Schedule, mut mode: Mode) {
                             bytes: b,
                             start,
                             cycles,
-                        }
-                    });
-                    ready = ready.max(t.end());
+                        },
+                    );
+                }
+                start + cycles
+            }
+        };
+        ready = ready.max(arrival);
+    }
+    match scratch.as_mut() {
+        Some(m) => m.chunk(cv.processor, ready, cv.cycles),
+        None => mode.chunk(cv.processor, ready, cv.cycles),
+    }
+}
+
+fn list_schedule(s: &mut Schedule, mut mode: Mode, pick: Pick) {
+    let l = lists(s);
+    let mut placed: HashMap<(usize, usize, u32), Transfer> = HashMap::new();
+    let order = task_order(s);
+    match pick {
+        Pick::Topological => {
+            for &v in &order {
+                for vi in 0..s.tasks[v].chunks.len() {
+                    let start = start_of(s, &l, &mut mode, &mut placed, (v, vi), true);
+                    s.tasks[v].chunks[vi].start = start;
                 }
             }
-            let start = mode.chunk(cv.processor, ready, cv.cycles);
-            s.tasks[v].chunks[vi].start = start;
+        }
+        Pick::EarliestStart => {
+            let rank: HashMap<usize, usize> = order.iter().enumerate().map(|(r, &t)| (t, r)).collect();
+            let mut waiting: Vec<Vec<usize>> =
+                l.inputs.iter().map(|cs| cs.iter().map(|ins| ins.len()).collect()).collect();
+            let mut consumers: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+            for (v, cs) in l.inputs.iter().enumerate() {
+                for (vi, ins) in cs.iter().enumerate() {
+                    for &(_, u, ui) in ins {
+                        consumers.entry((u, ui)).or_default().push((v, vi));
+                    }
+                }
+            }
+            let mut ready: Vec<(usize, usize)> = (0..s.tasks.len())
+                .flat_map(|v| (0..s.tasks[v].chunks.len()).map(move |vi| (v, vi)))
+                .filter(|&(v, vi)| waiting[v][vi] == 0)
+                .collect();
+            while !ready.is_empty() {
+                let (at, _) = ready
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| (i, (start_of(s, &l, &mut mode, &mut placed, c, false), rank[&c.0], c.1)))
+                    .min_by_key(|&(_, key)| key)
+                    .unwrap_or((0, (0, 0, 0)));
+                let (v, vi) = ready.swap_remove(at);
+                let start = start_of(s, &l, &mut mode, &mut placed, (v, vi), true);
+                s.tasks[v].chunks[vi].start = start;
+                for &(w, wi) in consumers.get(&(v, vi)).into_iter().flatten() {
+                    waiting[w][wi] -= 1;
+                    if waiting[w][wi] == 0 {
+                        ready.push((w, wi));
+                    }
+                }
+            }
         }
     }
     let mut transfers: Vec<Transfer> = placed.into_values().collect();

@@ -50,7 +50,7 @@ fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
 pub struct Assignment {
     /// The plan found.
     pub plans: Vec<TaskPlan>,
-    /// The model's optimal (or best) period.
+    /// The best proven lower bound on the period.
     pub period: f64,
     /// Proven optimal.
     pub optimal: bool,
@@ -116,48 +116,104 @@ fn build(
             m.add((load[q + 1].clone() - load[q].clone()).leq(0.0));
         }
     }
-    let mut egress: Vec<Expression> = vec![Expression::default(); procs];
     let (lat, bw) = (
         p.hardware.link.latency_cycles as f64 / scale,
         p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
     );
-    let g = &p.graph.graph;
-    for e in g.raw_edges().iter().filter(|e| links && e.weight.kind == EdgeKind::Data) {
-        let (u, v) = (e.source().index(), e.target().index());
-        let full = e.weight.bytes as f64 / bw;
-        for q in 0..procs {
-            let out = m.var(variable().min(0.0));
-            let rhs: Expression = match (&cuts[u], &cuts[v]) {
-                (None, None) => (lat + full) * z[u][q] - (lat + full) * z[v][q],
-                (Some(cu), _) => {
-                    let share = full / cu.units as f64;
-                    let ru = r[u].as_ref().map_or(Expression::default(), |rt| rt[q].into());
-                    lat * z[u][q] + share * ru - (lat + full) * z[v][q]
-                }
-                (None, Some(cv)) => {
-                    let others: Expression =
-                        (0..procs).filter(|&o| o != q).map(|o| Expression::from(z[v][o])).sum();
-                    let sliced = e.weight.sliced_by == Some(cv.dim);
-                    let big = (procs as f64 - 1.0) * (lat + full);
-                    let traffic = if sliced {
-                        let rv = r[v].as_ref().map_or(Expression::default(), |rt| rt[q].into());
-                        lat * others + full - (full / cv.units as f64) * rv
-                    } else {
-                        (lat + full) * others
-                    };
-                    traffic - big + big * z[u][q]
-                }
+    let mut out_total = Expression::default();
+    if links {
+        let traffic =
+            |m: &mut Model, e: &petgraph::graph::Edge<spikepipe_ir::Dependence>, a: usize, b: usize| {
+                link_traffic(m, (&z, &r, cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw))
             };
-            m.add((rhs - out).leq(0.0));
-            egress[q] += out;
+        let data: Vec<_> =
+            p.graph.graph.raw_edges().iter().filter(|e| e.weight.kind == EdgeKind::Data).collect();
+        if procs <= PER_LINK_MAX {
+            for a in 0..procs {
+                for b in (0..procs).filter(|&b| b != a) {
+                    let mut load = Expression::default();
+                    for e in &data {
+                        load += traffic(&mut m, e, a, b);
+                    }
+                    m.add((load.clone() - ii).leq(0.0));
+                    out_total += load;
+                }
+            }
+        } else {
+            for a in 0..procs {
+                let mut load = Expression::default();
+                for e in &data {
+                    load += egress(&mut m, (&z, &r, cuts), e, a, (lat, e.weight.bytes as f64 / bw));
+                }
+                m.add((load.clone() - ii).leq(0.0));
+                out_total += load;
+            }
         }
     }
-    let mut out_total = Expression::default();
-    for e in egress {
-        m.add((e.clone() - ii).leq(0.0));
-        out_total += e;
-    }
     (m, Vars { ii, z, r, out_total })
+}
+
+/// Up to this many processors every directed link gets its own load constraint (exact,
+/// so the model's optimum is a lower bound); above it, one egress bound per processor.
+const PER_LINK_MAX: usize = 4;
+
+type Placed<'a> = (&'a [Vec<Variable>], &'a [Option<Vec<Variable>>], &'a [Option<Cut>]);
+
+/// A variable bounding the cycles edge `e` puts on link `a → b`: its transfer's cycles
+/// if the producer has work on `a` and the consumer on `b`, else 0 (big-M on the
+/// binaries; `(lat, full)` are the latency and the whole tensor's cycles).
+fn link_traffic(
+    m: &mut Model,
+    (z, r, cuts): Placed,
+    e: &petgraph::graph::Edge<spikepipe_ir::Dependence>,
+    (a, b): (usize, usize),
+    (lat, full): (f64, f64),
+) -> Expression {
+    let (u, v) = (e.source().index(), e.target().index());
+    let units = |t: usize, q: usize| r[t].as_ref().map_or(Expression::default(), |rt| rt[q].into());
+    let big = lat + full;
+    let rhs: Expression = match (&cuts[u], &cuts[v]) {
+        (None, None) => big * z[u][a] + big * z[v][b] - big,
+        (Some(cu), _) => lat * z[u][a] + (full / cu.units as f64) * units(u, a) - big + big * z[v][b],
+        (None, Some(cv)) if e.weight.sliced_by == Some(cv.dim) => {
+            lat * z[v][b] + (full / cv.units as f64) * units(v, b) - big + big * z[u][a]
+        }
+        (None, Some(_)) => big * z[v][b] - big + big * z[u][a],
+    };
+    let f = m.var(variable().min(0.0));
+    m.add((rhs - f).leq(0.0));
+    f.into()
+}
+
+/// A variable bounding the cycles edge `e` sends out of processor `q` to all others
+/// (conservative: the sum over q's links).
+fn egress(
+    m: &mut Model,
+    (z, r, cuts): Placed,
+    e: &petgraph::graph::Edge<spikepipe_ir::Dependence>,
+    q: usize,
+    (lat, full): (f64, f64),
+) -> Expression {
+    let (u, v) = (e.source().index(), e.target().index());
+    let procs = z[u].len();
+    let units = |t: usize| r[t].as_ref().map_or(Expression::default(), |rt| rt[q].into());
+    let rhs: Expression = match (&cuts[u], &cuts[v]) {
+        (None, None) => (lat + full) * z[u][q] - (lat + full) * z[v][q],
+        (Some(cu), _) => lat * z[u][q] + (full / cu.units as f64) * units(u) - (lat + full) * z[v][q],
+        (None, Some(cv)) => {
+            let others: Expression = (0..procs).filter(|&o| o != q).map(|o| Expression::from(z[v][o])).sum();
+            let big = (procs as f64 - 1.0) * (lat + full);
+            let traffic = if e.weight.sliced_by == Some(cv.dim) {
+                lat * others + full - (full / cv.units as f64) * units(v)
+            } else {
+                (lat + full) * others
+            };
+            traffic - big + big * z[u][q]
+        }
+    };
+    let out = m.var(variable().min(0.0));
+    m.add((rhs - out).leq(0.0));
+    out.into()
 }
 
 /// Processors relabelled so loads decrease, matching the model's symmetry breaking.
@@ -284,9 +340,12 @@ fn solve_period(
 
 /// Runs phase 1 from a heuristic plan. `Ok(Err(reason))` when the solver found nothing.
 ///
-/// First the model without link constraints (a relaxation, much easier): if its
-/// optimum's exact period, links included, equals the relaxation's optimum, it is optimal
-/// for the full problem too. Otherwise the full model gets the rest of the budget.
+/// First the model without link constraints (a relaxation, much easier): its optimum (or
+/// proven bound) is a lower bound on the real period. If a plan's exact period, every
+/// link counted, reaches that bound, it is optimal. Otherwise the full model (with the
+/// conservative egress bound) gets the rest of the budget; its own optimality proof is
+/// not one for the real problem, so the status is then `time_limit` with the gap to the
+/// relaxation's bound.
 pub fn assign(
     p: &Problem,
     heuristic: &[TaskPlan],
@@ -301,22 +360,29 @@ pub fn assign(
     let scale = (lb / 1000.0).max(1.0);
     let started = std::time::Instant::now();
 
+    // The relaxation's optimum is a valid lower bound on the real period (links only add
+    // constraints); the full model's optimum is not (its egress bound is conservative).
     let relaxed = solve_period(p, &cuts, &start, start_period, (lb, scale), false, (solver, seconds / 2.0))?;
-    let mut found = None;
+    let mut found: Option<(Vec<TaskPlan>, f64)> = None;
+    let mut bound = lb;
     let mut reason = String::new();
     match relaxed {
         Ok((plans, period, optimal, gap, _)) => {
             let exact = ev.score(&plans).0 as f64;
             trace(format_args!("relaxed: model {period:.0} exact {exact} optimal {optimal} gap {gap:?}"));
-            if optimal && exact <= period.ceil() {
-                found = Some((plans, period, true, Some(0.0)));
-            } else if exact <= start_period {
-                found = Some((plans, period.max(lb), false, None));
+            if optimal {
+                bound = bound.max(period);
+            } else if let Some(g) = gap {
+                bound = bound.max(period * (1.0 - g));
+            }
+            if exact <= start_period {
+                found = Some((plans, period));
             }
         }
         Err(r) => reason = r,
     }
-    if found.as_ref().is_none_or(|f| !f.2) {
+    let proven = |plans: &[TaskPlan], bound: f64| ev.score(plans).0 as f64 <= bound.ceil();
+    if found.as_ref().is_none_or(|(plans, _)| !proven(plans, bound)) {
         let left = (seconds - started.elapsed().as_secs_f64()).max(seconds / 4.0);
         match solve_period(p, &cuts, &start, start_period, (lb, scale), true, (solver, left))? {
             Ok((plans, period, optimal, gap, _)) => {
@@ -324,9 +390,13 @@ pub fn assign(
                     "full: model {period:.0} exact {} optimal {optimal} gap {gap:?}",
                     ev.score(&plans).0
                 ));
-                let better = found.as_ref().is_none_or(|f| ev.score(&plans).0 <= ev.score(&f.0).0);
-                if better {
-                    found = Some((plans, period, optimal, gap));
+                // With a constraint per directed link the model relaxes only rounding, so
+                // its optimum bounds the real period from below.
+                if optimal && p.processors() as usize <= PER_LINK_MAX {
+                    bound = bound.max((period - 1e-6).ceil());
+                }
+                if found.as_ref().is_none_or(|f| ev.score(&plans).0 <= ev.score(&f.0).0) {
+                    found = Some((plans, period));
                 }
             }
             Err(r) => {
@@ -337,7 +407,13 @@ pub fn assign(
             }
         }
     }
-    let Some((mut plans, period, optimal, gap)) = found else { return Ok(Err(reason)) };
+    let Some((plans, period)) = found else { return Ok(Err(reason)) };
+    let exact = ev.score(&plans).0 as f64;
+    let optimal = proven(&plans, bound);
+    let gap = Some(((exact - bound) / exact.max(1.0)).max(0.0));
+    let mut plans = plans;
+    trace(format_args!("phase 1: exact {exact} (model {period:.0}), bound {bound:.0}, optimal {optimal}"));
+    let period = exact;
 
     // Least traffic at that period, with a quarter of the budget (kept only if the exact
     // period does not grow).
@@ -350,7 +426,7 @@ pub fn assign(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    Ok(Ok(Assignment { plans, period, optimal, gap, seconds }))
+    Ok(Ok(Assignment { plans, period: bound, optimal, gap, seconds }))
 }
 
 /// Prints solver progress to stderr when `SPIKEPIPE_TRACE` is set.

@@ -58,11 +58,7 @@ impl Scheduler for Ilp {
             ),
             Ok(a) => {
                 let ilp_period = ev.score(&a.plans).0;
-                let status = match a.optimal {
-                    true if ilp_period as f64 <= a.period.ceil() => SolverStatus::Optimal,
-                    true => SolverStatus::Feasible,
-                    false => SolverStatus::TimeLimit,
-                };
+                let status = if a.optimal { SolverStatus::Optimal } else { SolverStatus::TimeLimit };
                 let gap = match status {
                     SolverStatus::Optimal => Some(0.0),
                     _ => a.gap,
@@ -74,7 +70,7 @@ impl Scheduler for Ilp {
                     )
                 } else {
                     let note = format!(
-                        "phase 1 period {ilp_period} (model bound {:.0}) is above the heuristic's {heuristic_period} once every link is counted; heuristic placement kept",
+                        "phase 1 period {ilp_period} (lower bound {:.0}) is above the heuristic's {heuristic_period} once every link is counted; heuristic placement kept",
                         a.period
                     );
                     let status =

@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests: run the built binary from the workspace
+//! root (so relative paths in messages and snapshots are stable), list the bundled
+//! models and hardware, and make scratch directories.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root (the root package's manifest directory).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `spikepipe ARGS` in the workspace root.
+pub fn spikepipe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikepipe"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("SPIKEPIPE_TRACE")
+        .output()
+        .expect("runs the spikepipe binary")
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let o = spikepipe(args);
+    assert!(
+        o.status.success(),
+        "spikepipe {} failed with {:?}:\n{}",
+        args.join(" "),
+        o.status.code(),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+fn yaml_files(dir: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join(dir))
+        .expect("reads a models directory")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| format!("{dir}/{}", p.file_name().expect("file name").to_string_lossy()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The bundled models, `models/*.yaml`, relative to the root, sorted.
+pub fn models() -> Vec<String> {
+    yaml_files("models")
+}
+
+/// The bundled hardware, `models/hw/*.yaml`, relative to the root, sorted.
+pub fn hardware() -> Vec<String> {
+    yaml_files("models/hw")
+}
+
+/// `models/vgg16-cifar100.yaml` → `vgg16-cifar100`.
+pub fn stem(path: &str) -> String {
+    Path::new(path).file_stem().expect("file stem").to_string_lossy().into_owned()
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spikepipe-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("creates a scratch directory");
+    d
+}
