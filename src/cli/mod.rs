@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod compile;
+pub mod report;
 pub mod simulate;
 pub mod tasks;
 pub mod train;

@@ -1,0 +1,230 @@
+//! `spikepipe report` end to end on two models, P = 2 and 4, one hardware file: every
+//! file is written, the CSV parses, and its numbers are exactly those `spikepipe compile
+//! --format json` and `spikepipe simulate --format json` give for the same inputs.
+//!
+//! The ILP has a wall-clock time limit, so two runs can stop at different incumbents
+//! when the limit is hit. For `ilp` rows the test therefore compiles again with the same
+//! limit and compares the period only when both runs proved optimality (the optimal
+//! period is unique); otherwise it checks `LB ≤ ilp period ≤ heuristic period` (the ILP
+//! is seeded with, and falls back to, the heuristic's schedule). Every other method is
+//! deterministic and compared field by field, including the simulation.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use spikepipe_ir::Schedule;
+
+const TIME_LIMIT: &str = "1";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn spikepipe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikepipe"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("runs the spikepipe binary")
+}
+
+fn ok(o: Output, what: &str) -> String {
+    assert!(o.status.success(), "{what} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spikepipe-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn run_report(out: &Path, models: &str, procs: &str) -> String {
+    let out = out.to_string_lossy();
+    ok(
+        spikepipe(&[
+            "report",
+            "--models",
+            models,
+            "--hardware",
+            "models/hw/sa32-ws.yaml",
+            "--processors",
+            procs,
+            "--time-limit",
+            TIME_LIMIT,
+            "--reproducible",
+            "--quiet",
+            "--out",
+            &out,
+        ]),
+        "spikepipe report",
+    )
+}
+
+/// Parses report.csv into maps from column name to cell.
+fn parse_csv(text: &str) -> Vec<HashMap<String, String>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            assert_eq!(cells.len(), header.len(), "row has {} cells: {l}", cells.len());
+            header.iter().zip(cells).map(|(h, c)| (h.to_string(), c.to_string())).collect()
+        })
+        .collect()
+}
+
+fn f(row: &HashMap<String, String>, k: &str) -> f64 {
+    row[k].parse().unwrap_or_else(|_| panic!("{k} = {:?} is not a number", row[k]))
+}
+
+fn u(row: &HashMap<String, String>, k: &str) -> u64 {
+    row[k].parse().unwrap_or_else(|_| panic!("{k} = {:?} is not an integer", row[k]))
+}
+
+#[test]
+fn report_matches_compile_and_simulate() {
+    let dir = scratch("match");
+    let stdout = run_report(&dir, "models/{mlp-digits,cnn-fmnist}.yaml", "2,4");
+    assert!(stdout.contains("ilp over pipedream"), "{stdout}");
+
+    for f in [
+        "report.md",
+        "report.csv",
+        "speedup-mlp-digits-sa32-ws.svg",
+        "speedup-cnn-fmnist-sa32-ws.svg",
+        "gantt-mlp-digits.svg",
+        "gantt-cnn-fmnist.svg",
+    ] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        if f.ends_with(".svg") {
+            assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{f} is not an SVG");
+            assert_eq!(text.matches("<svg").count(), text.matches("</svg>").count(), "{f}: unbalanced <svg>");
+        }
+    }
+    let gantt = std::fs::read_to_string(dir.join("gantt-mlp-digits.svg")).expect("gantt");
+    assert!(gantt.contains("ilp on 4 processors") && gantt.contains("pipedream on 4 processors"));
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(md.contains("## Summary") && md.contains("### `cnn-fmnist` on `sa32-ws`"), "{md}");
+
+    let rows = parse_csv(&std::fs::read_to_string(dir.join("report.csv")).expect("csv"));
+    assert_eq!(rows.len(), 2 * 2 * 5, "2 models × 2 P × 5 methods");
+
+    let sched_dir = scratch("match-schedules");
+    for r in &rows {
+        let model = match r["model"].as_str() {
+            "mlp-digits" => "models/mlp-digits.yaml",
+            "cnn-fmnist" => "models/cnn-fmnist.yaml",
+            other => panic!("unexpected model {other}"),
+        };
+        let (method, p) = (r["method"].as_str(), r["processors"].as_str());
+        let what = format!("{model} {method} P={p}");
+        assert_eq!(r["hardware"], "sa32-ws");
+        assert_eq!(r["solve_seconds"], "0", "{what}: --reproducible records 0 s");
+        assert_eq!(r["sim_achieved_period_cycles"], r["period_cycles"], "{what}: simulated period");
+        assert_eq!(f(r, "sim_period_ratio"), 1.0, "{what}");
+        let pipedream = rows
+            .iter()
+            .find(|q| {
+                q["model"] == r["model"] && q["processors"] == r["processors"] && q["method"] == "pipedream"
+            })
+            .expect("pipedream row");
+        let expect =
+            ((u(pipedream, "period_cycles") as f64 / u(r, "period_cycles") as f64) * 1e6).round() / 1e6;
+        assert_eq!(f(r, "speedup_vs_pipedream"), expect, "{what}");
+
+        let path = sched_dir.join(format!("{}-{method}-{p}.json", r["model"]));
+        let path_s = path.to_string_lossy().into_owned();
+        let json = ok(
+            spikepipe(&[
+                "compile",
+                model,
+                "--hardware",
+                "models/hw/sa32-ws.yaml",
+                "-p",
+                p,
+                "--method",
+                method,
+                "--time-limit",
+                TIME_LIMIT,
+                "--reproducible",
+                "--format",
+                "json",
+                "-o",
+                &path_s,
+            ]),
+            &what,
+        );
+        let s = Schedule::from_json(&json).expect("schedule JSON");
+        if method == "ilp" {
+            let heuristic = rows
+                .iter()
+                .find(|q| {
+                    q["model"] == r["model"]
+                        && q["processors"] == r["processors"]
+                        && q["method"] == "heuristic"
+                })
+                .expect("heuristic row");
+            assert!(
+                u(r, "period_cycles") <= u(heuristic, "period_cycles"),
+                "{what}: ilp slower than heuristic"
+            );
+            assert!(u(r, "period_cycles") >= u(r, "lower_bound_cycles"), "{what}: below the lower bound");
+            assert_eq!(u(r, "lower_bound_cycles"), s.lower_bound_cycles, "{what}");
+            if r["status"] == "optimal" && s.solver.status.name() == "optimal" {
+                assert_eq!(u(r, "period_cycles"), s.period_cycles, "{what}: two optimal periods differ");
+            }
+            continue;
+        }
+        assert_eq!(u(r, "period_cycles"), s.period_cycles, "{what}");
+        assert_eq!(u(r, "lower_bound_cycles"), s.lower_bound_cycles, "{what}");
+        assert_eq!(f(r, "utilization"), s.metrics.utilization, "{what}");
+        assert_eq!(u(r, "bytes_between_processors"), s.metrics.bytes_between_processors, "{what}");
+        assert_eq!(u(r, "bytes_total"), s.metrics.bytes_total, "{what}");
+        assert_eq!(f(r, "comm_overhead"), s.metrics.comm_overhead, "{what}");
+        assert_eq!(u(r, "max_staleness"), s.max_staleness(), "{what}");
+        assert_eq!(r["status"], s.solver.status.name(), "{what}");
+
+        let sim = ok(
+            spikepipe(&["simulate", &path_s, "--iterations", &r["sim_iterations"], "--format", "json"]),
+            &format!("simulate {what}"),
+        );
+        let v: serde_json::Value = serde_json::from_str(&sim).expect("simulate JSON");
+        assert_eq!(v["achieved_period_cycles"].as_f64(), Some(f(r, "sim_achieved_period_cycles")), "{what}");
+        assert_eq!(v["period_ratio"].as_f64(), Some(f(r, "sim_period_ratio")), "{what}");
+        assert_eq!(v["max_in_flight"].as_u64(), Some(u(r, "sim_max_in_flight")), "{what}");
+        assert_eq!(v["mean_busy_percent"].as_f64(), Some(f(r, "sim_mean_busy_percent")), "{what}");
+        assert_eq!(v["steady_state_reached"].as_bool(), Some(r["sim_steady_state"] == "true"), "{what}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&sched_dir);
+}
+
+#[test]
+fn reproducible_report_is_byte_identical() {
+    // mlp-digits at P = 2: the ILP proves optimality well within the limit.
+    let (a, b) = (scratch("repro-a"), scratch("repro-b"));
+    run_report(&a, "models/mlp-digits.yaml", "2");
+    run_report(&b, "models/mlp-digits.yaml", "2");
+    for f in ["report.csv", "speedup-mlp-digits-sa32-ws.svg", "gantt-mlp-digits.svg"] {
+        let (x, y) = (std::fs::read(a.join(f)).expect("a"), std::fs::read(b.join(f)).expect("b"));
+        assert!(x == y, "{f} differs between two --reproducible runs");
+    }
+    // report.md names the --out directory in its command line; the rest must match.
+    let strip = |d: &Path| {
+        std::fs::read_to_string(d.join("report.md")).expect("md").replace(&*d.to_string_lossy(), "OUT")
+    };
+    assert_eq!(strip(&a), strip(&b));
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+}
+
+#[test]
+fn bad_models_pattern_exits_2() {
+    let o =
+        spikepipe(&["report", "--models", "models/no-such-*.yaml", "--quiet", "--out", "/nonexistent-dir"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("matches no file"));
+}
