@@ -7,7 +7,8 @@ use spikepipe_ir::{Schedule, TaskGraph};
 use crate::cost::{annotate, Systolic};
 use crate::emit;
 use crate::lower::lower;
-use crate::schedule::{scheduler, timing, Method, Problem};
+use crate::schedule::pipedream::Pipedream;
+use crate::schedule::{scheduler, timing, Method, Problem, Scheduler};
 use crate::{ScheduleError, Specs};
 
 /// Options of one compilation.
@@ -23,6 +24,9 @@ pub struct CompileOptions {
     pub solver: String,
     /// Write 0 as solver seconds so the file is byte-identical across runs.
     pub reproducible: bool,
+    /// Largest staleness any layer may have: the period is raised (and PipeDream's
+    /// placement tried too) until the schedule keeps it. `None`: no limit.
+    pub max_staleness: Option<u64>,
 }
 
 impl CompileOptions {
@@ -34,7 +38,13 @@ impl CompileOptions {
             micro_batches: None,
             solver: "microlp".into(),
             reproducible: false,
+            max_staleness: None,
         }
+    }
+    /// Limits every layer's staleness (see [`CompileOptions::max_staleness`]).
+    pub fn with_max_staleness(mut self, cap: Option<u64>) -> Self {
+        self.max_staleness = cap;
+        self
     }
     /// Sets the ILP time limit in seconds.
     pub fn with_time_limit(mut self, seconds: f64) -> Self {
@@ -72,8 +82,57 @@ pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, Schedul
             s
         }
     };
+    if let (Some(cap), false) = (opts.max_staleness, opts.method == Method::Gpipe) {
+        schedule = cap_staleness(&problem, schedule, cap)?;
+    }
     schedule.model.spec_hash = emit::spec_hash(specs);
     schedule.solver.seconds =
         if opts.reproducible { 0.0 } else { emit::round6(started.elapsed().as_secs_f64()) };
     emit::finish(&problem, schedule)
+}
+
+/// Re-times a schedule's placement (and PipeDream's, as an alternative) at the smallest
+/// period that keeps every staleness ≤ `cap`, and records what that cost.
+fn cap_staleness(problem: &Problem, schedule: Schedule, cap: u64) -> Result<Schedule, ScheduleError> {
+    // Staleness is only stored by `emit::finish`; recompute it from the starts here.
+    let max_staleness = |s: &Schedule| {
+        spikepipe_ir::compute_staleness(s)
+            .iter()
+            .map(|l| l.forward.max(l.input_grad.unwrap_or(0)))
+            .max()
+            .unwrap_or(0)
+    };
+    if max_staleness(&schedule) <= cap {
+        return Ok(schedule);
+    }
+    let free_period = schedule.period_cycles;
+    let mut own = schedule.clone();
+    let own_ok = timing::time_modulo_capped(&mut own, cap);
+    let pipedream = Pipedream.schedule(problem)?;
+    let mut alt = emit::draft(problem, "", &pipedream.placement, &schedule.method, schedule.solver.clone());
+    let alt_ok = timing::time_modulo_capped(&mut alt, cap);
+    let key =
+        |ok: bool, s: &Schedule| (!ok, if ok { s.period_cycles } else { max_staleness(s) }, s.period_cycles);
+    let (mut chosen, ok, from) = if key(alt_ok, &alt) < key(own_ok, &own) {
+        (alt, alt_ok, "PipeDream's")
+    } else {
+        (own, own_ok, "its own")
+    };
+    let what = if ok {
+        format!(
+            "period raised from {free_period} to {} ({from} placement) to keep staleness ≤ {cap}",
+            chosen.period_cycles
+        )
+    } else {
+        format!(
+            "staleness ≤ {cap} not reached (best: {}); period {}",
+            max_staleness(&chosen),
+            chosen.period_cycles
+        )
+    };
+    chosen.solver.note = Some(match chosen.solver.note.take() {
+        Some(n) => format!("{n}; {what}"),
+        None => what,
+    });
+    Ok(chosen)
 }

@@ -44,6 +44,9 @@ pub struct CompareArgs {
     /// Report 0 solver seconds so the output is byte-identical across runs.
     #[arg(long)]
     pub reproducible: bool,
+    /// Keep every layer's staleness at or below N (raises periods; see `compile --help`).
+    #[arg(long, value_name = "N")]
+    pub max_staleness: Option<u64>,
 }
 
 /// CSV header of a comparison (the fields of [`CompareRow`] in order).
@@ -119,6 +122,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let specs = load_specs(&args.model, args.hardware.as_deref(), None)?;
     let mut opts = spikepipe_compiler::CompileOptions::new(Method::Ilp).reproducible(args.reproducible);
     opts.time_limit = args.time_limit;
+    opts.max_staleness = args.max_staleness;
     let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let rows = compare(&specs, &args.processors, &args.methods, &opts, |m, p| {
         if !quiet {

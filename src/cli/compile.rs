@@ -39,6 +39,10 @@ pub struct CompileArgs {
     /// Record 0 solver seconds so the file is byte-identical across runs.
     #[arg(long)]
     pub reproducible: bool,
+    /// Keep every layer's staleness at or below N: the period is raised (or PipeDream's
+    /// placement used) until it is. Trades speed for gradient freshness.
+    #[arg(long, value_name = "N")]
+    pub max_staleness: Option<u64>,
     /// Also simulate the schedule (dedicated links, `--iterations` minibatches) and print
     /// the simulator's report after the summary.
     #[arg(long)]
@@ -72,6 +76,7 @@ impl CompileArgs {
             micro_batches: self.micro_batches,
             solver: self.solver.clone(),
             reproducible: self.reproducible,
+            max_staleness: self.max_staleness,
         })
     }
 }

@@ -79,6 +79,10 @@ pub struct ReportArgs {
     /// Record 0 solver seconds and no wall times, so equal inputs give equal files.
     #[arg(long)]
     pub reproducible: bool,
+    /// Keep every layer's staleness at or below N in every schedule (raises periods;
+    /// see `compile --help`). The report then shows the speed this gradient freshness costs.
+    #[arg(long, value_name = "N")]
+    pub max_staleness: Option<u64>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -346,6 +350,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
 
     let mut opts = CompileOptions::new(Method::Ilp).reproducible(args.reproducible);
     opts.time_limit = args.time_limit;
+    opts.max_staleness = args.max_staleness;
 
     let mut rows: Vec<Row> = Vec::new();
     // (hardware, model, method, P) → schedule, for training and Gantt charts.

@@ -167,7 +167,47 @@ enum Pick {
 /// chunk starts and `transfers`. Both pick orders are tried and the one with the lower
 /// total staleness (then the earlier last start) is kept.
 pub fn time_modulo(s: &mut Schedule) {
-    let ii = min_period(s);
+    time_modulo_at(s, min_period(s));
+}
+
+/// Total and largest staleness of a timed schedule.
+fn staleness_key(s: &Schedule) -> (u64, u64) {
+    let st = compute_staleness(s);
+    let each = st.iter().map(|l| l.forward.max(l.input_grad.unwrap_or(0)));
+    (each.clone().max().unwrap_or(0), st.iter().map(|l| l.forward + l.input_grad.unwrap_or(0)).sum())
+}
+
+/// Times a placed schedule at the smallest period (from the placement's minimum up, in
+/// steps of 2 %) whose list schedule keeps every layer's staleness at most `cap`: the
+/// slack above the minimum lets chunks start when their inputs arrive, which shortens
+/// an iteration and so the gradient delay. Returns whether the cap was met; if not, the
+/// schedule is the lowest-staleness one tried (up to 8× the minimum period).
+pub fn time_modulo_capped(s: &mut Schedule, cap: u64) -> bool {
+    let base = min_period(s);
+    let mut ii = base;
+    let mut best: Option<((u64, u64), Schedule)> = None;
+    while ii <= base.saturating_mul(8) {
+        let mut c = s.clone();
+        time_modulo_at(&mut c, ii);
+        let key = staleness_key(&c);
+        if key.0 <= cap {
+            *s = c;
+            return true;
+        }
+        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+            best = Some((key, c));
+        }
+        ii = ii.saturating_add((ii / 50).max(1));
+    }
+    if let Some((_, b)) = best {
+        *s = b;
+    }
+    false
+}
+
+/// Times a placed schedule modulo the period `ii` (at least the placement's minimum).
+pub fn time_modulo_at(s: &mut Schedule, ii: u64) {
+    let ii = ii.max(min_period(s));
     let (proc_loads, link_loads) = resource_loads(s);
     let procs: Vec<Cursor> =
         proc_loads.iter().map(|&l| Cursor { remaining: l, ..Cursor::default() }).collect();
