@@ -327,15 +327,37 @@ fn solve_period(
     links: bool,
     (solver, seconds): (&str, f64),
 ) -> Result<Result<PeriodSolution, String>, ScheduleError> {
-    let (mut m, vars) = build(p, cuts, lb, None, scale, links);
-    warm_start(&mut m, &vars, cuts, start, start_period / scale);
-    Ok(match m.minimise(vars.ii.into(), solver, seconds)? {
-        Solved::Solution { values, optimal, gap, seconds } => {
-            let period = values.get(&vars.ii).copied().unwrap_or(f64::INFINITY) * scale;
-            Ok((extract(p, cuts, &vars, &values), period, optimal, gap, seconds))
+    // microlp's LU occasionally reports a singular basis on these models; the same model
+    // with a slightly different scale (and, last, without the warm start) usually solves.
+    let started = std::time::Instant::now();
+    let mut reason = String::new();
+    for (attempt, (scale, warm)) in
+        [(scale, true), (scale * 1.37, true), (scale * 0.73, false)].into_iter().enumerate()
+    {
+        let left = seconds - started.elapsed().as_secs_f64();
+        if attempt > 0 && left < 0.05 * seconds {
+            break;
         }
-        Solved::Failed { reason, .. } => Err(reason),
-    })
+        let (mut m, vars) = build(p, cuts, lb, None, scale, links);
+        if warm {
+            warm_start(&mut m, &vars, cuts, start, start_period / scale);
+        }
+        match m.minimise(vars.ii.into(), solver, left.max(0.0))? {
+            Solved::Solution { values, optimal, gap, seconds } => {
+                let period = values.get(&vars.ii).copied().unwrap_or(f64::INFINITY) * scale;
+                return Ok(Ok((extract(p, cuts, &vars, &values), period, optimal, gap, seconds)));
+            }
+            Solved::Failed { reason: r, .. } => {
+                trace(format_args!("attempt {attempt} (links {links}): {r}"));
+                let numerical = r.contains("Singular") || r.contains("unexpected");
+                reason = r;
+                if !numerical {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Err(reason))
 }
 
 /// Runs phase 1 from a heuristic plan. `Ok(Err(reason))` when the solver found nothing.
