@@ -232,36 +232,54 @@ fn relabel(ev: &Evaluator, plans: &[TaskPlan]) -> Vec<TaskPlan> {
 }
 
 /// Warm-start values of a heuristic plan, if the model can express it.
-fn warm_start(m: &mut Model, vars: &Vars, cuts: &[Option<Cut>], plans: &[TaskPlan], period: f64) -> bool {
+fn warm_start(
+    m: &mut Model,
+    vars: &Vars,
+    (p, cuts): (&Problem, &[Option<Cut>]),
+    plans: &[TaskPlan],
+    (period, scale): (f64, f64),
+) -> bool {
     let procs = vars.z.first().map_or(0, Vec::len);
-    let mut values = Vec::new();
-    for (t, plan) in plans.iter().enumerate() {
-        let mut units = vec![0u64; procs];
-        let mut has = vec![false; procs];
+    // Units and presence per task and processor, and the loads the model sees (which may
+    // exceed the exact ones: a unit cut short at the end of a range is priced whole).
+    let mut units = vec![vec![0u64; procs]; plans.len()];
+    let mut has = vec![vec![false; procs]; plans.len()];
+    let mut load = vec![0f64; procs];
+    for ((t, plan), task) in plans.iter().enumerate().zip(p.tasks()) {
         for (range, &q) in plan.ranges.iter().zip(&plan.procs) {
-            has[q as usize] = true;
+            let q = q as usize;
+            has[t][q] = true;
             if let Some(c) = &cuts[t] {
                 if range.dim != c.dim && range.dim != SplitDim::Whole {
                     return false;
                 }
                 let len = if range.dim == SplitDim::Whole { c.units * c.unit } else { range.len() };
-                units[q as usize] += len.div_ceil(c.unit);
+                units[t][q] += len.div_ceil(c.unit);
             }
         }
         if cuts[t].is_none() && plan.ranges.len() != 1 {
             return false;
         }
         for q in 0..procs {
-            values.push((vars.z[t][q], f64::from(u8::from(has[q]))));
+            load[q] += match &cuts[t] {
+                Some(c) => c.a * units[t][q] as f64 + c.b * f64::from(u8::from(has[t][q])),
+                None => task.cycles as f64 * f64::from(u8::from(has[t][q])),
+            };
+        }
+    }
+    // The model orders processors by decreasing load: relabel the hint the same way.
+    let mut order: Vec<usize> = (0..procs).collect();
+    order.sort_by(|&a, &b| load[b].total_cmp(&load[a]).then(a.cmp(&b)));
+    for t in 0..plans.len() {
+        for (new, &old) in order.iter().enumerate() {
+            m.warm(vars.z[t][new], f64::from(u8::from(has[t][old])));
             if let Some(rt) = &vars.r[t] {
-                values.push((rt[q], units[q] as f64));
+                m.warm(rt[new], units[t][old] as f64);
             }
         }
     }
-    values.push((vars.ii, period));
-    for (v, x) in values {
-        m.warm(v, x);
-    }
+    let top = load.iter().copied().fold(period, f64::max);
+    m.warm(vars.ii, top / scale);
     true
 }
 
@@ -340,7 +358,7 @@ fn solve_period(
         }
         let (mut m, vars) = build(p, cuts, lb, None, scale, links);
         if warm {
-            warm_start(&mut m, &vars, cuts, start, start_period / scale);
+            warm_start(&mut m, &vars, (p, cuts), start, (start_period, scale));
         }
         match m.minimise(vars.ii.into(), solver, left.max(0.0))? {
             Solved::Solution { values, optimal, gap, seconds } => {
@@ -440,7 +458,7 @@ pub fn assign(
     // Least traffic at that period, with a quarter of the budget (kept only if the exact
     // period does not grow).
     let (mut m2, vars2) = build(p, &cuts, lb, Some(period + 0.5), scale, true);
-    warm_start(&mut m2, &vars2, &cuts, &plans, period / scale);
+    warm_start(&mut m2, &vars2, (p, &cuts), &plans, (period, scale));
     if let Solved::Solution { values, .. } = m2.minimise(vars2.out_total.clone(), solver, seconds / 4.0)? {
         let lean = extract(p, &cuts, &vars2, &values);
         if ev.score(&lean).0 <= ev.score(&plans).0 {
