@@ -116,19 +116,12 @@ fn bundled(dir: &str) -> Vec<String> {
 }
 
 fn valid_schedules() -> Vec<String> {
-    let mut out = Vec::new();
-    for method in [Method::Heuristic, Method::Pipedream, Method::Gpipe] {
-        let specs =
-            load_specs("models/mlp-digits.yaml".as_ref(), Some("models/hw/sa32-ws.yaml".as_ref()), Some(3));
-        if let Ok(s) =
-            specs.and_then(|s| Ok(compile(&s, &CompileOptions::new(method)).map_err(|e| e.to_string())))
-        {
-            if let Ok(s) = s {
-                out.push(s.to_json());
-            }
-        }
-    }
-    out
+    let specs = load_specs("models/mlp-digits.yaml".as_ref(), Some("models/hw/sa32-ws.yaml".as_ref()), Some(3))
+        .expect("bundled specs parse");
+    [Method::Heuristic, Method::Pipedream, Method::Gpipe]
+        .into_iter()
+        .map(|m| compile(&specs, &CompileOptions::new(m)).expect("bundled model compiles").to_json())
+        .collect()
 }
 
 /// Feeds one YAML text to the model and hardware parsers; errors must render.
