@@ -1,5 +1,6 @@
 //! Analytic BPTT gradients against central finite differences of the same smooth model
-//! (H replaced by the surrogate's primitive, reset path not detached), in f64.
+//! (H replaced by the surrogate's primitive, reset path not detached), in f64; every
+//! network with and without a bias (the bias is the last weight column).
 
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
@@ -33,12 +34,21 @@ fn linear(index: u32, i: u64, o: u64, n: NeuronSpec) -> WeightLayer {
 }
 
 fn check(net: &Network, loss: Loss, seed: u64) {
-    let mut plan = NetPlan::<f64>::new(net, loss, false).expect("plan");
+    check_one(net, loss, seed, false);
+    check_one(net, loss, seed, true);
+}
+
+fn check_one(net: &Network, loss: Loss, seed: u64, bias: bool) {
+    let mut plan = NetPlan::<f64>::with_bias(net, loss, false, bias).expect("plan");
     plan.smooth = true;
     plan.detach_reset = false;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut w: Vec<DMatrix<f64>> =
-        plan.layers.iter().map(|l| DMatrix::from_fn(l.n, l.k, |_, _| rng.random_range(-1.0..1.0))).collect();
+    let mut w: Vec<DMatrix<f64>> = plan
+        .layers
+        .iter()
+        .map(|l| DMatrix::from_fn(l.n, l.cols(), |_, _| rng.random_range(-1.0..1.0)))
+        .collect();
+    assert_eq!(w[0].ncols(), plan.layers[0].k + bias as usize);
     let b = 3;
     let steps = plan.steps;
     let k0 = plan.layers[0].in_elems;
@@ -50,7 +60,8 @@ fn check(net: &Network, loss: Loss, seed: u64) {
         run_chunk(&plan, &refs, None, x0.clone(), &labels, 1.0).loss
     };
     let refs: Vec<&DMatrix<f64>> = w.iter().collect();
-    let wts: Vec<DMatrix<f64>> = w.iter().map(|m| m.transpose()).collect();
+    let wts: Vec<DMatrix<f64>> =
+        w.iter().zip(&plan.layers).map(|(m, l)| m.columns(0, l.k).transpose()).collect();
     let wt_refs: Vec<Option<&DMatrix<f64>>> =
         wts.iter().enumerate().map(|(i, m)| (i > 0).then_some(m)).collect();
     let res = run_chunk(&plan, &refs, Some(&wt_refs), x0.clone(), &labels, 1.0);

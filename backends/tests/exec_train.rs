@@ -129,7 +129,8 @@ mod reference {
     use std::collections::VecDeque;
 
     pub struct Layer {
-        pub w: Vec<Vec<f64>>, // [n][k]
+        pub w: Vec<Vec<f64>>, // [n][k], or [n][k + 1] with the bias last
+        pub bias: bool,
         pub iir2: bool,
         pub alpha: f64,
         pub beta: f64,
@@ -158,11 +159,15 @@ mod reference {
             let mut mems = Vec::new();
             for (l, lay) in layers.iter().enumerate() {
                 let n = wf[l].len();
+                let k = inp[l][0].len();
                 let (mut i, mut v, mut sp) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
                 let (mut ms, mut ss) = (Vec::new(), Vec::new());
                 for t in 0..steps {
                     for o in 0..n {
-                        let y: f64 = wf[l][o].iter().zip(&inp[l][t]).map(|(a, b)| a * b).sum();
+                        let mut y: f64 = (0..k).map(|q| wf[l][o][q] * inp[l][t][q]).sum();
+                        if lay.bias {
+                            y += wf[l][o][k];
+                        }
                         i[o] = if lay.iir2 { lay.alpha * i[o] + y } else { y };
                         v[o] = lay.beta * v[o] + i[o] - lay.theta * sp[o];
                         sp[o] = if v[o] > lay.theta { 1.0 } else { 0.0 };
@@ -186,7 +191,8 @@ mod reference {
             for l in (0..layers.len()).rev() {
                 let lay = &layers[l];
                 let n = wf[l].len();
-                let k = wf[l][0].len();
+                let k = inp[l][0].len();
+                assert_eq!(wf[l][0].len(), k + lay.bias as usize);
                 let mut delta = vec![vec![0.0; n]; steps];
                 let (mut lvn, mut lin) = (vec![0.0; n], vec![0.0; n]);
                 for t in (0..steps).rev() {
@@ -202,6 +208,9 @@ mod reference {
                     for o in 0..n {
                         for q in 0..k {
                             out[l][o][q] += delta[t][o] * inp[l][t][q];
+                        }
+                        if lay.bias {
+                            out[l][o][k] += delta[t][o];
                         }
                     }
                 }
@@ -237,13 +246,14 @@ mod reference {
     }
 }
 
-fn staleness_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], stashing: bool) {
+fn staleness_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], stashing: bool, bias: bool) {
     use reference::*;
     let net = mlp(&[64, 12, 8, 10], NeuronKind::Iir2, Reset::Subtract, 5, 8);
     let d = small_digits(64, 8);
     let mut c = cfg(1, opt, Encoding::Current);
     c.training.lr = 0.05;
     c.weight_stashing = stashing;
+    c.bias = bias;
     let st = stale(fwd, grad);
     let mut tr = Trainer::<f64>::new(&net, &c, &st).expect("trainer");
     let to_rows =
@@ -251,7 +261,7 @@ fn staleness_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], stashi
     let layers: Vec<Layer> = tr
         .weights()
         .iter()
-        .map(|w| Layer { w: to_rows(w), iir2: true, alpha: 0.9, beta: 0.8, theta: 1.0, slope: 25.0 })
+        .map(|w| Layer { w: to_rows(w), bias, iir2: true, alpha: 0.9, beta: 0.8, theta: 1.0, slope: 25.0 })
         .collect();
     let nl = layers.len();
     let mut newest: Vec<Vec<Vec<f64>>> = layers.iter().map(|l| l.w.clone()).collect();
@@ -309,7 +319,7 @@ fn staleness_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], stashi
             gw[l].push(&delta);
         }
     }
-    let mut moved = 0.0f64;
+    let (mut moved, mut bias_moved) = (0.0f64, 0.0f64);
     for (l, w) in tr.weights().iter().enumerate() {
         for o in 0..w.nrows() {
             for q in 0..w.ncols() {
@@ -320,26 +330,32 @@ fn staleness_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], stashi
                     l + 1
                 );
                 moved = moved.max((b - layers[l].w[o][q]).abs());
+                if bias && q + 1 == w.ncols() {
+                    bias_moved = bias_moved.max((b - layers[l].w[o][q]).abs());
+                }
             }
         }
     }
     assert!(moved > 1e-4, "training did not move the weights");
+    assert!(!bias || bias_moved > 1e-4, "training did not move the biases");
 }
 
 #[test]
 fn staleness_matches_fifo_reference_sgd() {
-    staleness_matches_reference(Optimizer::Sgd, &[2, 1, 0], &[0, 2, 1], false);
+    staleness_matches_reference(Optimizer::Sgd, &[2, 1, 0], &[0, 2, 1], false, true);
+    staleness_matches_reference(Optimizer::Sgd, &[2, 1, 0], &[0, 2, 1], false, false);
 }
 
 #[test]
 fn staleness_matches_fifo_reference_adam() {
-    staleness_matches_reference(Optimizer::Adam, &[1, 3, 0], &[0, 0, 2], false);
-    staleness_matches_reference(Optimizer::Adam, &[0, 0, 0], &[0, 0, 0], false);
+    staleness_matches_reference(Optimizer::Adam, &[1, 3, 0], &[0, 0, 2], false, true);
+    staleness_matches_reference(Optimizer::Adam, &[0, 0, 0], &[0, 0, 0], false, true);
+    staleness_matches_reference(Optimizer::Adam, &[1, 3, 0], &[0, 0, 2], false, false);
 }
 
 #[test]
 fn weight_stashing_matches_fifo_reference() {
-    staleness_matches_reference(Optimizer::Sgd, &[2, 1, 1], &[0, 0, 3], true);
+    staleness_matches_reference(Optimizer::Sgd, &[2, 1, 1], &[0, 0, 3], true, true);
 }
 
 #[test]

@@ -33,6 +33,9 @@ pub struct TrainArgs {
     /// Time limit of each ILP phase in seconds (with --method ilp).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub time_limit: f64,
+    /// With --method: keep every layer's staleness at or below N (see `compile --help`).
+    #[arg(long, value_name = "N")]
+    pub max_staleness: Option<u64>,
     /// Epochs (default: the model's `training.epochs`).
     #[arg(long, value_name = "E")]
     pub epochs: Option<u64>,
@@ -57,6 +60,10 @@ pub struct TrainArgs {
     /// Input-gradient passes use the weights their forward pass used (PipeDream weight stashing).
     #[arg(long)]
     pub weight_stashing: bool,
+    /// Add a bias to every weight layer, `y = W x + b` (as snnTorch's nn.Linear);
+    /// default `y = W x` as in DESIGN §3.
+    #[arg(long)]
+    pub bias: bool,
     /// Worker threads (0: all cores); results do not depend on it.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
@@ -101,6 +108,7 @@ fn staleness(args: &TrainArgs, net: &Network) -> anyhow::Result<(Vec<LayerStalen
             return Err(bad_input("--time-limit must be a non-negative number of seconds"));
         }
         opts.time_limit = args.time_limit;
+        opts.max_staleness = args.max_staleness;
         let s = compile(&specs, &opts)?;
         return Ok((s.staleness, format!("{method} on {} processors", specs.hardware.processors)));
     }
@@ -168,6 +176,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     cfg.seed = args.seed;
     cfg.threads = args.threads;
     cfg.weight_stashing = args.weight_stashing;
+    cfg.bias = args.bias;
     cfg.save = args.save.clone();
     cfg.resume = args.load.clone();
     let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit)

@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | 8 | magic `SPKEXEC1` |
 //! | 8 | `u64` length H of the header |
-//! | H | UTF-8 JSON [`Header`]: format, dtype (`f32`/`f64`), network, staleness, stashing, seed, epochs done, optimizer (kind, lr, step), per-layer shapes and number of kept weight versions, epoch history |
+//! | H | UTF-8 JSON [`Header`]: format, dtype (`f32`/`f64`), network, staleness, stashing, seed, epochs done, optimizer (kind, lr, step), bias (absent: false), per-layer shapes (with a bias the last column is the bias) and number of kept weight versions, epoch history |
 //! | … | blob: for every layer in order, its weight versions oldest → newest (the last one is the current weights), then for Adam the first and second moments; every matrix `rows × cols` in column-major order (`W[n, k]` at `k·rows + n`) as dtype values |
 //!
 //! The RNG needs no state: every random draw comes from a ChaCha8 stream derived from
@@ -49,6 +49,9 @@ pub struct Header {
     pub lr: f64,
     /// Updates applied.
     pub step: u64,
+    /// Whether the layers have a bias (the last weight column); absent in older files.
+    #[serde(default)]
+    pub bias: bool,
     /// Per layer: rows, cols, kept versions.
     pub layers: Vec<LayerEntry>,
     /// Reports of the completed epochs.
@@ -61,7 +64,7 @@ pub struct Header {
 pub struct LayerEntry {
     /// Rows N.
     pub rows: usize,
-    /// Columns K.
+    /// Columns: K, or K + 1 with a bias.
     pub cols: usize,
     /// Weight versions stored (oldest first; the last is current).
     pub versions: usize,
@@ -89,6 +92,7 @@ impl<F: Real> Trainer<F> {
             optimizer: self.opt.kind,
             lr: self.opt.lr,
             step: self.opt.step,
+            bias: self.plan.layers.iter().any(|l| l.bias),
             layers: rings
                 .iter()
                 .map(|v| LayerEntry { rows: v[0].nrows(), cols: v[0].ncols(), versions: v.len() })
@@ -156,6 +160,7 @@ impl<F: Real> Trainer<F> {
         let mut cfg2 = cfg.clone();
         cfg2.seed = h.seed;
         cfg2.training.optimizer = h.optimizer;
+        cfg2.bias = h.bias;
         let mut tr = Trainer::<F>::new(net, &cfg2, staleness)?;
         if tr.plan.layers.len() != h.layers.len() {
             return Err(bad(path, "layer count differs"));
@@ -175,7 +180,7 @@ impl<F: Real> Trainer<F> {
         let mut m = Vec::new();
         let mut v = Vec::new();
         for (e, lp) in h.layers.iter().zip(&tr.plan.layers) {
-            if (e.rows, e.cols) != (lp.n, lp.k) || e.versions == 0 {
+            if (e.rows, e.cols) != (lp.n, lp.cols()) || e.versions == 0 {
                 return Err(bad(path, format!("layer {} has shape {}x{}", lp.index, e.rows, e.cols)));
             }
             let vers = (0..e.versions).map(|_| take(e.rows, e.cols)).collect::<Result<Vec<_>, _>>()?;

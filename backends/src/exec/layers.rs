@@ -7,8 +7,15 @@
 //! leaving input `k` are one contiguous column: a binary input column selects columns of
 //! `W` to add (forward) and the weight gradient scatter-adds error columns into columns of
 //! `∇W`.
+//!
+//! Bias: with [`LayerPlan::bias`] on, the weight matrix has one more column, `N × (K+1)`,
+//! whose last column is the bias `b` (one per output channel): `y = W x + b` at every step
+//! (as snnTorch's `nn.Linear` / `nn.Conv2d`). Keeping it inside the weight matrix means the
+//! optimizer, the version ring (the bias has the layer's staleness) and checkpoints need no
+//! special case. The bias is part of the executor's model only: DESIGN §3 writes `y = W x`
+//! and the systolic cost model ignores the bias (an O(N) add per output column).
 
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, Dyn};
 use spikepipe_ir::{LayerOp, PoolKind, WeightLayer};
 
 use super::neuron::NeuronParams;
@@ -72,6 +79,8 @@ pub struct LayerPlan<F> {
     pub binary_input: bool,
     /// Whether the input gradient is computed (false for layer 1).
     pub input_grad: bool,
+    /// Whether the weights carry a bias column (`N × (K+1)`).
+    pub bias: bool,
 }
 
 /// Pooling geometry.
@@ -180,7 +189,49 @@ impl<F: Real> LayerPlan<F> {
             neuron: NeuronParams::from_spec(&layer.neuron),
             binary_input,
             input_grad: !first,
+            bias: false,
         })
+    }
+
+    /// Columns of the weight matrix: fan-in K, plus 1 with a bias.
+    pub fn cols(&self) -> usize {
+        self.k + self.bias as usize
+    }
+
+    /// The bias of weights `w` (its last column), if the layer has one.
+    pub fn bias_of<'a>(&self, w: &'a DMatrix<F>) -> Option<&'a [F]> {
+        self.bias.then(|| &w.as_slice()[self.k * self.n..(self.k + 1) * self.n])
+    }
+
+    /// Adds the bias (last column of `w`) to every output of `y` (`out_elems × M`).
+    fn add_bias(&self, w: &DMatrix<F>, y: &mut DMatrix<F>) {
+        let Some(b) = self.bias_of(w) else { return };
+        let per = self.out_elems / self.n; // output positions per channel (1 for linear)
+        for col in y.as_mut_slice().chunks_exact_mut(self.out_elems) {
+            for (ch, &bc) in col.chunks_exact_mut(per).zip(b) {
+                for a in ch {
+                    *a += bc;
+                }
+            }
+        }
+    }
+
+    /// Adds the bias gradient (sum of `delta` over columns and positions) to the last
+    /// column of `grad`.
+    fn bias_grad(&self, delta: &DMatrix<F>, grad: &mut DMatrix<F>) {
+        if !self.bias {
+            return;
+        }
+        let (n, k) = (self.n, self.k);
+        let per = self.out_elems / n;
+        let gb = &mut grad.as_mut_slice()[k * n..(k + 1) * n];
+        for col in delta.as_slice().chunks_exact(self.out_elems) {
+            for (g, ch) in gb.iter_mut().zip(col.chunks_exact(per)) {
+                for &d in ch {
+                    *g += d;
+                }
+            }
+        }
     }
 
     /// Whether this layer's output (after pooling) is binary when its spikes are.
@@ -188,8 +239,15 @@ impl<F: Real> LayerPlan<F> {
         !matches!(self.pool, Some(PoolPlan { kind: PoolKind::Avg, .. }))
     }
 
-    /// Synaptic input `Y` (`out_elems × M`) from `X` (`in_elems × M`).
+    /// Synaptic input `Y` (`out_elems × M`) from `X` (`in_elems × M`) and the weights
+    /// `w` (`N × cols()`).
     pub fn forward(&self, w: &DMatrix<F>, x: &DMatrix<F>, sparse: bool) -> DMatrix<F> {
+        let mut y = self.forward_nobias(w, x, sparse);
+        self.add_bias(w, &mut y);
+        y
+    }
+
+    fn forward_nobias(&self, w: &DMatrix<F>, x: &DMatrix<F>, sparse: bool) -> DMatrix<F> {
         let m = x.ncols();
         match self.op {
             Op::Linear { .. } if sparse && density(x) < DENSE_ABOVE => {
@@ -216,13 +274,13 @@ impl<F: Real> LayerPlan<F> {
                 }
                 y
             }
-            Op::Linear { .. } => w * x,
+            Op::Linear { .. } => w.columns(0, self.k) * x,
             Op::Conv { oh, ow, .. } => {
                 let p = oh * ow;
                 let mut y = DMatrix::<F>::zeros(self.out_elems, m);
                 for (col, yc) in y.as_mut_slice().chunks_exact_mut(self.out_elems).enumerate() {
                     let cols = self.im2col(&x.as_slice()[col * self.in_elems..(col + 1) * self.in_elems]);
-                    let yp = w * cols; // N × P
+                    let yp = w.columns(0, self.k) * cols; // N × P
                     let ys = yp.as_slice();
                     for ch in 0..self.n {
                         for pos in 0..p {
@@ -235,8 +293,10 @@ impl<F: Real> LayerPlan<F> {
         }
     }
 
-    /// Adds `Δ Xᵀ` (the weight gradient of this chunk) to `grad` (`N × K`).
+    /// Adds `Δ Xᵀ` (the weight gradient of this chunk) and, with a bias, the bias gradient
+    /// to `grad` (`N × cols()`).
     pub fn weight_grad(&self, delta: &DMatrix<F>, x: &DMatrix<F>, sparse: bool, grad: &mut DMatrix<F>) {
+        self.bias_grad(delta, grad);
         match self.op {
             Op::Linear { .. } if sparse && density(x) < DENSE_ABOVE => {
                 let (n, k) = (self.n, self.k);
@@ -259,8 +319,15 @@ impl<F: Real> LayerPlan<F> {
                 }
             }
             Op::Linear { .. } => {
-                let xt = x.transpose();
-                grad.gemm(F::one(), delta, &xt, F::one());
+                // Xᵀ as a strided view (no copy): row stride K, column stride 1.
+                let xt = nalgebra::MatrixView::<F, Dyn, Dyn, Dyn, Dyn>::from_slice_with_strides_generic(
+                    x.as_slice(),
+                    Dyn(x.ncols()),
+                    Dyn(x.nrows()),
+                    Dyn(x.nrows()),
+                    Dyn(1),
+                );
+                grad.columns_mut(0, self.k).gemm(F::one(), delta, &xt, F::one());
             }
             Op::Conv { oh, ow, .. } => {
                 let p = oh * ow;
@@ -268,13 +335,13 @@ impl<F: Real> LayerPlan<F> {
                     let cols = self.im2col(&x.as_slice()[col * self.in_elems..(col + 1) * self.in_elems]);
                     let dp =
                         self.delta_np(&delta.as_slice()[col * self.out_elems..(col + 1) * self.out_elems], p);
-                    grad.gemm(F::one(), &dp, &cols.transpose(), F::one());
+                    grad.columns_mut(0, self.k).gemm(F::one(), &dp, &cols.transpose(), F::one());
                 }
             }
         }
     }
 
-    /// Input gradient `Wᵀ Δ` (`in_elems × M`), given `wt = Wᵀ` (`K × N`).
+    /// Input gradient `Wᵀ Δ` (`in_elems × M`), given `wt = Wᵀ` (`K × N`, without the bias).
     pub fn input_grad(&self, wt: &DMatrix<F>, delta: &DMatrix<F>) -> DMatrix<F> {
         match self.op {
             Op::Linear { .. } => wt * delta,

@@ -28,6 +28,11 @@ pub struct NetPlan<F> {
 impl<F: Real> NetPlan<F> {
     /// Plans `net`; `binary_input`: the first layer receives 0/1 spikes (rate encoding).
     pub fn new(net: &Network, loss: Loss, binary_input: bool) -> Result<Self, ExecError> {
+        Self::with_bias(net, loss, binary_input, false)
+    }
+
+    /// Like [`new`](Self::new); `bias`: every weight layer has a bias (weights `N × (K+1)`).
+    pub fn with_bias(net: &Network, loss: Loss, binary_input: bool, bias: bool) -> Result<Self, ExecError> {
         if net.layers.is_empty() {
             return Err(ExecError::Unsupported {
                 layer: 0,
@@ -47,7 +52,8 @@ impl<F: Real> NetPlan<F> {
                     ),
                 });
             }
-            let plan = LayerPlan::new(l, binary, i == 0)?;
+            let mut plan = LayerPlan::new(l, binary, i == 0)?;
+            plan.bias = bias;
             binary = plan.binary_output();
             prev_elems = l.output_elements();
             layers.push(plan);
@@ -91,7 +97,7 @@ pub struct ChunkResult<F> {
     pub loss: f64,
     /// Correct predictions.
     pub correct: usize,
-    /// Gradient of (loss sum × `scale`) per layer (`N × K`); empty for forward-only runs.
+    /// Gradient of (loss sum × `scale`) per layer (`N × cols`); empty for forward-only runs.
     pub grads: Vec<DMatrix<F>>,
 }
 
@@ -124,8 +130,8 @@ fn argmax(z: &[f64]) -> usize {
 /// Forward (and with `weights_t`, backward) pass of one chunk of `b` samples.
 ///
 /// - `x0`: encoded input, `in × (T·b)`;
-/// - `w_fwd[l]`: the weights the forward pass of layer l reads;
-/// - `wt_grad[l]`: `Wᵀ` of the version the input-gradient pass of layer l reads
+/// - `w_fwd[l]`: the weights the forward pass of layer l reads (`N × cols`, the bias last);
+/// - `wt_grad[l]`: `Wᵀ` (`K × N`, no bias) of the version the input-gradient pass of layer l reads
 ///   (`None` for layer 1); `None` altogether: forward only (evaluation);
 /// - `scale`: factor of the loss gradient (1 / batch size).
 pub fn run_chunk<F: Real>(
@@ -214,7 +220,7 @@ pub fn run_chunk<F: Real>(
             lp.out_elems * b,
             plan.detach_reset,
         );
-        let mut gw = DMatrix::<F>::zeros(lp.n, lp.k);
+        let mut gw = DMatrix::<F>::zeros(lp.n, lp.cols());
         lp.weight_grad(&delta, &sv.x, plan.use_sparse(l), &mut gw);
         grads.push(gw);
         g = match (lp.input_grad, wt_grad[l]) {

@@ -1,4 +1,4 @@
-//! A terminal progress bar for [`Progress`](super::Progress) events (indicatif).
+//! A terminal progress bar for [`Progress`] events (indicatif).
 
 use std::io::IsTerminal;
 
