@@ -116,8 +116,9 @@ fn bundled(dir: &str) -> Vec<String> {
 }
 
 fn valid_schedules() -> Vec<String> {
-    let specs = load_specs("models/mlp-digits.yaml".as_ref(), Some("models/hw/sa32-ws.yaml".as_ref()), Some(3))
-        .expect("bundled specs parse");
+    let specs =
+        load_specs("models/mlp-digits.yaml".as_ref(), Some("models/hw/sa32-ws.yaml".as_ref()), Some(3))
+            .expect("bundled specs parse");
     [Method::Heuristic, Method::Pipedream, Method::Gpipe]
         .into_iter()
         .map(|m| compile(&specs, &CompileOptions::new(m)).expect("bundled model compiles").to_json())
