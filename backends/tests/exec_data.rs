@@ -90,3 +90,24 @@ fn dataset_spec_parses() {
     assert!("mnist".parse::<DatasetSpec>().is_err());
     assert!("idx:".parse::<DatasetSpec>().is_err());
 }
+
+/// The real Fashion-MNIST from Debian's `dataset-fashion-mnist` (which `.ci/run`
+/// installs): 60 000 + 10 000 images of 28 × 28, ten balanced classes.
+#[test]
+fn debian_fashion_mnist_loads() {
+    let dir = std::path::Path::new("/usr/share/datasets/fashion-mnist");
+    if !dir.exists() {
+        eprintln!("skipped: {} is not installed (apt-get install dataset-fashion-mnist)", dir.display());
+        return;
+    }
+    let d = spikepipe_backends::exec::data::idx_dir(dir).expect("the Debian IDX files load");
+    assert_eq!((d.train.len(), d.test.len(), d.classes), (60_000, 10_000, 10));
+    assert_eq!(d.train.features, 784);
+    let mut counts = [0usize; 10];
+    for &l in &d.test.labels {
+        counts[l as usize] += 1;
+    }
+    assert_eq!(counts, [1000; 10], "the test set has 1000 images per class");
+    assert!(d.test.images.iter().all(|&x| (0.0..=1.0).contains(&x)));
+    assert!(d.test.images.iter().any(|&x| x > 0.99), "pixels are scaled by 255, not clipped to 0");
+}
