@@ -125,12 +125,16 @@ pub fn load_specs(model: &Path, hardware: Option<&Path>, processors: Option<u64>
     Ok(Specs { model: model_spec, network, hardware: hw })
 }
 
+/// Most processors a machine may have: schedulers scale with P² (links) and P × tasks
+/// (placements); past this they would run for minutes.
+pub const MAX_PROCESSORS: u64 = 256;
+
 /// Checks a `--processors` value.
 pub fn check_processors(p: u64) -> SpecResult<u64> {
-    if p == 0 || p > 4096 {
+    if p == 0 || p > MAX_PROCESSORS {
         return Err(SpecError::Option {
             option: "--processors".into(),
-            message: format!("{p} is out of range; give 1 to 4096 processors"),
+            message: format!("{p} is out of range; give 1 to {MAX_PROCESSORS} processors"),
         });
     }
     Ok(p)
@@ -153,10 +157,10 @@ pub fn check_hardware(hw: &HardwareSpec, at: Vec<Step>) -> Result<(), FieldError
     if hw.processors == 0 {
         return Err(FieldError::new(p(&["processors"]), "P = 0: at least one processor is needed"));
     }
-    if hw.processors > 4096 {
+    if hw.processors > MAX_PROCESSORS {
         return Err(FieldError::new(
             p(&["processors"]),
-            format!("{} processors is more than 4096", hw.processors),
+            format!("{} processors is more than {MAX_PROCESSORS}", hw.processors),
         ));
     }
     positive(hw.array.rows, p(&["array", "rows"]), "array rows")?;

@@ -109,9 +109,10 @@ pub fn render(rows: &[CompareRow], format: CompareFormat) -> anyhow::Result<Stri
 
 /// Runs the subcommand.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
-    if args.processors.iter().any(|&p| p == 0 || p > 4096) {
+    if args.processors.iter().any(|&p| p == 0 || p > spikepipe_compiler::parse::MAX_PROCESSORS) {
         return Err(BadInput(format!(
-            "--processors: every count must be 1..4096, got {:?}",
+            "--processors: every count must be 1..={}, got {:?}",
+            spikepipe_compiler::parse::MAX_PROCESSORS,
             args.processors
         ))
         .into());

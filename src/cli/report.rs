@@ -282,9 +282,12 @@ fn simulate(s: &Schedule, iterations: Option<u32>, record: bool) -> anyhow::Resu
 }
 
 fn check_args(args: &ReportArgs) -> anyhow::Result<()> {
-    if args.processors.is_empty() || args.processors.iter().any(|&p| p == 0 || p > 4096) {
+    if args.processors.is_empty()
+        || args.processors.iter().any(|&p| p == 0 || p > spikepipe_compiler::parse::MAX_PROCESSORS)
+    {
         return Err(bad_input(format!(
-            "--processors: every count must be 1..4096, got {:?}",
+            "--processors: every count must be 1..={}, got {:?}",
+            spikepipe_compiler::parse::MAX_PROCESSORS,
             args.processors
         )));
     }
