@@ -37,7 +37,8 @@ pub struct CompareRow {
     pub status: String,
 }
 
-fn ratio(a: u64, b: u64) -> f64 {
+/// `a / b` rounded to 6 decimals (`b` taken as at least 1): how speedups are reported.
+pub fn ratio(a: u64, b: u64) -> f64 {
     crate::emit::round6(a as f64 / b.max(1) as f64)
 }
 

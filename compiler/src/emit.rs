@@ -80,13 +80,7 @@ pub fn draft(
         edges,
         transfers: Vec::new(),
         staleness: Vec::new(),
-        metrics: Metrics {
-            utilization: 0.0,
-            processor_utilization: Vec::new(),
-            bytes_between_processors: 0,
-            bytes_total: 0,
-            comm_overhead: 0.0,
-        },
+        metrics: Metrics::default(),
     }
 }
 

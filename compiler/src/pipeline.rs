@@ -95,13 +95,7 @@ pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, Schedul
 /// period that keeps every staleness ≤ `cap`, and records what that cost.
 fn cap_staleness(problem: &Problem, schedule: Schedule, cap: u64) -> Result<Schedule, ScheduleError> {
     // Staleness is only stored by `emit::finish`; recompute it from the starts here.
-    let max_staleness = |s: &Schedule| {
-        spikepipe_ir::compute_staleness(s)
-            .iter()
-            .map(|l| l.forward.max(l.input_grad.unwrap_or(0)))
-            .max()
-            .unwrap_or(0)
-    };
+    let max_staleness = |s: &Schedule| spikepipe_ir::staleness_summary(&spikepipe_ir::compute_staleness(s)).0;
     if max_staleness(&schedule) <= cap {
         return Ok(schedule);
     }

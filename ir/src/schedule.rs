@@ -261,8 +261,27 @@ pub struct LayerStaleness {
     pub input_grad: Option<u64>,
 }
 
-/// Summary metrics of a schedule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl LayerStaleness {
+    /// The larger of the forward and input-gradient staleness.
+    pub fn max(&self) -> u64 {
+        self.forward.max(self.input_grad.unwrap_or(0))
+    }
+    /// Forward plus input-gradient staleness.
+    pub fn total(&self) -> u64 {
+        self.forward + self.input_grad.unwrap_or(0)
+    }
+}
+
+/// `(largest, summed)` staleness over layers (both forward and input-gradient).
+pub fn staleness_summary(layers: &[LayerStaleness]) -> (u64, u64) {
+    (
+        layers.iter().map(LayerStaleness::max).max().unwrap_or(0),
+        layers.iter().map(LayerStaleness::total).sum(),
+    )
+}
+
+/// Summary metrics of a schedule (all zero by default, before they are computed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
     /// Mean over processors of busy cycles per period.
@@ -301,7 +320,7 @@ impl Schedule {
 
     /// Maximum forward and input-gradient staleness.
     pub fn max_staleness(&self) -> u64 {
-        self.staleness.iter().map(|s| s.forward.max(s.input_grad.unwrap_or(0))).max().unwrap_or(0)
+        staleness_summary(&self.staleness).0
     }
 }
 

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use spikepipe_backends::exec::{self, DatasetSpec, ExecConfig};
 use spikepipe_backends::sim::{self, gantt, LinkModel, SimConfig, SimReport};
-use spikepipe_compiler::compare::{compare, mean_staleness};
-use spikepipe_compiler::emit::round6;
+use spikepipe_compiler::compare::{compare, mean_staleness, ratio};
 use spikepipe_compiler::{load_specs, CompileOptions, Method};
 use spikepipe_ir::Schedule;
 
@@ -240,10 +239,6 @@ struct Skipped {
     reason: String,
 }
 
-fn ratio(a: u64, b: u64) -> f64 {
-    round6(a as f64 / b.max(1) as f64)
-}
-
 fn file_stem(p: &Path) -> String {
     p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
 }
@@ -400,7 +395,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                 bytes_total: s.metrics.bytes_total,
                 comm_overhead: r.comm_overhead,
                 max_staleness: r.max_staleness,
-                mean_staleness: mean_staleness(s),
+                mean_staleness: r.mean_staleness,
                 status: r.status.clone(),
                 solve_seconds: r.solve_seconds,
                 sim_iterations: simr.iterations,

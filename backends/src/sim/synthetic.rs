@@ -231,13 +231,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
         edges: schedule_edges,
         transfers: Vec::new(),
         staleness: Vec::new(),
-        metrics: Metrics {
-            utilization: 0.0,
-            processor_utilization: Vec::new(),
-            bytes_between_processors: 0,
-            bytes_total: 0,
-            comm_overhead: 0.0,
-        },
+        metrics: Metrics::default(),
     };
     let mut load = vec![0u64; p_count as usize];
     for t in &tasks {

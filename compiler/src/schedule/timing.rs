@@ -14,7 +14,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use spikepipe_ir::{compute_staleness, required_transfers, samples_overlap, EdgeKind, Schedule, Transfer};
+use spikepipe_ir::{
+    compute_staleness, required_transfers, samples_overlap, staleness_summary, EdgeKind, Schedule, Transfer,
+};
 
 /// A resource (processor or link) packed contiguously modulo II.
 #[derive(Debug, Default, Clone)]
@@ -170,11 +172,9 @@ pub fn time_modulo(s: &mut Schedule) {
     time_modulo_at(s, min_period(s));
 }
 
-/// Total and largest staleness of a timed schedule.
+/// Largest and total staleness of a timed schedule (recomputed from its starts).
 fn staleness_key(s: &Schedule) -> (u64, u64) {
-    let st = compute_staleness(s);
-    let each = st.iter().map(|l| l.forward.max(l.input_grad.unwrap_or(0)));
-    (each.clone().max().unwrap_or(0), st.iter().map(|l| l.forward + l.input_grad.unwrap_or(0)).sum())
+    staleness_summary(&compute_staleness(s))
 }
 
 /// Times a placed schedule at the smallest period (from the placement's minimum up, in
@@ -218,8 +218,7 @@ pub fn time_modulo_at(s: &mut Schedule, ii: u64) {
     for pick in [Pick::Topological, Pick::EarliestStart] {
         let mut candidate = s.clone();
         list_schedule(&mut candidate, Mode::Modulo { ii, procs: procs.clone(), links: links.clone() }, pick);
-        let stale: u64 =
-            compute_staleness(&candidate).iter().map(|l| l.forward + l.input_grad.unwrap_or(0)).sum();
+        let stale = staleness_key(&candidate).1;
         let last = candidate.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.start).max().unwrap_or(0);
         if best.as_ref().is_none_or(|(key, _)| (stale, last) < *key) {
             best = Some(((stale, last), candidate));

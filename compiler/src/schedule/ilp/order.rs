@@ -32,7 +32,7 @@ pub enum Reordered {
 }
 
 fn total(s: &Schedule) -> u64 {
-    s.staleness.iter().map(|l| l.forward + l.input_grad.unwrap_or(0)).sum()
+    spikepipe_ir::staleness_summary(&s.staleness).1
 }
 
 struct Item {
