@@ -597,9 +597,9 @@ fn evaluations_every_n_iterations_and_at_epoch_ends() {
 #[test]
 fn time_to_accuracy_uses_fill_then_one_period_per_iteration() {
     let evals = [
-        exec::EvalPoint { iteration: 10, epoch: 1, test_accuracy: 0.5, silent_outputs: 0.0 },
-        exec::EvalPoint { iteration: 20, epoch: 1, test_accuracy: 0.81, silent_outputs: 0.0 },
-        exec::EvalPoint { iteration: 30, epoch: 2, test_accuracy: 0.79, silent_outputs: 0.0 },
+        exec::EvalPoint { iteration: 10, epoch: 1, test_accuracy: 0.5, silent_outputs: 0.0, firing_rates: vec![] },
+        exec::EvalPoint { iteration: 20, epoch: 1, test_accuracy: 0.81, silent_outputs: 0.0, firing_rates: vec![] },
+        exec::EvalPoint { iteration: 30, epoch: 2, test_accuracy: 0.79, silent_outputs: 0.0, firing_rates: vec![] },
     ];
     let timing = exec::PipelineTiming { fill_cycles: 5_000, period_cycles: 1_000, clock_hz: 1e6 };
     let t = exec::time_to_accuracy(&evals, 0.8, Some(&timing));

@@ -7,6 +7,7 @@ pub mod report;
 pub mod simulate;
 pub mod tasks;
 pub mod train;
+pub mod tune;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -71,6 +71,10 @@ pub struct TrainArgs {
     /// extrapolated s steps ahead along the optimiser's last step). See docs/time-to-accuracy.md.
     #[arg(long, default_value = "none", value_name = "LIST", value_parser = parse_mitigation)]
     pub mitigation: Mitigation,
+    /// Scale each layer's initial weights, from the input, so that its firing rate on the
+    /// first training batch is R (0–1), e.g. 0.1; default: PyTorch's initialisation as is.
+    #[arg(long, value_name = "R")]
+    pub init_rate: Option<f64>,
     /// Same as `--mitigation stash` (kept for older scripts).
     #[arg(long)]
     pub weight_stashing: bool,
@@ -207,6 +211,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     cfg.seed = args.seed;
     cfg.threads = args.threads;
     cfg.mitigation = args.mitigation;
+    if let Some(r) = args.init_rate {
+        if !(r > 0.0 && r < 1.0) {
+            return Err(bad_input(format!("--init-rate must be between 0 and 1 (exclusive), got {r}")));
+        }
+    }
+    cfg.init_rate = args.init_rate;
     cfg.mitigation.stash |= args.weight_stashing;
     cfg.bias = args.bias;
     cfg.save = args.save.clone();

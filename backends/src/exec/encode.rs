@@ -21,6 +21,8 @@ pub(crate) const RNG_SHUFFLE: u64 = 2;
 pub(crate) const RNG_TRAIN: u64 = 3;
 /// Stream purpose: input spikes of a test chunk.
 pub(crate) const RNG_TEST: u64 = 4;
+/// Stream purpose: input spikes of the initialisation's calibration batch.
+pub(crate) const RNG_CALIBRATE: u64 = 5;
 
 fn mix(mut x: u64) -> u64 {
     // splitmix64 finaliser.

@@ -15,6 +15,10 @@
 //!   extrapolation `Ŵ = W_j + d · (W_j − W_{j−1})`: the optimiser's last step, which for
 //!   Adam is its momentum direction, repeated over the d updates still to come (as
 //!   SpecTrain and PipeMare do). Version −1 is version 0 (no step yet).
+//! - `momentum`: a gradient s updates late already averages like momentum ("asynchrony
+//!   begets momentum", Mitliagkas et al. 2016); Adam's β1 of the layer is lowered so the
+//!   total lag stays that of β1 = 0.9 without delay: `β1/(1 − β1) = max(0, 9 − s)`, i.e.
+//!   `β1_s = max(0, 9 − s) / max(1, 10 − s)`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,19 +44,23 @@ pub struct Mitigation {
     pub delay_comp: bool,
     /// Weight prediction from the last optimiser step.
     pub predict: bool,
+    /// Adam's β1 lowered by the staleness.
+    #[serde(default)]
+    pub momentum: bool,
 }
 
 /// A mitigation list that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict)")]
+#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum)")]
 pub struct UnknownMitigation(pub String);
 
 impl Mitigation {
     /// No mitigation.
-    pub const NONE: Mitigation = Mitigation { stash: false, lr_scale: false, delay_comp: false, predict: false };
+    pub const NONE: Mitigation =
+        Mitigation { stash: false, lr_scale: false, delay_comp: false, predict: false, momentum: false };
 
     /// The names, in the canonical order.
-    pub const NAMES: [&'static str; 4] = ["stash", "lr-scale", "delay-comp", "predict"];
+    pub const NAMES: [&'static str; 5] = ["stash", "lr-scale", "delay-comp", "predict", "momentum"];
 
     /// `none` and each single mitigation: the set `spikepipe tune` probes.
     pub fn singles() -> Vec<Mitigation> {
@@ -72,6 +80,16 @@ impl Mitigation {
         self.predict as usize
     }
 
+    /// Adam's β1 for a layer with forward staleness `s` (0.9 without `momentum`).
+    pub fn beta1(&self, s: usize) -> f64 {
+        if self.momentum {
+            let lag = 9usize.saturating_sub(s) as f64;
+            lag / (lag + 1.0)
+        } else {
+            super::optim::BETA1
+        }
+    }
+
     /// Learning-rate factor of a layer with forward staleness `s`.
     pub fn lr_factor(&self, s: usize) -> f64 {
         if self.lr_scale {
@@ -84,7 +102,7 @@ impl Mitigation {
 
 impl fmt::Display for Mitigation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let on = [self.stash, self.lr_scale, self.delay_comp, self.predict];
+        let on = [self.stash, self.lr_scale, self.delay_comp, self.predict, self.momentum];
         let names: Vec<&str> = Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if names.is_empty() {
             f.write_str("none")
@@ -105,6 +123,7 @@ impl FromStr for Mitigation {
                 "lr-scale" => m.lr_scale = true,
                 "delay-comp" => m.delay_comp = true,
                 "predict" => m.predict = true,
+                "momentum" => m.momentum = true,
                 other => return Err(UnknownMitigation(other.to_string())),
             }
         }

@@ -42,6 +42,7 @@ pub mod optim;
 pub mod parallel;
 pub mod progress;
 pub mod real;
+pub mod spikes;
 pub mod staleness;
 pub mod trainer;
 pub mod tta;
@@ -159,6 +160,8 @@ pub struct ExecConfig {
     /// (see [`layers`]). Default false: `y = W x` as DESIGN §3 writes it; with a bias,
     /// mlp-digits collapsed on 3 of 20 seeds in our runs, without it on none of 10.
     pub bias: bool,
+    /// Calibrate the initial weights to this firing rate per layer ([`Trainer::calibrate`]).
+    pub init_rate: Option<f64>,
     /// Write a checkpoint here after every epoch.
     pub save: Option<PathBuf>,
     /// Start from this checkpoint (its seed, epoch, weights and optimizer state).
@@ -180,6 +183,7 @@ impl ExecConfig {
             force_ring: false,
             detach_reset: true,
             bias: false,
+            init_rate: None,
             save: None,
             resume: None,
         }
@@ -340,7 +344,13 @@ pub fn train_on(
     }
     let mut tr = match &cfg.resume {
         Some(path) => Trainer::<f32>::load(path, net, cfg, staleness)?,
-        None => Trainer::<f32>::new(net, cfg, staleness)?,
+        None => {
+            let mut tr = Trainer::<f32>::new(net, cfg, staleness)?;
+            if let Some(rate) = cfg.init_rate {
+                tr.calibrate(&data.train, rate)?;
+            }
+            tr
+        }
     };
     while tr.epochs_done() < cfg.training.epochs {
         tr.run_epoch(&data.train, &data.test, cfg.training.epochs, progress)?;

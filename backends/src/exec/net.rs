@@ -99,6 +99,8 @@ pub struct ChunkResult<F> {
     pub correct: usize,
     /// Samples whose last layer emitted no spike at any step.
     pub silent: usize,
+    /// Spikes emitted per layer (before pooling), summed over neurons, steps and samples.
+    pub spikes: Vec<f64>,
     /// Gradient of (loss sum × `scale`) per layer (`N × cols`); empty for forward-only runs.
     pub grads: Vec<DMatrix<F>>,
 }
@@ -158,6 +160,7 @@ pub fn run_chunk<F: Real>(
     let b = labels.len();
     let train = wt_grad.is_some();
     let mut saved: Vec<Saved<F>> = Vec::with_capacity(plan.layers.len());
+    let mut spikes = Vec::with_capacity(plan.layers.len());
     let mut x = x0;
     for (l, lp) in plan.layers.iter().enumerate() {
         let y = lp.forward(w_fwd[l], &x, plan.use_sparse(l));
@@ -166,6 +169,7 @@ pub fn run_chunk<F: Real>(
         let mut s = DMatrix::<F>::zeros(lp.out_elems, m);
         lp.neuron.forward(y.as_slice(), v.as_mut_slice(), s.as_mut_slice(), lp.out_elems * b, plan.smooth);
         drop(y);
+        spikes.push(s.as_slice().iter().map(|v| v.to_f64()).sum::<f64>());
         let (pooled, arg) = lp.pool_forward(s.clone());
         let next = pooled;
         if train || l + 1 == plan.layers.len() {
@@ -200,7 +204,7 @@ pub fn run_chunk<F: Real>(
             *d = (zj[c] - lse).exp() - if c == label { 1.0 } else { 0.0 };
         }
     }
-    let Some(wt_grad) = wt_grad else { return ChunkResult { loss, correct, silent, grads: Vec::new() } };
+    let Some(wt_grad) = wt_grad else { return ChunkResult { loss, correct, silent, spikes, grads: Vec::new() } };
 
     // Backward.
     let c = plan.classes;
@@ -243,5 +247,5 @@ pub fn run_chunk<F: Real>(
         };
     }
     grads.reverse();
-    ChunkResult { loss, correct, silent, grads }
+    ChunkResult { loss, correct, silent, spikes, grads }
 }

@@ -54,6 +54,11 @@ impl<F: Real> OptState<F> {
 
     /// Like [`apply`](Self::apply) with the learning rate multiplied by `factor`.
     pub fn apply_scaled(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64) {
+        self.apply_with(l, w, g, factor, BETA1);
+    }
+
+    /// Like [`apply_scaled`](Self::apply_scaled) with Adam's β1 set to `beta1` (SGD ignores it).
+    pub fn apply_with(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64, beta1: f64) {
         let lr_l = self.lr * factor;
         match self.kind {
             Optimizer::Sgd => {
@@ -64,11 +69,11 @@ impl<F: Real> OptState<F> {
             }
             Optimizer::Adam => {
                 let t = self.step.max(1) as i32;
-                let bc1 = 1.0 - BETA1.powi(t);
+                let bc1 = 1.0 - beta1.powi(t);
                 let bc2 = 1.0 - BETA2.powi(t);
                 let step_size = F::f(lr_l / bc1);
                 let bc2_sqrt = F::f(bc2.sqrt());
-                let (b1, b2, eps) = (F::f(BETA1), F::f(BETA2), F::f(EPS));
+                let (b1, b2, eps) = (F::f(beta1), F::f(BETA2), F::f(EPS));
                 let (one_b1, one_b2) = (F::one() - b1, F::one() - b2);
                 let ms = self.m[l].as_mut_slice();
                 let vs = self.v[l].as_mut_slice();

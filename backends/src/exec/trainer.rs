@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use spikepipe_ir::{Encoding, LayerStaleness, Network};
 
-use super::encode::{encode, rng_for, RNG_INIT, RNG_SHUFFLE, RNG_TEST, RNG_TRAIN};
+use super::encode::{encode, rng_for, RNG_CALIBRATE, RNG_INIT, RNG_SHUFFLE, RNG_TEST, RNG_TRAIN};
 use super::mitigation::{delay_compensate, extrapolate, Mitigation, DC_LAMBDA_ADAM, DC_LAMBDA_SGD};
 use super::parallel::Workers;
 use super::tta::EvalPoint;
@@ -105,6 +105,54 @@ impl<F: Real> Trainer<F> {
             Weights::Plain(init)
         };
         Ok(tr)
+    }
+
+    /// Rescales the initial weights layer by layer, from the input, so that each layer's
+    /// firing rate on a calibration batch (the first `batch` training samples, their own
+    /// spike stream) is `rate`; returns the factors. The synaptic input is linear in the
+    /// weights, so the factor is found by bisection on the neuron alone. Default
+    /// initialisations ignore that inputs are sparse binary spikes: on mlp-fmnist they
+    /// leave the output layer silent (rate 0.3 %), the state the delayed runs could not
+    /// leave (docs/time-to-accuracy.md).
+    pub fn calibrate(&mut self, split: &Split, rate: f64) -> Result<Vec<f64>, ExecError> {
+        self.check_data(split)?;
+        let n = split.len().min(self.batch);
+        if n == 0 || !(rate > 0.0 && rate < 1.0) {
+            return Ok(vec![1.0; self.plan.layers.len()]);
+        }
+        let idx: Vec<usize> = (0..n).collect();
+        let mut rng = rng_for(self.seed, RNG_CALIBRATE, 0, 0, 0);
+        let mut x = encode::<F>(split, &idx, self.plan.steps, self.encoding, &mut rng);
+        let mut w: Vec<DMatrix<F>> = self.weights().into_iter().cloned().collect();
+        let mut factors = Vec::with_capacity(w.len());
+        for (l, lp) in self.plan.layers.iter().enumerate() {
+            let y = lp.forward(&w[l], &x, false);
+            let spikes = |c: f64| {
+                let yc: Vec<F> = y.as_slice().iter().map(|&v| v * F::f(c)).collect();
+                let mut v = vec![F::zero(); yc.len()];
+                let mut s = vec![F::zero(); yc.len()];
+                lp.neuron.forward(&yc, &mut v, &mut s, lp.out_elems * n, false);
+                s
+            };
+            let rate_at = |c: f64| spikes(c).iter().map(|v| v.to_f64()).sum::<f64>() / y.len() as f64;
+            // Bisection on log c; the rate is non-decreasing in c for these neurons.
+            let (mut lo, mut hi) = (-10.0f64, 10.0f64);
+            for _ in 0..40 {
+                let mid = 0.5 * (lo + hi);
+                if rate_at(mid.exp()) < rate {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let c = (0.5 * (lo + hi)).exp();
+            w[l] *= F::f(c);
+            let s = DMatrix::from_vec(lp.out_elems, y.ncols(), spikes(c));
+            x = lp.pool_forward(s).0;
+            factors.push(c);
+        }
+        self.set_weights(w);
+        Ok(factors)
     }
 
     /// Versions behind the newest that layer `l` may read (its ring keeps one more).
@@ -288,18 +336,22 @@ impl<F: Real> Trainer<F> {
         }
         drop(w_refs);
         drop(w_fwd);
-        let factors: Vec<f64> = self.delays.iter().map(|&(f, _)| self.mitigation.lr_factor(f)).collect();
+        let factors: Vec<(f64, f64)> = self
+            .delays
+            .iter()
+            .map(|&(f, _)| (self.mitigation.lr_factor(f), self.mitigation.beta1(f)))
+            .collect();
         self.opt.begin_step();
         match &mut self.weights {
             Weights::Plain(w) => {
                 for (l, (w, g)) in w.iter_mut().zip(&grads).enumerate() {
-                    self.opt.apply_scaled(l, w, g, factors[l]);
+                    self.opt.apply_with(l, w, g, factors[l].0, factors[l].1);
                 }
             }
             Weights::Ring(r) => {
                 for (l, (r, g)) in r.iter_mut().zip(&grads).enumerate() {
                     let mut w = r.newest().clone();
-                    self.opt.apply_scaled(l, &mut w, g, factors[l]);
+                    self.opt.apply_with(l, &mut w, g, factors[l].0, factors[l].1);
                     r.push(w);
                 }
             }
@@ -359,9 +411,9 @@ impl<F: Real> Trainer<F> {
 
     /// Evaluates on `test` and records the point.
     fn eval_point(&mut self, test: &Split, epoch: u64) -> Result<EvalPoint, ExecError> {
-        let (test_accuracy, silent_outputs) = self.evaluate_detail(test)?;
-        let point = EvalPoint { iteration: self.opt.step, epoch, test_accuracy, silent_outputs };
-        self.evals.push(point);
+        let (test_accuracy, silent_outputs, firing_rates) = self.evaluate_detail(test)?;
+        let point = EvalPoint { iteration: self.opt.step, epoch, test_accuracy, silent_outputs, firing_rates };
+        self.evals.push(point.clone());
         Ok(point)
     }
 
@@ -370,13 +422,14 @@ impl<F: Real> Trainer<F> {
         Ok(self.evaluate_detail(split)?.0)
     }
 
-    /// Test accuracy and the fraction of samples whose output layer stayed silent (no
+    /// Test accuracy, the fraction of samples whose output layer stayed silent (no
     /// output spike over all steps: the prediction is then class 0 by the argmax's tie
-    /// rule, whatever the input).
-    pub fn evaluate_detail(&self, split: &Split) -> Result<(f64, f64), ExecError> {
+    /// rule, whatever the input), and every layer's firing rate.
+
+    pub fn evaluate_detail(&self, split: &Split) -> Result<(f64, f64, Vec<f64>), ExecError> {
         self.check_data(split)?;
         if split.is_empty() {
-            return Ok((0.0, 0.0));
+            return Ok((0.0, 0.0, vec![0.0; self.plan.layers.len()]));
         }
         let w = self.weights();
         let idx: Vec<usize> = (0..split.len()).collect();
@@ -387,11 +440,17 @@ impl<F: Real> Trainer<F> {
             let x0 = encode::<F>(split, chunks[c], steps, enc, &mut rng);
             let labels: Vec<u8> = chunks[c].iter().map(|&i| split.labels[i]).collect();
             let r = run_chunk(plan, &w, None, x0, &labels, F::one());
-            (r.correct, r.silent)
+            (r.correct, r.silent, r.spikes)
         });
         let n = split.len() as f64;
         let correct: usize = results.iter().map(|r| r.0).sum();
         let silent: usize = results.iter().map(|r| r.1).sum();
-        Ok((correct as f64 / n, silent as f64 / n))
+        let rates = (0..plan.layers.len())
+            .map(|l| {
+                let total: f64 = results.iter().map(|r| r.2[l]).sum();
+                total / (n * steps as f64 * plan.layers[l].out_elems as f64)
+            })
+            .collect();
+        Ok((correct as f64 / n, silent as f64 / n, rates))
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use spikepipe_ir::Schedule;
 
 /// One test evaluation during training.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalPoint {
     /// Iterations (updates) trained before the evaluation.
     pub iteration: u64,
@@ -25,6 +25,9 @@ pub struct EvalPoint {
     /// Fraction of test samples with no output spike at all (a silent output layer).
     #[serde(default)]
     pub silent_outputs: f64,
+    /// Firing rate of every layer on the test set (spikes per neuron and step).
+    #[serde(default)]
+    pub firing_rates: Vec<f64>,
 }
 
 /// Timing of a schedule: what one more iteration costs on the hardware.
