@@ -21,6 +21,7 @@ pub mod parse;
 mod pipeline;
 pub mod schedule;
 mod shapes;
+pub mod versus;
 
 pub use error::{Location, ScheduleError, SpecError, SpecResult};
 pub use parse::{load_hardware, load_model, load_specs, Specs};
