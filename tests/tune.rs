@@ -21,9 +21,30 @@ fn tune_help_shows_an_example() {
 #[test]
 fn tune_ranks_schedules_by_simulated_time_to_accuracy() {
     let args = [
-        "tune", MODEL, "--hardware", HW, "-p", "4", "--methods", "heuristic,pipedream", "--max-cap", "0",
-        "--mitigations", "none;stash", "--epochs", "1", "--train-limit", "256", "--test-limit", "64",
-        "--eval-every", "2", "--threads", "1", "--format", "json",
+        "tune",
+        MODEL,
+        "--hardware",
+        HW,
+        "-p",
+        "4",
+        "--methods",
+        "heuristic,pipedream",
+        "--max-cap",
+        "0",
+        "--mitigations",
+        "none;stash",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "256",
+        "--test-limit",
+        "64",
+        "--eval-every",
+        "2",
+        "--threads",
+        "1",
+        "--format",
+        "json",
     ];
     let v = json(&args);
     let rows = v["rows"].as_array().expect("rows");
@@ -35,7 +56,8 @@ fn tune_ranks_schedules_by_simulated_time_to_accuracy() {
         let t = &r["time_to_accuracy"];
         assert_eq!(t["reached"].as_bool(), Some(t["iterations"].is_u64()));
         if let (Some(k), Some(s)) = (t["iterations"].as_u64(), t["seconds"].as_f64()) {
-            let (fill, period) = (r["fill_cycles"].as_f64().expect("fill"), r["period_cycles"].as_f64().expect("p"));
+            let (fill, period) =
+                (r["fill_cycles"].as_f64().expect("fill"), r["period_cycles"].as_f64().expect("p"));
             let clock = 500e6; // sa32-ws: clock_mhz 500
             assert_eq!(k % 2, 0, "evaluations every 2 iterations");
             assert!((s - (fill + (k - 1) as f64 * period) / clock).abs() <= 1e-12 * s, "{s}");
@@ -55,9 +77,30 @@ fn tune_ranks_schedules_by_simulated_time_to_accuracy() {
 #[test]
 fn train_reports_time_to_accuracy_on_the_schedule() {
     let v = json(&[
-        "train", MODEL, "--hardware", HW, "-m", "heuristic", "-p", "4", "--epochs", "1", "--train-limit", "512",
-        "--test-limit", "64", "--eval-every", "4", "--target-accuracy", "0.05", "--mitigation", "predict,stash",
-        "--threads", "1", "--format", "json",
+        "train",
+        MODEL,
+        "--hardware",
+        HW,
+        "-m",
+        "heuristic",
+        "-p",
+        "4",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "512",
+        "--test-limit",
+        "64",
+        "--eval-every",
+        "4",
+        "--target-accuracy",
+        "0.05",
+        "--mitigation",
+        "predict,stash",
+        "--threads",
+        "1",
+        "--format",
+        "json",
     ]);
     assert_eq!(v["mitigation"], "stash,predict");
     let t = &v["time_to_accuracy"];
@@ -65,18 +108,36 @@ fn train_reports_time_to_accuracy_on_the_schedule() {
     let timing = &v["timing"];
     let k = t["iterations"].as_u64().expect("iterations");
     assert_eq!(k, 4, "the first evaluation (iteration 4) is above 5 %");
-    let want = (timing["fill_cycles"].as_f64().expect("fill") + 3.0 * timing["period_cycles"].as_f64().expect("p"))
+    let want = (timing["fill_cycles"].as_f64().expect("fill")
+        + 3.0 * timing["period_cycles"].as_f64().expect("p"))
         / timing["clock_hz"].as_f64().expect("clock");
     assert!((t["seconds"].as_f64().expect("seconds") - want).abs() < 1e-12);
-    let its: Vec<u64> = v["evals"].as_array().expect("evals").iter().map(|e| e["iteration"].as_u64().expect("it")).collect();
+    let its: Vec<u64> =
+        v["evals"].as_array().expect("evals").iter().map(|e| e["iteration"].as_u64().expect("it")).collect();
     assert_eq!(its, [4, 8]); // 512 samples / batch 64: every 4 iterations and the epoch's end
 }
 
 #[test]
 fn unreached_target_says_so() {
     let out = ok(&[
-        "train", MODEL, "--hardware", HW, "-m", "pipedream", "-p", "2", "--epochs", "1", "--train-limit", "128",
-        "--test-limit", "32", "--target-accuracy", "1.0", "--threads", "1",
+        "train",
+        MODEL,
+        "--hardware",
+        HW,
+        "-m",
+        "pipedream",
+        "-p",
+        "2",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "128",
+        "--test-limit",
+        "32",
+        "--target-accuracy",
+        "1.0",
+        "--threads",
+        "1",
     ]);
     assert!(out.contains("time to accuracy 1.0000: not reached"), "{out}");
 }

@@ -452,7 +452,15 @@ fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitig
     let layers: Vec<Layer> = tr
         .weights()
         .iter()
-        .map(|w| Layer { w: to_rows(w), bias: false, iir2: true, alpha: 0.9, beta: 0.8, theta: 1.0, slope: 25.0 })
+        .map(|w| Layer {
+            w: to_rows(w),
+            bias: false,
+            iir2: true,
+            alpha: 0.9,
+            beta: 0.8,
+            theta: 1.0,
+            slope: 25.0,
+        })
         .collect();
     let nl = layers.len();
     // hist[l][j]: version j of layer l.
@@ -510,9 +518,16 @@ fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitig
                     next[o][q] += match opt {
                         Optimizer::Sgd => -(lr * gr),
                         Optimizer::Adam => {
-                            m1[l][o][q] = 0.9 * m1[l][o][q] + 0.1 * gr;
+                            // momentum: β1 = max(0, 9 − s) / (max(0, 9 − s) + 1).
+                            let b1 = if mit.momentum {
+                                let lag = 9usize.saturating_sub(sf(l)) as f64;
+                                lag / (lag + 1.0)
+                            } else {
+                                0.9
+                            };
+                            m1[l][o][q] = b1 * m1[l][o][q] + (1.0 - b1) * gr;
                             m2[l][o][q] = 0.999 * m2[l][o][q] + (1.0 - 0.999) * gr * gr;
-                            let bc1 = 1.0 - 0.9f64.powi(t);
+                            let bc1 = 1.0 - b1.powi(t);
                             let bc2 = 1.0 - 0.999f64.powi(t);
                             -((lr / bc1) * m1[l][o][q] / (m2[l][o][q].sqrt() / bc2.sqrt() + 1e-8))
                         }
@@ -559,6 +574,12 @@ fn predict_matches_reference() {
 }
 
 #[test]
+fn momentum_matches_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[9, 3, 0], &[0, 2, 1], "momentum");
+    mitigation_matches_reference(Optimizer::Sgd, &[9, 3, 0], &[0, 2, 1], "momentum");
+}
+
+#[test]
 fn combined_mitigations_match_reference() {
     mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "stash,predict");
     mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "predict,lr-scale,delay-comp");
@@ -567,7 +588,15 @@ fn combined_mitigations_match_reference() {
 
 #[test]
 fn mitigation_names_round_trip() {
-    for s in ["none", "stash", "lr-scale", "delay-comp", "predict", "stash,lr-scale,delay-comp,predict"] {
+    for s in [
+        "none",
+        "stash",
+        "lr-scale",
+        "delay-comp",
+        "predict",
+        "momentum",
+        "stash,lr-scale,delay-comp,predict,momentum",
+    ] {
         let m: exec::Mitigation = s.parse().expect("parses");
         assert_eq!(m.to_string(), s);
     }
@@ -590,16 +619,36 @@ fn evaluations_every_n_iterations_and_at_epoch_ends() {
     // Evaluating in between never changes the training.
     c.eval_every = None;
     let plain = exec::train_on(&net, &c, &[], &d, &mut |_| {}).expect("train");
-    let acc = |r: &exec::ExecReport| r.epochs.iter().map(|e| (e.train_loss.to_bits(), e.test_accuracy)).collect::<Vec<_>>();
+    let acc = |r: &exec::ExecReport| {
+        r.epochs.iter().map(|e| (e.train_loss.to_bits(), e.test_accuracy)).collect::<Vec<_>>()
+    };
     assert_eq!(acc(&plain), acc(&r));
 }
 
 #[test]
 fn time_to_accuracy_uses_fill_then_one_period_per_iteration() {
     let evals = [
-        exec::EvalPoint { iteration: 10, epoch: 1, test_accuracy: 0.5, silent_outputs: 0.0, firing_rates: vec![] },
-        exec::EvalPoint { iteration: 20, epoch: 1, test_accuracy: 0.81, silent_outputs: 0.0, firing_rates: vec![] },
-        exec::EvalPoint { iteration: 30, epoch: 2, test_accuracy: 0.79, silent_outputs: 0.0, firing_rates: vec![] },
+        exec::EvalPoint {
+            iteration: 10,
+            epoch: 1,
+            test_accuracy: 0.5,
+            silent_outputs: 0.0,
+            firing_rates: vec![],
+        },
+        exec::EvalPoint {
+            iteration: 20,
+            epoch: 1,
+            test_accuracy: 0.81,
+            silent_outputs: 0.0,
+            firing_rates: vec![],
+        },
+        exec::EvalPoint {
+            iteration: 30,
+            epoch: 2,
+            test_accuracy: 0.79,
+            silent_outputs: 0.0,
+            firing_rates: vec![],
+        },
     ];
     let timing = exec::PipelineTiming { fill_cycles: 5_000, period_cycles: 1_000, clock_hz: 1e6 };
     let t = exec::time_to_accuracy(&evals, 0.8, Some(&timing));

@@ -145,7 +145,11 @@ fn staleness(args: &TrainArgs, net: &Network) -> anyhow::Result<Staleness> {
         opts.max_staleness = args.max_staleness;
         let s = compile(&specs, &opts)?;
         let timing = PipelineTiming::from_schedule(&s);
-        return Ok((s.staleness, format!("{method} on {} processors", specs.hardware.processors), Some(timing)));
+        return Ok((
+            s.staleness,
+            format!("{method} on {} processors", specs.hardware.processors),
+            Some(timing),
+        ));
     }
     Ok((Vec::new(), "none (no pipelining)".into(), None))
 }
@@ -274,7 +278,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 report.seed,
                 fmt_staleness(&report.staleness),
                 source,
-                if report.mitigation == "none" { String::new() } else { format!(", mitigation {}", report.mitigation) }
+                if report.mitigation == "none" {
+                    String::new()
+                } else {
+                    format!(", mitigation {}", report.mitigation)
+                }
             );
             let mut header = vec!["epoch", "train loss", "train acc", "test acc", "seconds", "samples/s"];
             if baseline.is_some() {

@@ -130,11 +130,10 @@ pub struct TuneReport {
     pub speedup_vs_standard: Option<f64>,
 }
 
-/// Standard methods: the baselines a user would otherwise pick.
-// Until the compiler names its standard methods, these are the ones from the literature
-// it implements; a method added to `Method::ALL` is probed automatically either way.
+/// Standard methods: the baselines a user would otherwise pick (the compiler's list);
+/// every method of `Method::ALL` is probed, so new ones appear automatically.
 fn is_standard(m: Method) -> bool {
-    matches!(m.name(), "pipedream" | "gpipe" | "layerwise" | "data-parallel")
+    m.is_standard()
 }
 
 /// Settings of [`tune`] besides the specs and data.
@@ -169,7 +168,8 @@ pub fn tune(
     opts: &TuneOptions,
     tick: &mut dyn FnMut(usize, usize, &str),
 ) -> anyhow::Result<TuneReport> {
-    let methods: Vec<Method> = if opts.methods.is_empty() { Method::ALL.to_vec() } else { opts.methods.clone() };
+    let methods: Vec<Method> =
+        if opts.methods.is_empty() { Method::ALL.to_vec() } else { opts.methods.clone() };
     let caps: Vec<Option<u64>> = std::iter::once(None).chain((0..=opts.max_cap).map(Some)).collect();
     let mut points = Vec::new();
     for &method in &methods {
@@ -179,7 +179,12 @@ pub fn tune(
             co.max_staleness = cap;
             co.reproducible = true;
             let s = compile(specs, &co)?;
-            points.push(Point { method, cap, timing: PipelineTiming::from_schedule(&s), staleness: s.staleness });
+            points.push(Point {
+                method,
+                cap,
+                timing: PipelineTiming::from_schedule(&s),
+                staleness: s.staleness,
+            });
         }
     }
     let zero = |st: &[LayerStaleness]| st.iter().all(|l| l.max() == 0);
@@ -305,7 +310,8 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         Some(n) => Some(n),
         None => Some(batches.div_ceil(8).max(1)),
     };
-    let mitigations = if args.mitigations.is_empty() { Mitigation::singles() } else { args.mitigations.clone() };
+    let mitigations =
+        if args.mitigations.is_empty() { Mitigation::singles() } else { args.mitigations.clone() };
     let opts = TuneOptions {
         methods: args.methods.clone(),
         max_cap: args.max_cap,
@@ -316,7 +322,9 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("tune {bar:30.cyan/blue} {pos}/{len} probes {msg} [{elapsed_precise}]") {
+        if let Ok(style) = ProgressStyle::with_template(
+            "tune {bar:30.cyan/blue} {pos}/{len} probes {msg} [{elapsed_precise}]",
+        ) {
             b.set_style(style);
         }
         b
@@ -344,7 +352,15 @@ fn render(r: &TuneReport) -> String {
         r.model, r.processors, r.target, r.no_delay_accuracy
     );
     let mut t = Table::new(&[
-        "method", "cap", "period", "fill", "staleness", "mitigation", "final acc", "iterations", "TTA (s)",
+        "method",
+        "cap",
+        "period",
+        "fill",
+        "staleness",
+        "mitigation",
+        "final acc",
+        "iterations",
+        "TTA (s)",
     ]);
     for row in &r.rows {
         let tta = &row.time_to_accuracy;

@@ -204,7 +204,9 @@ pub fn run_chunk<F: Real>(
             *d = (zj[c] - lse).exp() - if c == label { 1.0 } else { 0.0 };
         }
     }
-    let Some(wt_grad) = wt_grad else { return ChunkResult { loss, correct, silent, spikes, grads: Vec::new() } };
+    let Some(wt_grad) = wt_grad else {
+        return ChunkResult { loss, correct, silent, spikes, grads: Vec::new() };
+    };
 
     // Backward.
     let c = plan.classes;

@@ -60,7 +60,13 @@ pub trait GatherAdd: Sized {
     fn gather_add(acc: &mut [Self], src: &[Self], n: usize, r0: usize, list: &[u32]);
 }
 
-fn gather_add_scalar<T: Copy + std::ops::AddAssign>(acc: &mut [T], src: &[T], n: usize, r0: usize, list: &[u32]) {
+fn gather_add_scalar<T: Copy + std::ops::AddAssign>(
+    acc: &mut [T],
+    src: &[T],
+    n: usize,
+    r0: usize,
+    list: &[u32],
+) {
     let len = acc.len();
     for &i in list {
         let base = i as usize * n + r0;

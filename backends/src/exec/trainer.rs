@@ -100,7 +100,9 @@ impl<F: Real> Trainer<F> {
         let shapes: Vec<(usize, usize)> = tr.plan.layers.iter().map(|l| (l.n, l.cols())).collect();
         tr.opt = OptState::new(cfg.training.optimizer, cfg.training.lr, &shapes);
         tr.weights = if pipelined {
-            Weights::Ring(init.into_iter().enumerate().map(|(l, w)| WeightRing::new(w, tr.ring_depth(l))).collect())
+            Weights::Ring(
+                init.into_iter().enumerate().map(|(l, w)| WeightRing::new(w, tr.ring_depth(l))).collect(),
+            )
         } else {
             Weights::Plain(init)
         };
@@ -325,8 +327,11 @@ impl<F: Real> Trainer<F> {
         }
         if self.mitigation.delay_comp {
             if let Weights::Ring(r) = &self.weights {
-                let lambda =
-                    if self.opt.kind == spikepipe_ir::Optimizer::Adam { DC_LAMBDA_ADAM } else { DC_LAMBDA_SGD };
+                let lambda = if self.opt.kind == spikepipe_ir::Optimizer::Adam {
+                    DC_LAMBDA_ADAM
+                } else {
+                    DC_LAMBDA_SGD
+                };
                 for (l, g) in grads.iter_mut().enumerate() {
                     if self.delays[l].0 > 0 && self.opt.step > 0 {
                         delay_compensate(g, r[l].newest(), &w_fwd[l], self.opt.second_moment(l), lambda);
@@ -412,7 +417,8 @@ impl<F: Real> Trainer<F> {
     /// Evaluates on `test` and records the point.
     fn eval_point(&mut self, test: &Split, epoch: u64) -> Result<EvalPoint, ExecError> {
         let (test_accuracy, silent_outputs, firing_rates) = self.evaluate_detail(test)?;
-        let point = EvalPoint { iteration: self.opt.step, epoch, test_accuracy, silent_outputs, firing_rates };
+        let point =
+            EvalPoint { iteration: self.opt.step, epoch, test_accuracy, silent_outputs, firing_rates };
         self.evals.push(point.clone());
         Ok(point)
     }

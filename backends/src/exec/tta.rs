@@ -47,7 +47,11 @@ impl PipelineTiming {
         let chunks = s.tasks.iter().flat_map(|t| t.chunks.iter().map(|c| c.end()));
         let transfers = s.transfers.iter().map(|t| t.end());
         let fill = chunks.chain(transfers).max().unwrap_or(0).max(s.period_cycles);
-        PipelineTiming { fill_cycles: fill, period_cycles: s.period_cycles, clock_hz: s.hardware.clock_mhz * 1e6 }
+        PipelineTiming {
+            fill_cycles: fill,
+            period_cycles: s.period_cycles,
+            clock_hz: s.hardware.clock_mhz * 1e6,
+        }
     }
 
     /// Seconds for `k` iterations: `(fill + (k − 1) · period) / clock`, 0 for none.
