@@ -123,6 +123,7 @@ pub fn summary(s: &Schedule) -> String {
          lower bound   {} cycles  (period/LB {:.4})\n\
          utilization   {:.1} %  (per processor: {})\n\
          between procs {} bytes/iteration  (comm overhead {:.4} % of {} bytes)\n\
+         paper metric  {:.4} % of {} operand + {} tensor bytes\n\
          solver        {} {}  {:.3} s{}{}\n\n",
         s.model.name,
         s.method,
@@ -136,6 +137,9 @@ pub fn summary(s: &Schedule) -> String {
         m.processor_utilization.iter().map(|u| format!("{:.0}%", 100.0 * u)).collect::<Vec<_>>().join(" "),
         m.bytes_between_processors,
         100.0 * m.comm_overhead,
+        m.bytes_total,
+        100.0 * m.comm_overhead_paper,
+        m.operand_bytes,
         m.bytes_total,
         s.solver.name,
         s.solver.status.name(),
