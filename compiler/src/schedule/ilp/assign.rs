@@ -8,11 +8,12 @@
 //! `Σ_p l[t][p] ≤ 1`), so processor loads are linear and never above the exact ones:
 //! `load_p = Σ_t a_t·r[t][p] + b_t·z[t][p] − e_t·l[t][p] ≤ II`.
 //!
-//! Links (P ≤ [`PER_LINK_MAX`]): a variable per data edge and directed link bounds the
+//! Links (P ≤ [`PER_LINK_MAX`] = 4): a variable per data edge and directed link bounds the
 //! cycles the edge puts on the link from below, through big-M terms on the binaries, and
 //! each link's sum is `≤ II`. The model is therefore a *relaxation* of the exact period
 //! (the [`Evaluator`]'s, every link counted): a proven model bound is a proven bound on
-//! the real period. Above `PER_LINK_MAX` links are left out (still a relaxation).
+//! the real period. Above `PER_LINK_MAX` links are left out (still a relaxation; at P = 8
+//! the per-link model solved under 40 nodes a second, too slow to be useful).
 //!
 //! Search over II: the model is solved with `II ≤ H − 1` for the best exact period H
 //! found so far (first the heuristic's). That upper bound tightens the model: a chunk
@@ -23,8 +24,9 @@
 //!
 //! Symmetry: processors are identical, so they are labelled by first use among the whole
 //! tasks, largest first ([`break_symmetry`]).
-//! The heuristic's plan is never a warm start (it may use cuts the model cannot
-//! express); its period is the incumbent bound only. A last solve at the optimal period
+//! The first round admits the heuristic's period and, when the model can express its
+//! plan, starts from it (relabelled); a plan with cuts the model lacks only lends its
+//! period as the incumbent bound. A last solve at the optimal period
 //! minimises the summed link cycles (traffic).
 
 use good_lp::{Expression, Variable};
@@ -58,7 +60,8 @@ fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
         chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: 0, end: (n * unit).min(size) }) as f64
     };
     let a = cost(2) - cost(1);
-    let last = chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: (units - 1) * unit, end: size }) as f64;
+    let last =
+        chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: (units - 1) * unit, end: size }) as f64;
     let b = (cost(1) - a).max(0.0);
     Some(Cut { dim, unit, units, size, a, b, e: (a + b - last).max(0.0) })
 }
@@ -88,7 +91,7 @@ struct Vars {
 
 /// Up to this many processors every directed link gets its own load constraint; above
 /// it links are left out of the model (both keep the model a relaxation).
-pub const PER_LINK_MAX: usize = 8;
+pub const PER_LINK_MAX: usize = 4;
 
 /// What the model is built for.
 struct Shape<'a> {
@@ -166,14 +169,18 @@ fn build(p: &Problem, s: &Shape) -> (Model, Vars) {
     break_symmetry(&mut m, p, cuts, &z);
     let mut link_total = Expression::default();
     if procs <= PER_LINK_MAX {
-        let (lat, bw) = (p.hardware.link.latency_cycles as f64 / scale, p.hardware.link.bytes_per_cycle.max(1) as f64 * scale);
+        let (lat, bw) = (
+            p.hardware.link.latency_cycles as f64 / scale,
+            p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
+        );
         let data: Vec<_> =
             p.graph.graph.raw_edges().iter().filter(|e| e.weight.kind == EdgeKind::Data).collect();
         for a in 0..procs {
             for b in (0..procs).filter(|&b| b != a) {
                 let mut link = Expression::default();
                 for e in &data {
-                    link += link_traffic(&mut m, (&z, &r, cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw));
+                    link +=
+                        link_traffic(&mut m, (&z, &r, cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw));
                 }
                 m.add((link.clone() - ii).leq(0.0));
                 link_total += link;
@@ -196,7 +203,8 @@ fn break_symmetry(m: &mut Model, p: &Problem, cuts: &[Option<Cut>], z: &[Vec<Var
             if q > i {
                 m.add(Expression::from(z[t][q]).eq(0.0));
             } else {
-                let earlier: Expression = whole[..i].iter().map(|&(_, j)| Expression::from(z[j][q - 1])).sum();
+                let earlier: Expression =
+                    whole[..i].iter().map(|&(_, j)| Expression::from(z[j][q - 1])).sum();
                 m.add((z[t][q] - earlier).leq(0.0));
             }
         }
@@ -288,7 +296,55 @@ fn extract(
 }
 
 /// Nodes of one round of the search over II.
-const ROUND_NODES: u64 = 2_000;
+const ROUND_NODES: u64 = 1_500;
+
+/// Integer values `(z, r)` of a plan the model can express, processors relabelled to
+/// satisfy [`break_symmetry`]; `None` if the plan uses a cut the model lacks.
+fn hint(p: &Problem, cuts: &[Option<Cut>], vars: &Vars, plans: &[TaskPlan]) -> Option<Vec<(Variable, f64)>> {
+    let procs = vars.z.first().map_or(0, Vec::len);
+    let mut units = vec![vec![0u64; procs]; plans.len()];
+    let mut has = vec![vec![false; procs]; plans.len()];
+    for (t, plan) in plans.iter().enumerate() {
+        match &cuts[t] {
+            None if plan.ranges.len() != 1 || plan.ranges[0] != whole() => return None,
+            Some(c) => {
+                for (range, &q) in plan.ranges.iter().zip(&plan.procs) {
+                    let q = (q as usize).min(procs.checked_sub(1)?);
+                    let (start, end) = if *range == whole() { (0, c.size) } else { (range.start, range.end) };
+                    let aligned = start % c.unit == 0 && (end % c.unit == 0 || end == c.size);
+                    if (*range != whole() && range.dim != c.dim) || !aligned || end <= start {
+                        return None;
+                    }
+                    units[t][q] += (end - start).div_ceil(c.unit);
+                    has[t][q] = true;
+                }
+            }
+            None => has[t][(plan.procs[0] as usize).min(procs.checked_sub(1)?)] = true,
+        }
+    }
+    // Label processors by first use among the whole tasks, largest first.
+    let mut whole_tasks: Vec<(u64, usize)> =
+        p.tasks().enumerate().filter(|(t, _)| cuts[*t].is_none()).map(|(t, task)| (task.cycles, t)).collect();
+    whole_tasks.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut order: Vec<usize> = Vec::new();
+    for &(_, t) in &whole_tasks {
+        let q = (0..procs).find(|&q| has[t][q])?;
+        if !order.contains(&q) {
+            order.push(q);
+        }
+    }
+    order.extend((0..procs).filter(|q| !order.contains(q)).collect::<Vec<_>>());
+    let mut values = Vec::new();
+    for t in 0..plans.len() {
+        for (new, &old) in order.iter().enumerate() {
+            values.push((vars.z[t][new], f64::from(u8::from(has[t][old]))));
+            if let Some(rt) = &vars.r[t] {
+                values.push((rt[new], units[t][old] as f64));
+            }
+        }
+    }
+    Some(values)
+}
 
 /// Budgets of phase 1 (branch-and-bound nodes, deterministic).
 pub struct Limits {
@@ -320,10 +376,21 @@ pub fn assign(
     let mut clock_stopped = false;
     let mut failure = None;
     let mut retried = false;
+    let mut first = true;
     while (best.1 as f64) > bound && nodes_left > 0 {
-        let ub = best.1 as f64 - 1.0;
+        // The first round admits the heuristic's period and starts from its plan when the
+        // model can express it (an incumbent to prune with); later rounds search below.
+        let ub = best.1 as f64 - if first { 0.0 } else { 1.0 };
         let shape = Shape { cuts: &cuts, lb: bound, ub, scale: if retried { scale * 1.37 } else { scale } };
-        let (m, vars) = build(p, &shape);
+        let (mut m, vars) = build(p, &shape);
+        if first && !retried {
+            if let Some(values) = hint(p, &cuts, &vars, heuristic) {
+                for (v, x) in values {
+                    m.warm(v, x);
+                }
+            }
+        }
+        let was_first = std::mem::replace(&mut first, false);
         // A round gets part of the nodes: an improved incumbent restarts the search with
         // a tighter model sooner than the solver's own pruning would tighten it.
         let budget = Budget { nodes: nodes_left.min(ROUND_NODES), deadline: limits.deadline };
@@ -353,7 +420,8 @@ pub fn assign(
                     "II ≤ {ub}: model {v:.1} exact {e} stop {stop:?} bound {model_bound:?} in {seconds:.3} s, {nodes} nodes"
                 ));
                 nodes_left = nodes_left.saturating_sub(nodes);
-                let proven_bound = if stop == Stop::Proven { Some(v) } else { model_bound.map(|b| b * shape.scale) };
+                let proven_bound =
+                    if stop == Stop::Proven { Some(v) } else { model_bound.map(|b| b * shape.scale) };
                 if let Some(mb) = proven_bound {
                     bound = bound.max(mb);
                 }
@@ -362,7 +430,9 @@ pub fn assign(
                     best = (plans, e, true);
                 }
                 clock_stopped |= stop == Stop::Clock;
-                if !improved || stop == Stop::Clock {
+                // Not improved: the first round's optimum may still sit above the bound (a
+                // later round below it settles that); any other round would repeat itself.
+                if (!improved && !(was_first && stop == Stop::Proven)) || stop == Stop::Clock {
                     break;
                 }
             }

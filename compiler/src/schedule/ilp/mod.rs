@@ -33,7 +33,7 @@ pub use order::{reorder, Reordered};
 pub use solve::{Budget, Domain, Failure, Model, Solved, Stop};
 
 /// Branch-and-bound nodes of all period solves of phase 1 together.
-pub const PERIOD_NODES: u64 = 4_000;
+pub const PERIOD_NODES: u64 = 2_500;
 /// Nodes of phase 1's traffic solve.
 pub const TRAFFIC_NODES: u64 = 500;
 /// Nodes of phase 2.
@@ -72,19 +72,28 @@ impl Scheduler for Ilp {
         };
         let a = assign::assign(p, &heuristic, &self.solver, &limits)?;
         let mut clock = a.clock_stopped;
-        let mut solver = SolverInfo { name: self.solver.clone(), status: SolverStatus::Optimal, seconds: 0.0, gap: None, note: None };
+        let mut solver = SolverInfo {
+            name: self.solver.clone(),
+            status: SolverStatus::Optimal,
+            seconds: 0.0,
+            gap: None,
+            note: None,
+        };
         let period = super::heuristic::Evaluator::new(p).score(&a.plans).0 as f64;
         match (a.optimal, a.failure, a.from_model) {
             (true, _, _) => solver.gap = Some(0.0),
             (false, Some(f), false) => {
                 solver.status = SolverStatus::Fallback;
-                solver.note = Some(format!("phase 1 found no solution ({}); heuristic schedule used", f.describe()));
+                solver.note =
+                    Some(format!("phase 1 found no solution ({}); heuristic schedule used", f.describe()));
             }
             (false, _, from_model) => {
                 solver.status = SolverStatus::TimeLimit;
                 solver.gap = Some(((period - a.bound) / period.max(1.0)).max(0.0));
                 if !from_model {
-                    solver.note = Some("phase 1 found nothing better than the heuristic's placement, which is kept".into());
+                    solver.note = Some(
+                        "phase 1 found nothing better than the heuristic's placement, which is kept".into(),
+                    );
                 }
             }
         }

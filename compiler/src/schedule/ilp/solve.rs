@@ -139,7 +139,12 @@ impl Model {
         self.warm.clear();
     }
     /// Minimises `objective` with `solver` (`microlp` or `highs`) within `budget`.
-    pub fn minimise(&self, objective: &Expression, solver: &str, budget: Budget) -> Result<Solved, ScheduleError> {
+    pub fn minimise(
+        &self,
+        objective: &Expression,
+        solver: &str,
+        budget: Budget,
+    ) -> Result<Solved, ScheduleError> {
         match solver {
             "microlp" => Ok(self.with_microlp(objective, budget)),
             "highs" => self.with_highs(objective, budget),
@@ -189,8 +194,9 @@ impl Model {
         opts.node_limit = Some(budget.nodes);
         opts.time_limit = Some(Duration::from_secs_f64(budget.seconds_left()));
         if !self.warm.is_empty() {
-            opts.warm_start =
-                Some(self.warm.iter().filter_map(|&(v, x)| self.index.get(&v).map(|&i| (vars[i], x))).collect());
+            opts.warm_start = Some(
+                self.warm.iter().filter_map(|&(v, x)| self.index.get(&v).map(|&i| (vars[i], x))).collect(),
+            );
         }
         let seconds = || started.elapsed().as_secs_f64();
         let stop_of = |r: microlp::TerminationReason| match r {
@@ -222,7 +228,9 @@ impl Model {
 
     #[cfg(feature = "highs")]
     fn with_highs(&self, objective: &Expression, budget: Budget) -> Result<Solved, ScheduleError> {
-        use good_lp::{ResolutionError, Solution, SolutionStatus, SolverModel, WithInitialSolution, WithTimeLimit};
+        use good_lp::{
+            ResolutionError, Solution, SolutionStatus, SolverModel, WithInitialSolution, WithTimeLimit,
+        };
         let started = Instant::now();
         let mut m = self.vars.clone().minimise(objective.clone()).using(good_lp::highs);
         m = m.with_time_limit(budget.seconds_left());
@@ -236,7 +244,8 @@ impl Model {
         Ok(match m.solve() {
             Ok(sol) => {
                 let values = self.all.iter().map(|&v| (v, sol.value(v))).collect();
-                let stop = if matches!(sol.status(), SolutionStatus::Optimal) { Stop::Proven } else { Stop::Clock };
+                let stop =
+                    if matches!(sol.status(), SolutionStatus::Optimal) { Stop::Proven } else { Stop::Clock };
                 let bound = (stop == Stop::Proven).then(|| objective.eval_with(&sol));
                 Solved::Solution { values, stop, bound, seconds: seconds(), nodes: 0 }
             }
@@ -245,7 +254,8 @@ impl Model {
             }
             Err(e) => {
                 super::assign::trace(format_args!("highs: {e}"));
-                let failure = if budget.seconds_left() <= 0.0 { Failure::OutOfBudget } else { Failure::Numerical };
+                let failure =
+                    if budget.seconds_left() <= 0.0 { Failure::OutOfBudget } else { Failure::Numerical };
                 Solved::Failed { failure, stop: Stop::Clock, seconds: seconds() }
             }
         })
