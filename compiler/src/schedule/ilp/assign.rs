@@ -30,7 +30,6 @@
 //! minimises the summed link cycles (traffic).
 
 use good_lp::{Expression, Variable};
-use spikepipe_ir::EdgeKind;
 
 use super::solve::{Budget, Domain, Failure, Model, Solved, Stop};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
@@ -173,8 +172,9 @@ fn build(p: &Problem, s: &Shape) -> (Model, Vars) {
             p.hardware.link.latency_cycles as f64 / scale,
             p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
         );
-        let data: Vec<_> =
-            p.graph.graph.raw_edges().iter().filter(|e| e.weight.kind == EdgeKind::Data).collect();
+        // Data edges and weight feedback (updated weights to F/G on other processors)
+        // both load the links, as in `spikepipe_ir::required_transfers`.
+        let data: Vec<_> = p.graph.graph.raw_edges().iter().collect();
         for a in 0..procs {
             for b in (0..procs).filter(|&b| b != a) {
                 let mut link = Expression::default();
