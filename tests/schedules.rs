@@ -403,7 +403,7 @@ fn forced_timeout(model: &str, hw: &str, p: u64) {
     assert_eq!(ilp.solver.gap, None, "{what}");
     let note = ilp.solver.note.as_deref().unwrap_or_default();
     assert!(
-        note.starts_with("phase 1 found no solution (") && note.ends_with("); heuristic schedule used"),
+        note.starts_with("phase 1 found no solution (") && note.contains("); heuristic schedule used"),
         "{what}: a fallback says why: {note:?}"
     );
     assert!(note.contains("budget ran out"), "{what}: the reason is the budget, in plain words: {note:?}");

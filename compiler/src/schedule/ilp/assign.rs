@@ -156,14 +156,14 @@ fn build(p: &Problem, s: &Shape) -> (Model, Vars) {
     for a in 0..n {
         for b in a + 1..n {
             if least[a] + least[b] > ub {
-                for q in 0..procs {
-                    m.add((z[a][q] + z[b][q]).leq(1.0));
+                for (&za, &zb) in z[a].iter().zip(&z[b]) {
+                    m.add((za + zb).leq(1.0));
                 }
             }
         }
     }
-    for q in 0..procs {
-        m.add((load[q].clone() - ii).leq(0.0));
+    for l in &load {
+        m.add((l.clone() - ii).leq(0.0));
     }
     break_symmetry(&mut m, p, cuts, &z);
     let mut link_total = Expression::default();
@@ -432,7 +432,7 @@ pub fn assign(
                 clock_stopped |= stop == Stop::Clock;
                 // Not improved: the first round's optimum may still sit above the bound (a
                 // later round below it settles that); any other round would repeat itself.
-                if (!improved && !(was_first && stop == Stop::Proven)) || stop == Stop::Clock {
+                if !(improved || was_first && stop == Stop::Proven) || stop == Stop::Clock {
                     break;
                 }
             }
