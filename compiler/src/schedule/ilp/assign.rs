@@ -377,28 +377,35 @@ pub fn assign(
     let mut failure = None;
     let mut retried = false;
     let mut first = true;
+    // Whether the heuristic's plan is one of the model's: only then does a bound the
+    // model proves hold for it too.
+    let mut expressible = false;
     while (best.1 as f64) > bound && nodes_left > 0 {
         // The first round admits the heuristic's period and starts from its plan when the
         // model can express it (an incumbent to prune with); later rounds search below.
         let ub = best.1 as f64 - if first { 0.0 } else { 1.0 };
         let shape = Shape { cuts: &cuts, lb: bound, ub, scale: if retried { scale * 1.37 } else { scale } };
         let (mut m, vars) = build(p, &shape);
-        if first && !retried {
-            if let Some(values) = hint(p, &cuts, &vars, heuristic) {
-                for (v, x) in values {
-                    m.warm(v, x);
-                }
+        if first {
+            let values = hint(p, &cuts, &vars, heuristic);
+            expressible = values.is_some();
+            for (v, x) in values.filter(|_| !retried).unwrap_or_default() {
+                m.warm(v, x);
             }
         }
         let was_first = std::mem::replace(&mut first, false);
+        trace(format_args!("model size {:?}", m.size()));
         // A round gets part of the nodes: an improved incumbent restarts the search with
         // a tighter model sooner than the solver's own pruning would tighten it.
         let budget = Budget { nodes: nodes_left.min(ROUND_NODES), deadline: limits.deadline };
         let solved = m.minimise(&vars.ii.into(), solver, budget)?;
         match solved {
             Solved::Failed { failure: Failure::Infeasible, .. } => {
-                trace(format_args!("II ≤ {ub}: infeasible, {} optimal", best.1));
-                bound = best.1 as f64;
+                trace(format_args!("II ≤ {ub}: infeasible (heuristic expressible: {expressible})"));
+                if expressible {
+                    bound = best.1 as f64;
+                }
+                break;
             }
             Solved::Failed { failure: f, stop, seconds, .. } => {
                 trace(format_args!("II ≤ {ub}: {} after {seconds:.3} s", f.describe()));
@@ -422,7 +429,7 @@ pub fn assign(
                 nodes_left = nodes_left.saturating_sub(nodes);
                 let proven_bound =
                     if stop == Stop::Proven { Some(v) } else { model_bound.map(|b| b * shape.scale) };
-                if let Some(mb) = proven_bound {
+                if let Some(mb) = proven_bound.filter(|_| expressible) {
                     bound = bound.max(mb);
                 }
                 let improved = e < best.1;

@@ -134,6 +134,10 @@ impl Model {
     pub fn warm(&mut self, v: Variable, value: f64) {
         self.warm.push((v, value));
     }
+    /// Variables and constraints.
+    pub fn size(&self) -> (usize, usize) {
+        (self.domains.len(), self.constraints.len())
+    }
     /// Drops the warm start (a hint the solver rejects numerically is worse than none).
     pub fn clear_warm(&mut self) {
         self.warm.clear();
