@@ -296,7 +296,7 @@ fn extract(
 }
 
 /// Nodes of one round of the search over II.
-const ROUND_NODES: u64 = 1_500;
+const ROUND_NODES: u64 = 3_000;
 
 /// Integer values `(z, r)` of a plan the model can express, processors relabelled to
 /// satisfy [`break_symmetry`]; `None` if the plan uses a cut the model lacks.
@@ -394,7 +394,6 @@ pub fn assign(
             }
         }
         let was_first = std::mem::replace(&mut first, false);
-        trace(format_args!("model size {:?}", m.size()));
         // A round gets part of the nodes: an improved incumbent restarts the search with
         // a tighter model sooner than the solver's own pruning would tighten it.
         let budget = Budget { nodes: nodes_left.min(ROUND_NODES), deadline: limits.deadline };

@@ -33,7 +33,7 @@ pub use order::{reorder, Reordered};
 pub use solve::{Budget, Domain, Failure, Model, Solved, Stop};
 
 /// Branch-and-bound nodes of all period solves of phase 1 together.
-pub const PERIOD_NODES: u64 = 2_500;
+pub const PERIOD_NODES: u64 = 6_000;
 /// Nodes of phase 1's traffic solve.
 pub const TRAFFIC_NODES: u64 = 500;
 /// Nodes of phase 2.
