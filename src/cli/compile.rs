@@ -21,7 +21,9 @@ pub struct CompileArgs {
     /// Scheduling method: ilp, heuristic, data-parallel, pipedream, layerwise or gpipe.
     #[arg(long, short = 'm', default_value = "ilp", value_parser = parse_method)]
     pub method: Method,
-    /// Time limit of each ILP phase in seconds; on time-out the heuristic is the fallback.
+    /// Wall-clock limit of the whole ILP solve (all phases) in seconds. The search also
+    /// stops at fixed node budgets, so a run they end is reproducible; if the clock ends
+    /// it first the note says so, and if nothing was found the heuristic is the fallback.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub time_limit: f64,
     /// Micro-batches per minibatch for gpipe (default 4·P).
