@@ -1,7 +1,8 @@
 //! `spikepipe`: the command-line front end. A thin layer over the library crates:
 //! each subcommand lives in `cli/<name>.rs` and exposes `run(args) -> anyhow::Result<()>`.
 //!
-//! Exit codes: 0 success, 1 internal failure, 2 bad input (spec, schedule, flags).
+//! Exit codes: 0 success, 1 internal failure, 2 bad input (spec, schedule, flags, a file
+//! that cannot be read or written).
 
 use std::process::ExitCode;
 
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
             if cli::is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::message(&e));
             ExitCode::from(cli::exit_code(&e))
         }
     }

@@ -9,7 +9,6 @@
 //! `simulate` call.
 
 mod glob;
-mod progress;
 mod svg;
 
 use std::collections::BTreeMap;
@@ -23,10 +22,9 @@ use spikepipe_compiler::compare::{compare, mean_staleness, ratio};
 use spikepipe_compiler::{load_specs, CompileOptions, Method};
 use spikepipe_ir::Schedule;
 
-use super::compile::parse_method;
-use super::{bad_input, print, Table};
-
-use progress::RunBar;
+use super::flags::{self, SolveArgs};
+use super::progress::Bar;
+use super::{bad_input, outputs, print, Table};
 
 /// Where `--train` finds Fashion-MNIST (Debian's `dataset-fashion-mnist`).
 pub const FMNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -43,34 +41,36 @@ pub struct ReportArgs {
     /// Hardware specs: a path or pattern; repeatable. One report section each.
     #[arg(long, value_name = "FILE", default_value = "models/hw/*.yaml")]
     pub hardware: Vec<String>,
-    /// Processor counts, comma-separated.
-    #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16")]
+    /// Processor counts, comma-separated, each 1 to 256.
+    #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16", value_parser = flags::processors)]
     pub processors: Vec<u64>,
-    /// Time limit of each ILP phase in seconds (small, so the default run stays under 10 minutes).
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
-    pub time_limit: f64,
+    /// ILP time limit (default 2 s per phase here, so the default run stays short), solver
+    /// and staleness cap. With `--max-staleness` the report shows the speed that gradient
+    /// freshness costs.
+    #[command(flatten)]
+    pub solve: SolveArgs,
     /// Iterations to simulate (default: 20, or more if the pipeline holds more iterations
     /// than a 20-iteration run can measure in steady state).
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
     pub iterations: Option<u32>,
     /// P of the Gantt charts (default: 4 if listed, else the first count).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = flags::processors)]
     pub gantt_processors: Option<u64>,
     /// Also train models whose data is available (mlp-digits: built in; *-fmnist: the
     /// Debian dataset-fashion-mnist files) with the schedules' staleness and without.
     #[arg(long)]
     pub train: bool,
     /// Methods whose staleness `--train` applies, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = parse_method, default_value = "ilp")]
+    #[arg(long, value_delimiter = ',', value_parser = flags::method, default_value = "ilp")]
     pub train_methods: Vec<Method>,
-    /// Epochs of each training run (default: the model's `training.epochs`).
-    #[arg(long, value_name = "E")]
+    /// Epochs of each training run, at least 1 (default: the model's `training.epochs`).
+    #[arg(long, value_name = "E", value_parser = flags::at_least_one)]
     pub epochs: Option<u64>,
-    /// Use only the first N training samples.
-    #[arg(long, value_name = "N")]
+    /// Use only the first N training samples (N ≥ 1).
+    #[arg(long, value_name = "N", value_parser = flags::samples)]
     pub train_limit: Option<usize>,
-    /// Use only the first N test samples.
-    #[arg(long, value_name = "N")]
+    /// Use only the first N test samples (N ≥ 1).
+    #[arg(long, value_name = "N", value_parser = flags::samples)]
     pub test_limit: Option<usize>,
     /// Output directory.
     #[arg(long, value_name = "DIR", default_value = "target/report")]
@@ -78,10 +78,6 @@ pub struct ReportArgs {
     /// Record 0 solver seconds and no wall times, so equal inputs give equal files.
     #[arg(long)]
     pub reproducible: bool,
-    /// Keep every layer's staleness at or below N in every schedule (raises periods;
-    /// see `compile --help`). The report then shows the speed this gradient freshness costs.
-    #[arg(long, value_name = "N")]
-    pub max_staleness: Option<u64>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -265,7 +261,8 @@ fn simulate(s: &Schedule, iterations: Option<u32>, record: bool) -> anyhow::Resu
     let run = |n: u32| {
         let cfg = SimConfig { iterations: n, links: LinkModel::Dedicated, record_trace: record };
         sim::simulate(s, &cfg).map_err(|e| {
-            anyhow::anyhow!("simulating {} {} at P = {}: {e}", s.model.name, s.method, s.hardware.processors)
+            anyhow::Error::new(e)
+                .context(format!("simulating {} {} at P = {}", s.model.name, s.method, s.hardware.processors))
         })
     };
     let n = iterations.unwrap_or(20);
@@ -277,20 +274,8 @@ fn simulate(s: &Schedule, iterations: Option<u32>, record: bool) -> anyhow::Resu
 }
 
 fn check_args(args: &ReportArgs) -> anyhow::Result<()> {
-    if args.processors.is_empty()
-        || args.processors.iter().any(|&p| p == 0 || p > spikepipe_compiler::parse::MAX_PROCESSORS)
-    {
-        return Err(bad_input(format!(
-            "--processors: every count must be 1..={}, got {:?}",
-            spikepipe_compiler::parse::MAX_PROCESSORS,
-            args.processors
-        )));
-    }
-    if !(args.time_limit.is_finite() && args.time_limit >= 0.0) {
-        return Err(bad_input(format!(
-            "--time-limit must be a non-negative number of seconds, got {}",
-            args.time_limit
-        )));
+    if args.processors.is_empty() {
+        return Err(bad_input("--processors: give at least one count"));
     }
     if let Some(g) = args.gantt_processors {
         if !args.processors.contains(&g) {
@@ -302,9 +287,6 @@ fn check_args(args: &ReportArgs) -> anyhow::Result<()> {
     }
     if args.train && args.train_methods.is_empty() {
         return Err(bad_input("--train-methods: name at least one method"));
-    }
-    if args.epochs == Some(0) {
-        return Err(bad_input("--epochs must be at least 1"));
     }
     Ok(())
 }
@@ -339,16 +321,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             specs.push((file_stem(hw), load_specs(m, Some(hw), None)?));
         }
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    outputs::prepare_dir("--out", &args.out)?;
 
     let methods = Method::ALL;
     let steps = specs.len() as u64 * procs.len() as u64 * methods.len() as u64 * 2 + models.len() as u64;
-    let mut bar = RunBar::new(steps, args.quiet);
+    let bar = Bar::new(steps, args.quiet);
     let t0 = std::time::Instant::now();
 
-    let mut opts = CompileOptions::new(Method::Ilp).reproducible(args.reproducible);
-    opts.time_limit = args.time_limit;
-    opts.max_staleness = args.max_staleness;
+    let opts: CompileOptions = args.solve.options(Method::Ilp, 2.0).reproducible(args.reproducible);
 
     let mut rows: Vec<Row> = Vec::new();
     // (hardware, model, method, P) → schedule, for training and Gantt charts.
@@ -356,12 +336,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let mut plots = Vec::new();
     for (hw, sp) in &specs {
         let model = sp.model.name.clone();
-        let compared = {
-            let bar = &mut bar;
-            compare(sp, &procs, &methods, &opts, |m, p| {
-                bar.inc(&format!("compiling {model} on {hw}: {m} at P = {p}"))
-            })?
-        };
+        let compared = compare(sp, &procs, &methods, &opts, |m, p| {
+            bar.inc(&format!("compiled {model} on {hw}: {m} at P = {p}"))
+        })?;
         let period_of = |method: &str, p: u64| {
             compared
                 .iter()
@@ -447,15 +424,19 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     for (hw, sp) in specs.iter().filter(|(h, _)| *h == first_hw) {
         let model = &sp.model.name;
         bar.inc(&format!("Gantt chart of {model}"));
-        let mut parts = Vec::new();
+        let mut runs = Vec::new();
         for m in ["ilp", "pipedream"] {
             let s = &schedules[&(hw.clone(), model.clone(), m.to_string(), gantt_p)];
             let r = simulate(s, args.iterations, true)?;
-            parts.push(gantt::render_report_svg(s, &r, 3).context("simulation recorded no trace")?);
+            let trace = r.trace.context("simulation recorded no trace")?;
+            runs.push((s, trace));
         }
+        // One time axis for both, so the faster schedule's shorter bars show its speed.
+        let t_end = runs.iter().map(|(_, t)| gantt::span(t, 3)).max().unwrap_or(1);
+        let parts: Vec<String> = runs.iter().map(|(s, t)| gantt::render_svg_span(s, t, 3, t_end)).collect();
         let name = format!("gantt-{model}.svg");
         let title =
-            format!("{model} on {hw}, P = {gantt_p}: ilp (left) and pipedream (right), first 3 iterations");
+            format!("{model} on {hw}, P = {gantt_p}: ilp (left) and pipedream (right), first 3 iterations, same time scale");
         write(&args.out.join(&name), &svg::side_by_side(&title, &parts))?;
         gantts.push((model.clone(), name));
     }
@@ -474,7 +455,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                 }
             };
             let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", spec.name))?;
+                .map_err(|e| anyhow::Error::new(e).context(format!("data for {}", spec.name)))?;
             let mut training = spec.training.clone();
             if let Some(e) = args.epochs {
                 training.epochs = e;
@@ -493,7 +474,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                 }
             }
             bar.add_total((runs.len() as u64 + 1) * training.epochs);
-            let mut train_one = |stale: &[spikepipe_ir::LayerStaleness], label: &str| {
+            let train_one = |stale: &[spikepipe_ir::LayerStaleness], label: &str| {
                 let mut cb = |p: exec::Progress| {
                     if let exec::Progress::EpochEnd(e) = p {
                         bar.inc(&format!(
@@ -503,7 +484,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                     }
                 };
                 exec::train_on(&net, &cfg, stale, &data, &mut cb)
-                    .map_err(|e| anyhow::anyhow!("training {} ({label}): {e}", spec.name))
+                    .map_err(|e| anyhow::Error::new(e).context(format!("training {} ({label})", spec.name)))
             };
             let base = train_one(&[], "no pipelining")?;
             for (h, method, p) in runs {
@@ -556,17 +537,22 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     }
     let _ = writeln!(
         out,
-        "\nwrote {}/report.md, report.csv, {} speedup plots, {} Gantt charts{}",
+        "\nwrote {}/report.md, report.csv, {}, {}{}",
         args.out.display(),
-        plots.len(),
-        gantts.len(),
+        count(plots.len(), "speedup plot"),
+        count(gantts.len(), "Gantt chart"),
         if args.reproducible { String::new() } else { format!(" in {wall:.1} s") }
     );
     print(&out)
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    outputs::write("report file", path, text)
+}
+
+/// `1 Gantt chart`, `2 Gantt charts`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `report.csv`.
@@ -789,7 +775,7 @@ fn render_markdown(c: &Context) -> String {
          memory).{}\n",
         c.hardware.iter().map(|h| format!("`{}`", h.display())).collect::<Vec<_>>().join(", "),
         c.procs.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
-        c.args.time_limit,
+        c.args.solve.time_limit.unwrap_or(2.0),
         c.args.iterations.unwrap_or(20),
         match c.wall {
             Some(w) => format!(" Wall time {w:.1} s."),
