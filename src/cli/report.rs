@@ -16,18 +16,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use spikepipe_backends::exec::{self, DatasetSpec, ExecConfig};
-use spikepipe_backends::sim::{self, gantt, LinkModel, SimConfig, SimReport};
-use spikepipe_compiler::compare::{compare, mean_staleness, ratio};
+use spikepipe::experiment::{self, Accuracy, Row, TrainPlan};
+use spikepipe_backends::exec;
+use spikepipe_backends::sim::gantt;
 use spikepipe_compiler::{load_specs, CompileOptions, Method};
 use spikepipe_ir::Schedule;
 
 use super::flags::{self, SolveArgs};
 use super::progress::Bar;
 use super::{bad_input, outputs, print, Table};
-
-/// Where `--train` finds Fashion-MNIST (Debian's `dataset-fashion-mnist`).
-pub const FMNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Arguments of `spikepipe report`.
 #[derive(clap::Args, Debug, Clone)]
@@ -83,151 +80,6 @@ pub struct ReportArgs {
     pub quiet: bool,
 }
 
-/// One (hardware, model, method, P) line of the report: the schedule's figures and the
-/// simulation's.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Hardware file stem, e.g. `sa32-ws`.
-    pub hardware: String,
-    /// Model name.
-    pub model: String,
-    /// Method.
-    pub method: String,
-    /// P.
-    pub processors: u64,
-    /// Period II (cycles).
-    pub period_cycles: u64,
-    /// Lower bound (cycles).
-    pub lower_bound_cycles: u64,
-    /// II / LB.
-    pub period_over_lb: f64,
-    /// pipedream's II / this II.
-    pub speedup_vs_pipedream: f64,
-    /// layerwise's II / this II.
-    pub speedup_vs_layerwise: f64,
-    /// gpipe's II / this II.
-    pub speedup_vs_gpipe: f64,
-    /// min(pipedream, layerwise, gpipe) II / this II.
-    pub speedup_vs_best_standard: f64,
-    /// Mean busy cycles per period over processors.
-    pub utilization: f64,
-    /// Bytes per iteration between processors.
-    pub bytes_between_processors: u64,
-    /// Bytes per iteration between tasks in all.
-    pub bytes_total: u64,
-    /// bytes between processors / bytes total.
-    pub comm_overhead: f64,
-    /// Largest staleness of any layer.
-    pub max_staleness: u64,
-    /// Mean forward staleness.
-    pub mean_staleness: f64,
-    /// Solver status.
-    pub status: String,
-    /// Solver seconds (0 with --reproducible).
-    pub solve_seconds: f64,
-    /// Iterations simulated.
-    pub sim_iterations: u32,
-    /// Simulated achieved period.
-    pub sim_achieved_period_cycles: Option<f64>,
-    /// Achieved / scheduled.
-    pub sim_period_ratio: Option<f64>,
-    /// Whether the simulation measured in steady state.
-    pub sim_steady_state: bool,
-    /// Most iterations in flight.
-    pub sim_max_in_flight: u32,
-    /// Mean busy % over processors in the simulation.
-    pub sim_mean_busy_percent: f64,
-}
-
-/// CSV header of `report.csv`, the fields of [`Row`] in order.
-pub const CSV_COLUMNS: [&str; 25] = [
-    "hardware",
-    "model",
-    "method",
-    "processors",
-    "period_cycles",
-    "lower_bound_cycles",
-    "period_over_lb",
-    "speedup_vs_pipedream",
-    "speedup_vs_layerwise",
-    "speedup_vs_gpipe",
-    "speedup_vs_best_standard",
-    "utilization",
-    "bytes_between_processors",
-    "bytes_total",
-    "comm_overhead",
-    "max_staleness",
-    "mean_staleness",
-    "status",
-    "solve_seconds",
-    "sim_iterations",
-    "sim_achieved_period_cycles",
-    "sim_period_ratio",
-    "sim_steady_state",
-    "sim_max_in_flight",
-    "sim_mean_busy_percent",
-];
-
-fn opt_num(x: Option<f64>) -> String {
-    x.map(|v| v.to_string()).unwrap_or_default()
-}
-
-impl Row {
-    /// The CSV cells: integers as integers, floats in Rust's shortest round-trip form
-    /// (so they parse back to exactly the values `compile`/`simulate` print in JSON).
-    pub fn csv_cells(&self) -> Vec<String> {
-        vec![
-            self.hardware.clone(),
-            self.model.clone(),
-            self.method.clone(),
-            self.processors.to_string(),
-            self.period_cycles.to_string(),
-            self.lower_bound_cycles.to_string(),
-            self.period_over_lb.to_string(),
-            self.speedup_vs_pipedream.to_string(),
-            self.speedup_vs_layerwise.to_string(),
-            self.speedup_vs_gpipe.to_string(),
-            self.speedup_vs_best_standard.to_string(),
-            self.utilization.to_string(),
-            self.bytes_between_processors.to_string(),
-            self.bytes_total.to_string(),
-            self.comm_overhead.to_string(),
-            self.max_staleness.to_string(),
-            self.mean_staleness.to_string(),
-            self.status.clone(),
-            self.solve_seconds.to_string(),
-            self.sim_iterations.to_string(),
-            opt_num(self.sim_achieved_period_cycles),
-            opt_num(self.sim_period_ratio),
-            self.sim_steady_state.to_string(),
-            self.sim_max_in_flight.to_string(),
-            self.sim_mean_busy_percent.to_string(),
-        ]
-    }
-
-    /// Whether the simulated period equals the schedule's exactly.
-    pub fn sim_matches(&self) -> bool {
-        self.sim_achieved_period_cycles == Some(self.period_cycles as f64)
-    }
-}
-
-/// One training comparison.
-#[derive(Debug, Clone)]
-struct Accuracy {
-    model: String,
-    dataset: String,
-    train_samples: usize,
-    test_samples: usize,
-    epochs: u64,
-    hardware: String,
-    method: String,
-    processors: u64,
-    max_staleness: u64,
-    mean_staleness: f64,
-    baseline: f64,
-    pipelined: f64,
-}
-
 /// A model the run could not train, and why.
 #[derive(Debug, Clone)]
 struct Skipped {
@@ -255,24 +107,6 @@ fn expand(patterns: &[String], what: &str) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The simulation the report uses for a schedule: dedicated links, `--iterations` or
-/// 20, raised to the recommended count when the pipeline holds more iterations.
-fn simulate(s: &Schedule, iterations: Option<u32>, record: bool) -> anyhow::Result<SimReport> {
-    let run = |n: u32| {
-        let cfg = SimConfig { iterations: n, links: LinkModel::Dedicated, record_trace: record };
-        sim::simulate(s, &cfg).map_err(|e| {
-            anyhow::Error::new(e)
-                .context(format!("simulating {} {} at P = {}", s.model.name, s.method, s.hardware.processors))
-        })
-    };
-    let n = iterations.unwrap_or(20);
-    let r = run(n)?;
-    if iterations.is_none() && !r.steady_state_reached && r.recommended_iterations > n {
-        return run(r.recommended_iterations);
-    }
-    Ok(r)
-}
-
 fn check_args(args: &ReportArgs) -> anyhow::Result<()> {
     if args.processors.is_empty() {
         return Err(bad_input("--processors: give at least one count"));
@@ -289,20 +123,6 @@ fn check_args(args: &ReportArgs) -> anyhow::Result<()> {
         return Err(bad_input("--train-methods: name at least one method"));
     }
     Ok(())
-}
-
-/// The dataset `--train` uses for a model, or why it cannot train it.
-fn dataset_for(model: &str) -> Result<DatasetSpec, String> {
-    if model.contains("digits") {
-        return Ok(DatasetSpec::Digits);
-    }
-    if model.contains("fmnist") {
-        if Path::new(FMNIST_DIR).is_dir() {
-            return format!("idx:{FMNIST_DIR}").parse().map_err(|e: exec::DataError| e.to_string());
-        }
-        return Err(format!("{FMNIST_DIR} not found (install Debian's dataset-fashion-mnist)"));
-    }
-    Err("no bundled or installed dataset for this model".into())
 }
 
 /// Runs the subcommand.
@@ -327,7 +147,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let steps = specs.len() as u64 * procs.len() as u64 * methods.len() as u64 * 2 + models.len() as u64;
     let bar = Bar::new(steps, args.quiet);
     let t0 = std::time::Instant::now();
-
     let opts: CompileOptions = args.solve.options(Method::Ilp, 2.0).reproducible(args.reproducible);
 
     let mut rows: Vec<Row> = Vec::new();
@@ -336,85 +155,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let mut plots = Vec::new();
     for (hw, sp) in &specs {
         let model = sp.model.name.clone();
-        let compared = compare(sp, &procs, &methods, &opts, |m, p| {
-            bar.inc(&format!("compiled {model} on {hw}: {m} at P = {p}"))
-        })?;
-        let period_of = |method: &str, p: u64| {
-            compared
-                .iter()
-                .find(|(r, _)| r.method == method && r.processors == p)
-                .map(|(r, _)| r.period_cycles)
-                .unwrap_or(0)
-        };
-        for (r, s) in &compared {
-            bar.inc(&format!("simulating {model} on {hw}: {} at P = {}", r.method, r.processors));
-            let simr = simulate(s, args.iterations, false)?;
-            let gpipe = period_of("gpipe", r.processors);
-            let best_std = ["pipedream", "layerwise", "gpipe"]
-                .iter()
-                .map(|m| period_of(m, r.processors))
-                .min()
-                .unwrap_or(0);
-            rows.push(Row {
-                hardware: hw.clone(),
-                model: model.clone(),
-                method: r.method.clone(),
-                processors: r.processors,
-                period_cycles: r.period_cycles,
-                lower_bound_cycles: r.lower_bound_cycles,
-                period_over_lb: r.period_over_lb,
-                speedup_vs_pipedream: r.speedup_vs_pipedream,
-                speedup_vs_layerwise: r.speedup_vs_layerwise,
-                speedup_vs_gpipe: ratio(gpipe, r.period_cycles),
-                speedup_vs_best_standard: ratio(best_std, r.period_cycles),
-                utilization: s.metrics.utilization,
-                bytes_between_processors: r.bytes_between_processors,
-                bytes_total: s.metrics.bytes_total,
-                comm_overhead: r.comm_overhead,
-                max_staleness: r.max_staleness,
-                mean_staleness: r.mean_staleness,
-                status: r.status.clone(),
-                solve_seconds: r.solve_seconds,
-                sim_iterations: simr.iterations,
-                sim_achieved_period_cycles: simr.achieved_period_cycles,
-                sim_period_ratio: simr.period_ratio,
-                sim_steady_state: simr.steady_state_reached,
-                sim_max_in_flight: simr.max_in_flight,
-                sim_mean_busy_percent: simr.mean_busy_percent,
-            });
-            schedules.insert((hw.clone(), model.clone(), r.method.clone(), r.processors), s.clone());
+        let got = experiment::rows(hw, sp, &procs, &opts, args.iterations, &|msg: &str| bar.inc(msg))?;
+        for ((method, p), s) in got.schedules {
+            schedules.insert((hw.clone(), model.clone(), method, p), s);
         }
-        // Speedup plot.
-        let series: Vec<svg::Series> = methods
-            .iter()
-            .map(|m| svg::Series {
-                name: m.name().to_string(),
-                colour: svg::method_colour(m.name()),
-                dash: svg::method_dash(m.name()),
-                values: procs
-                    .iter()
-                    .map(|&p| {
-                        rows.iter()
-                            .find(|r| {
-                                &r.hardware == hw
-                                    && r.model == model
-                                    && r.method == m.name()
-                                    && r.processors == p
-                            })
-                            .map(|r| r.speedup_vs_pipedream)
-                    })
-                    .collect(),
-            })
-            .collect();
+        rows.extend(got.rows);
         let name = format!("speedup-{model}-{hw}.svg");
-        let plot = svg::line_plot(
-            &format!("{model} on {hw}: speedup over PipeDream"),
-            "processors P",
-            "speedup over pipedream (period ratio)",
-            &procs,
-            &series,
-        );
-        write(&args.out.join(&name), &plot)?;
+        write(&args.out.join(&name), &speedup_plot(&rows, hw, &model, &procs))?;
         plots.push((hw.clone(), model.clone(), name));
     }
 
@@ -427,7 +174,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         let mut runs = Vec::new();
         for m in ["ilp", "pipedream"] {
             let s = &schedules[&(hw.clone(), model.clone(), m.to_string(), gantt_p)];
-            let r = simulate(s, args.iterations, true)?;
+            let r = experiment::simulate(s, args.iterations, true)?;
             let trace = r.trace.context("simulation recorded no trace")?;
             runs.push((s, trace));
         }
@@ -435,8 +182,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         let t_end = runs.iter().map(|(_, t)| gantt::span(t, 3)).max().unwrap_or(1);
         let parts: Vec<String> = runs.iter().map(|(s, t)| gantt::render_svg_span(s, t, 3, t_end)).collect();
         let name = format!("gantt-{model}.svg");
-        let title =
-            format!("{model} on {hw}, P = {gantt_p}: ilp (left) and pipedream (right), first 3 iterations, same time scale");
+        let title = format!(
+            "{model} on {hw}, P = {gantt_p}: ilp (left) and pipedream (right), first 3 iterations, same time scale"
+        );
         write(&args.out.join(&name), &svg::side_by_side(&title, &parts))?;
         gantts.push((model.clone(), name));
     }
@@ -447,64 +195,35 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     if args.train {
         for m in &models {
             let (spec, net) = spikepipe_compiler::load_model(m)?;
-            let dataset = match dataset_for(&spec.name) {
+            let dataset = match experiment::dataset_for(&spec) {
                 Ok(d) => d,
                 Err(reason) => {
                     skipped.push(Skipped { model: spec.name.clone(), reason });
                     continue;
                 }
             };
-            let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit)
-                .map_err(|e| anyhow::Error::new(e).context(format!("data for {}", spec.name)))?;
-            let mut training = spec.training.clone();
-            if let Some(e) = args.epochs {
-                training.epochs = e;
-            }
-            let mut cfg = ExecConfig::new(training.clone());
-            cfg.dataset = dataset.clone();
-            cfg.train_limit = args.train_limit;
-            cfg.test_limit = args.test_limit;
-            cfg.threads = 0;
-            let mut runs: Vec<(String, String, u64)> = Vec::new();
+            let mut plan = TrainPlan {
+                epochs: args.epochs,
+                train_limit: args.train_limit,
+                test_limit: args.test_limit,
+                schedules: Vec::new(),
+            };
             for h in &hardware {
                 for &p in &procs {
                     for mm in &args.train_methods {
-                        runs.push((file_stem(h), mm.name().to_string(), p));
+                        let key = (file_stem(h), spec.name.clone(), mm.name().to_string(), p);
+                        plan.schedules.push((file_stem(h), &schedules[&key]));
                     }
                 }
             }
-            bar.add_total((runs.len() as u64 + 1) * training.epochs);
-            let train_one = |stale: &[spikepipe_ir::LayerStaleness], label: &str| {
-                let mut cb = |p: exec::Progress| {
-                    if let exec::Progress::EpochEnd(e) = p {
-                        bar.inc(&format!(
-                            "training {} ({label}): epoch {} test acc {:.4}",
-                            spec.name, e.epoch, e.test_accuracy
-                        ));
-                    }
-                };
-                exec::train_on(&net, &cfg, stale, &data, &mut cb)
-                    .map_err(|e| anyhow::Error::new(e).context(format!("training {} ({label})", spec.name)))
+            bar.add_total((plan.schedules.len() as u64 + 1) * plan.epochs_of(&spec));
+            let mut epoch_done = |label: &str, e: &exec::EpochReport| {
+                bar.inc(&format!(
+                    "training {} ({label}): epoch {} test acc {:.4}",
+                    spec.name, e.epoch, e.test_accuracy
+                ))
             };
-            let base = train_one(&[], "no pipelining")?;
-            for (h, method, p) in runs {
-                let s = &schedules[&(h.clone(), spec.name.clone(), method.clone(), p)];
-                let rep = train_one(&s.staleness, &format!("{method} P = {p} on {h}"))?;
-                accuracy.push(Accuracy {
-                    model: spec.name.clone(),
-                    dataset: base.dataset.clone(),
-                    train_samples: base.train_samples,
-                    test_samples: base.test_samples,
-                    epochs: training.epochs,
-                    hardware: h,
-                    method,
-                    processors: p,
-                    max_staleness: s.max_staleness(),
-                    mean_staleness: mean_staleness(s),
-                    baseline: base.final_test_accuracy,
-                    pipelined: rep.final_test_accuracy,
-                });
-            }
+            accuracy.extend(experiment::accuracy(&spec, &net, &dataset, &plan, &mut epoch_done)?);
         }
     }
     bar.finish();
@@ -557,12 +276,41 @@ fn count(n: usize, what: &str) -> String {
 
 /// `report.csv`.
 pub fn render_csv(rows: &[Row]) -> String {
-    let mut s = CSV_COLUMNS.join(",") + "\n";
+    let mut s = Row::COLUMNS.join(",") + "\n";
     for r in rows {
         s.push_str(&r.csv_cells().join(","));
         s.push('\n');
     }
     s
+}
+
+/// The speedup-over-PipeDream plot of one model on one machine.
+fn speedup_plot(rows: &[Row], hw: &str, model: &str, procs: &[u64]) -> String {
+    let series: Vec<svg::Series> = Method::ALL
+        .iter()
+        .map(|m| svg::Series {
+            name: m.name().to_string(),
+            colour: svg::method_colour(m.name()),
+            dash: svg::method_dash(m.name()),
+            values: procs
+                .iter()
+                .map(|&p| {
+                    rows.iter()
+                        .find(|r| {
+                            r.hardware == hw && r.model == model && r.method == m.name() && r.processors == p
+                        })
+                        .map(|r| r.speedup_vs_pipedream)
+                })
+                .collect(),
+        })
+        .collect();
+    svg::line_plot(
+        &format!("{model} on {hw}: speedup over PipeDream"),
+        "processors P",
+        "speedup over pipedream (period ratio)",
+        procs,
+        &series,
+    )
 }
 
 /// Rows of one method.
