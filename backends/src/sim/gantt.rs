@@ -17,6 +17,7 @@ use spikepipe_ir::{Schedule, TaskKind};
 
 use super::trace::Trace;
 use super::SimReport;
+use crate::svg::{self, esc};
 
 const WIDTH: f64 = 1400.0;
 const LEFT: f64 = 80.0;
@@ -62,10 +63,6 @@ fn kind_label(kind: TaskKind) -> &'static str {
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// `12000` → `12k`, `1500000` → `1.5M` (exact multiples of 0.1k / 0.1M only).
 fn fmt_cycles(c: u64) -> String {
     for (unit, suffix) in [(1_000_000u64, "M"), (1000, "k")] {
@@ -78,19 +75,9 @@ fn fmt_cycles(c: u64) -> String {
     c.to_string()
 }
 
-/// A "nice" tick step (1, 2 or 5 × 10^k) giving about `target` ticks over `span`.
+/// A "nice" tick step (1, 2, 2.5 or 5 × 10^k cycles) giving about `target` ticks over `span`.
 fn tick_step(span: u64, target: u64) -> u64 {
-    let raw = (span / target.max(1)).max(1);
-    let mut mag = 1u64;
-    while mag.saturating_mul(10) <= raw {
-        mag *= 10;
-    }
-    for m in [1, 2, 5, 10] {
-        if mag * m >= raw {
-            return mag * m;
-        }
-    }
-    mag * 10
+    (svg::nice_step(span as f64, target as f64).round() as u64).max(1)
 }
 
 /// The last cycle of the first `iterations` iterations of a recorded run: the time span
@@ -131,11 +118,7 @@ pub fn render_svg_span(schedule: &Schedule, trace: &Trace, iterations: u32, t_en
     let link_h = if folded { ROW_H } else { LINK_H };
 
     let mut o = String::with_capacity(4096 + 400 * (chunks.len() + transfers.len()));
-    let _ = writeln!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(o, r##"<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>"##);
+    o.push_str(&svg::begin(WIDTH, height, 12.0));
     let _ = writeln!(
         o,
         r#"<text x="{LEFT}" y="22" font-size="16" font-weight="bold">{} — {} on {} processors, period II = {} cycles, iterations 0–{}</text>"#,
@@ -295,7 +278,7 @@ pub fn render_svg_span(schedule: &Schedule, trace: &Trace, iterations: u32, t_en
         LEFT + plot_w / 2.0,
         axis_y + 36.0
     );
-    o.push_str("</svg>\n");
+    o.push_str(svg::END);
     o
 }
 
