@@ -504,3 +504,24 @@ fn progress_stays_out_of_pipes() {
     assert!(o.status.success());
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
+
+#[test]
+fn progress_shows_on_a_terminal() {
+    // util-linux `script` gives the command a terminal; without it there is nothing to test.
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to provide a terminal");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_spikepipe");
+    let cmd = format!(
+        "{bin} compile models/mlp-fmnist.yaml --hardware {HW} -p 4 --method ilp --time-limit 1 > /dev/null"
+    );
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(common::root())
+        .output()
+        .expect("runs script");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seen = String::from_utf8_lossy(&o.stdout);
+    assert!(seen.contains("compiling mlp-fmnist with ilp on 4 processors"), "a progress line: {seen:?}");
+}
