@@ -1,5 +1,5 @@
 //! Re-costs a schedule file's tasks and chunks from its own `hardware` with the default
-//! cost model ([`Systolic`]), so a hand-edited `cycles` field is caught instead of being
+//! cost model ([`Systolic`]) plus each chunk's reduction work (`reduce_cycles`), so a hand-edited `cycles` field is caught instead of being
 //! silently trusted: the simulator times chunks by their `cycles`, and the period and
 //! staleness follow from them.
 //!
@@ -45,12 +45,20 @@ pub fn check_cycles(s: &Schedule) -> Result<(), Violations> {
             if c.range.end < c.range.start {
                 continue; // the verifier reports malformed ranges
             }
-            let want = cost.work_cycles(&chunk_work(&t.work, c.range.dim, c.range.start, c.range.end));
+            // A chunk also sums the partial results it receives (`reduce_cycles`, which the
+            // verifier checks against the partial sums that arrive).
+            let work = cost.work_cycles(&chunk_work(&t.work, c.range.dim, c.range.start, c.range.end));
+            let want = work.saturating_add(c.reduce_cycles);
             if c.cycles != want {
+                let reduce = if c.reduce_cycles > 0 {
+                    format!(" plus {} cycles of reduction", c.reduce_cycles)
+                } else {
+                    String::new()
+                };
                 found.push(Violation {
                     location: format!("{}[{i}]", t.id),
                     message: format!(
-                        "cycles is {}, but its range {}..{} of `{}` costs {want} cycles on this hardware",
+                        "cycles is {}, but its range {}..{} of `{}` costs {work} cycles on this hardware{reduce}",
                         c.cycles,
                         c.range.start,
                         c.range.end,

@@ -26,7 +26,7 @@ pub struct TrainArgs {
     /// verified as `simulate` verifies it and must have been compiled for MODEL.
     #[arg(long, value_name = "SCHEDULE.json", conflicts_with = "method")]
     pub schedule: Option<PathBuf>,
-    /// Compile a schedule with this method (ilp, heuristic, pipedream, layerwise, gpipe) and use its staleness.
+    /// Compile a schedule with this method (ilp, heuristic, data-parallel, pipedream, layerwise, gpipe) and use its staleness.
     #[arg(long, short = 'm', value_parser = flags::method)]
     pub method: Option<Method>,
     /// Processors P for --method, 1 to 256 (overrides the hardware's).
