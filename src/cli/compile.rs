@@ -160,11 +160,20 @@ pub fn summary(s: &Schedule) -> String {
         pt.row(vec![
             format!("p{p}"),
             busy.to_string(),
-            items.into_iter().map(|(_, n)| n).collect::<Vec<_>>().join(" "),
+            chunk_list(items.into_iter().map(|(_, n)| n).collect()),
         ]);
     }
     out.push_str(&pt.to_string());
     out
+}
+
+/// A processor's chunks in start order; past 12 the rest are counted (JSON has them all).
+fn chunk_list(names: Vec<String>) -> String {
+    const SHOWN: usize = 12;
+    if names.len() <= SHOWN {
+        return names.join(" ");
+    }
+    format!("{} … and {} more", names[..SHOWN].join(" "), names.len() - SHOWN)
 }
 
 /// Per-processor utilization: every value for up to 16 processors, else the spread
