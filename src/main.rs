@@ -12,7 +12,16 @@ mod cli;
 
 /// Scheduling compiler for pipelined SNN training on multiple systolic-array processors.
 #[derive(Parser, Debug)]
-#[command(name = "spikepipe", version, about, long_about = None)]
+#[command(
+    name = "spikepipe",
+    version,
+    about,
+    long_about = None,
+    after_help = "The words in the outputs (period II, lower bound LB, staleness s and s', comm overhead),\n\
+the task graph (F S E G W U per layer) and the schedule file are defined in docs/design.md.\n\
+Exit status: 0 success, 1 internal failure, 2 bad input (spec, schedule, flag, unreadable or\n\
+unwritable file)."
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,

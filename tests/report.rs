@@ -115,7 +115,8 @@ fn report_matches_compile_and_simulate() {
     assert!(md.contains("## Summary") && md.contains("### `cnn-fmnist` on `sa32-ws`"), "{md}");
 
     let rows = parse_csv(&std::fs::read_to_string(dir.join("report.csv")).expect("csv"));
-    assert_eq!(rows.len(), 2 * 2 * 5, "2 models × 2 P × 5 methods");
+    let methods = spikepipe_compiler::Method::ALL.len();
+    assert_eq!(rows.len(), 2 * 2 * methods, "2 models × 2 P × every method");
 
     let sched_dir = scratch("match-schedules");
     for r in &rows {
