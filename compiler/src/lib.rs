@@ -23,6 +23,7 @@ mod pipeline;
 pub mod recost;
 pub mod schedule;
 mod shapes;
+pub mod versus;
 
 pub use error::{plain_types, Location, ScheduleError, SpecError, SpecResult};
 pub use options::Solver;
