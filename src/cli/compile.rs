@@ -115,6 +115,7 @@ pub fn summary(s: &Schedule) -> String {
          lower bound   {} cycles  (II/LB {:.3})\n\
          utilization   {:.1} %  ({})\n\
          between procs {} bytes per iteration  (comm overhead {} of {} bytes)\n\
+         paper metric  {} of {} operand + {} tensor bytes\n\
          solver        {} {}  {}{}{}\n\n",
         s.model.name,
         s.method,
@@ -128,6 +129,9 @@ pub fn summary(s: &Schedule) -> String {
         per_processor(&m.processor_utilization),
         m.bytes_between_processors,
         fmt_percent(m.comm_overhead),
+        m.bytes_total,
+        fmt_percent(m.comm_overhead_paper),
+        m.operand_bytes,
         m.bytes_total,
         s.solver.name,
         s.solver.status.name(),

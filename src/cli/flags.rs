@@ -47,8 +47,10 @@ fn option_message(e: &spikepipe_compiler::SpecError) -> String {
 /// subcommand that compiles.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SolveArgs {
-    /// Time limit of each ILP phase in seconds, 0 to 604800 (default 10; `report`: 2). On
-    /// time-out the best schedule found so far, or the heuristic's, is used.
+    /// Wall-clock limit of the whole ILP solve (all phases) in seconds, 0 to 604800
+    /// (default 10; `report`: 2). The search also stops at fixed node budgets, so a run
+    /// they end is reproducible; if the clock ends it first the note says so, and if
+    /// nothing was found the heuristic's schedule is used.
     #[arg(long, value_name = "SECS", value_parser = time_limit, allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
     /// ILP solver: microlp (built in) or highs (needs `--features highs`).

@@ -46,7 +46,7 @@ pub struct ReportArgs {
     /// Processor counts, comma-separated, each 1 to 256.
     #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16", value_parser = flags::processors)]
     pub processors: Vec<u64>,
-    /// ILP time limit (default 2 s per phase here, so the default run stays short), solver
+    /// ILP time limit (default 2 s per solve here, so the default run stays short), solver
     /// and staleness cap. With `--max-staleness` the report shows the speed that gradient
     /// freshness costs.
     #[command(flatten)]
