@@ -117,7 +117,8 @@ row! {
         pub speedup_vs_layerwise: f64,
         /// gpipe's II / this II.
         pub speedup_vs_gpipe: f64,
-        /// min(pipedream, layerwise, gpipe) II / this II.
+        /// II of the fastest standard method (data-parallel, pipedream, gpipe) whose
+        /// staleness is at most this row's, ÷ this II.
         pub speedup_vs_best_standard: f64,
         /// Mean busy cycles per period over processors.
         pub utilization: f64,
@@ -206,6 +207,17 @@ pub fn rows(
             .map(|(r, _)| r.period_cycles)
             .unwrap_or(0)
     };
+    // The fastest standard method whose staleness is within `stale` (data-parallel and
+    // gpipe always are: they are synchronous).
+    let best_standard = |p: u64, stale: u64| {
+        compared
+            .iter()
+            .filter(|(r, _)| r.processors == p && r.max_staleness <= stale)
+            .filter(|(r, _)| r.method.parse::<Method>().is_ok_and(Method::is_standard))
+            .map(|(r, _)| r.period_cycles)
+            .min()
+            .unwrap_or(0)
+    };
     let sims: Vec<Result<SimReport, ExperimentError>> = compared
         .par_iter()
         .map(|(r, s)| {
@@ -217,8 +229,7 @@ pub fn rows(
     let mut out = Rows { rows: Vec::new(), schedules: BTreeMap::new() };
     for ((r, s), simr) in compared.iter().zip(sims) {
         let simr = simr?;
-        let best_std =
-            ["pipedream", "layerwise", "gpipe"].iter().map(|m| period_of(m, r.processors)).min().unwrap_or(0);
+        let best_std = best_standard(r.processors, r.max_staleness);
         out.rows.push(Row {
             hardware: hardware.to_string(),
             model: model.clone(),
@@ -249,6 +260,24 @@ pub fn rows(
         out.schedules.insert((r.method.clone(), r.processors), s.clone());
     }
     Ok(out)
+}
+
+/// Our `heuristic` against the best standard method at staleness budgets 0, 1, 2 and
+/// unbounded (see [`spikepipe_compiler::versus`]), at every P.
+pub fn versus(
+    specs: &Specs,
+    processors: &[u64],
+    opts: &CompileOptions,
+) -> Result<Vec<spikepipe_compiler::versus::VersusRow>, ExperimentError> {
+    let budgets = [Some(0), Some(1), Some(2), None];
+    Ok(spikepipe_compiler::versus::versus_standard(
+        specs,
+        processors,
+        &budgets,
+        Method::Heuristic,
+        opts,
+        |_, _| {},
+    )?)
 }
 
 /// The data set a model trains on, chosen by its input shape (the executor needs

@@ -20,7 +20,8 @@ use anyhow::Context as _;
 use spikepipe::experiment::{self, Row, TrainPlan};
 
 use render::{
-    accuracy_table, render_csv, render_markdown, speedup_plot, speedup_table, summary_text, Context,
+    accuracy_table, render_csv, render_markdown, speedup_plot, speedup_table, summary_text, versus_summary,
+    Context,
 };
 use spikepipe_backends::exec;
 use spikepipe_backends::sim::gantt;
@@ -149,7 +150,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     outputs::prepare_dir("--out", &args.out)?;
 
     let methods = Method::ALL;
-    let steps = specs.len() as u64 * procs.len() as u64 * methods.len() as u64 * 2 + models.len() as u64;
+    let steps = specs.len() as u64 * procs.len() as u64 * methods.len() as u64 * 2
+        + models.len() as u64
+        + specs.len() as u64;
     let bar = Bar::new(steps, args.quiet);
     let t0 = std::time::Instant::now();
     let opts: CompileOptions = args.solve.options(Method::Ilp, 2.0).reproducible(args.reproducible);
@@ -168,6 +171,17 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         let name = format!("speedup-{model}-{hw}.svg");
         write(&args.out.join(&name), &speedup_plot(&rows, hw, &model, &procs))?;
         plots.push((hw.clone(), model.clone(), name));
+    }
+
+    // The headline: heuristic against the best standard method at each staleness budget.
+    let mut versus = Vec::new();
+    for (hw, sp) in &specs {
+        bar.inc(&format!("{} on {hw}: against the best standard method per staleness budget", sp.model.name));
+        let rows = experiment::versus(sp, &procs, &opts)?;
+        match versus.iter_mut().find(|(h, _): &&mut (String, Vec<_>)| h == hw) {
+            Some((_, v)) => v.extend(rows),
+            None => versus.push((hw.clone(), rows)),
+        }
     }
 
     // Gantt charts: ilp next to pipedream, first hardware file, P = gantt_p.
@@ -247,11 +261,15 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         accuracy: &accuracy,
         skipped: &skipped,
         wall: if args.reproducible { None } else { Some(wall) },
+        versus: &versus,
     };
     let md = render_markdown(&ctx);
     write(&args.out.join("report.md"), &md)?;
 
     let mut out = String::new();
+    for (k, v) in versus_summary(&versus) {
+        let _ = writeln!(out, "{k}: {v}");
+    }
     out.push_str(&summary_text(&rows));
     out.push('\n');
     out.push_str(&speedup_table(&rows, &procs).to_string());

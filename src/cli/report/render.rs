@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use spikepipe::experiment::{Accuracy, Row};
+use spikepipe_compiler::versus::VersusRow;
 use spikepipe_compiler::Method;
 
 use super::svg;
@@ -87,7 +88,7 @@ fn summary_lines(rows: &[Row]) -> Vec<(String, String)> {
     };
     sp("ilp over pipedream", stat(of(rows, "ilp"), |r| r.speedup_vs_pipedream), false);
     sp(
-        "ilp over best standard (min of pipedream, layerwise, gpipe)",
+        "ilp over best standard (data-parallel, pipedream, gpipe; equal or lower staleness)",
         stat(of(rows, "ilp"), |r| r.speedup_vs_best_standard),
         false,
     );
@@ -215,6 +216,67 @@ pub(super) struct Context<'a> {
     pub(super) accuracy: &'a [Accuracy],
     pub(super) skipped: &'a [Skipped],
     pub(super) wall: Option<f64>,
+    /// (hardware stem, rows) of heuristic vs the best standard method per budget.
+    pub(super) versus: &'a [(String, Vec<VersusRow>)],
+}
+
+fn budget_name(b: Option<u64>) -> String {
+    b.map_or("unbounded".into(), |b| format!("≤ {b}"))
+}
+
+/// Mean and max speedup over the best standard method per staleness budget, one line each.
+pub(super) fn versus_summary(versus: &[(String, Vec<VersusRow>)]) -> Vec<(String, String)> {
+    let all: Vec<&VersusRow> = versus.iter().flat_map(|(_, v)| v).collect();
+    let mut out = Vec::new();
+    for b in [Some(0), Some(1), Some(2), None] {
+        let rows: Vec<VersusRow> = all.iter().filter(|r| r.budget == b).map(|r| (*r).clone()).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let (mean, max) = spikepipe_compiler::versus::summary(&rows);
+        let slower = rows.iter().filter(|r| r.speedup < 1.0).count();
+        out.push((
+            format!("heuristic over the best standard method, staleness {}", budget_name(b)),
+            format!("mean {mean:.3}×, max {max:.3}× over {} rows ({slower} slower)", rows.len()),
+        ));
+    }
+    let capped: Vec<VersusRow> = all.iter().filter(|r| r.budget.is_some()).map(|r| (*r).clone()).collect();
+    if !capped.is_empty() {
+        let (mean, max) = spikepipe_compiler::versus::summary(&capped);
+        out.push((
+            "… at staleness ≤ 2 (budgets 0, 1, 2 together)".into(),
+            format!("mean {mean:.3}×, max {max:.3}×"),
+        ));
+    }
+    out
+}
+
+/// The headline table: per machine, model and P, the speedup at each budget with the
+/// best standard method in parentheses.
+fn versus_markdown(versus: &[(String, Vec<VersusRow>)]) -> String {
+    let mut o = String::new();
+    let budgets = [Some(0), Some(1), Some(2), None];
+    let mut header = vec!["hardware".to_string(), "model".to_string(), "P".to_string()];
+    header.extend(budgets.iter().map(|&b| format!("s {}", budget_name(b))));
+    let h: Vec<&str> = header.iter().map(|s| s.as_str()).collect();
+    let mut trs = Vec::new();
+    for (hw, rows) in versus {
+        let mut keys: Vec<(String, u64)> = rows.iter().map(|r| (r.model.clone(), r.processors)).collect();
+        keys.dedup();
+        for (model, p) in keys {
+            let mut cells = vec![format!("`{hw}`"), format!("`{model}`"), p.to_string()];
+            for &b in &budgets {
+                cells.push(
+                    rows.iter()
+                        .find(|r| r.model == model && r.processors == p && r.budget == b)
+                        .map_or("–".into(), |r| format!("{:.3}× ({})", r.speedup, r.best_standard)),
+                );
+            }
+            trs.push(cells);
+        }
+    }
+    o.push_str(&md_table(&h, &trs));
+    o
 }
 
 fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -255,8 +317,9 @@ pub(super) fn render_markdown(c: &Context) -> String {
          incumbent, or the heuristic's schedule, is used: status `time_limit` / `fallback`). \
          Every schedule is simulated on dedicated links for {} iterations (more when the \
          pipeline holds more iterations than that run can measure). Speedup over a method = that \
-         method's period ÷ this period; *best standard* = the smallest period of pipedream, \
-         layerwise and gpipe. Communication overhead = bytes per iteration moved between \
+         method's period ÷ this period; *best standard* = the smallest period of \
+         data-parallel and gpipe, and of pipedream when its staleness is at most the row's. \
+         Communication overhead = bytes per iteration moved between \
          processors ÷ all bytes one training iteration moves between tasks (and to/from weight \
          memory).{}\n",
         c.hardware.iter().map(|h| format!("`{}`", h.display())).collect::<Vec<_>>().join(", "),
@@ -268,6 +331,23 @@ pub(super) fn render_markdown(c: &Context) -> String {
             None => " Reproducible run: solver seconds recorded as 0.".into(),
         }
     );
+
+    if !c.versus.is_empty() {
+        let _ = writeln!(o, "## Against the best standard method, at equal staleness\n");
+        let _ = writeln!(
+            o,
+            "Period of the fastest standard method (data-parallel, replicated PipeDream, tuned \
+             GPipe) whose largest staleness is within the budget ÷ period of `heuristic` \
+             compiled with `--max-staleness` = the budget (the winning standard method in \
+             parentheses). `ilp` competes with the same candidates, so it is never slower than \
+             `heuristic`.\n"
+        );
+        let srows: Vec<Vec<String>> = versus_summary(c.versus).into_iter().map(|(k, v)| vec![k, v]).collect();
+        o.push_str(&md_table(&["figure", "value"], &srows));
+        o.push('\n');
+        o.push_str(&versus_markdown(c.versus));
+        o.push('\n');
+    }
 
     let _ = writeln!(o, "## Summary\n");
     let srows: Vec<Vec<String>> = summary_lines(c.rows).into_iter().map(|(k, v)| vec![k, v]).collect();
