@@ -38,7 +38,7 @@ pub struct TuneArgs {
     #[arg(long, short = 'p', value_name = "N")]
     pub processors: Option<u64>,
     /// Methods, comma-separated (default: all).
-    #[arg(long, value_delimiter = ',', value_parser = super::compile::parse_method)]
+    #[arg(long, value_delimiter = ',', value_parser = super::flags::method)]
     pub methods: Vec<Method>,
     /// Staleness caps tried besides none: 0..=K.
     #[arg(long, default_value_t = 2, value_name = "K")]
@@ -73,8 +73,8 @@ pub struct TuneArgs {
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
-    /// Time limit of each ILP phase in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    /// Time limit of each ILP solve in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = super::flags::time_limit, allow_negative_numbers = true)]
     pub time_limit: f64,
     /// No progress bar.
     #[arg(long, short = 'q')]
@@ -174,8 +174,7 @@ pub fn tune(
     let mut points = Vec::new();
     for &method in &methods {
         for &cap in &caps {
-            let mut co = CompileOptions::new(method);
-            co.time_limit = opts.time_limit;
+            let mut co = CompileOptions::new(method).with_time_limit(opts.time_limit);
             co.max_staleness = cap;
             co.reproducible = true;
             let s = compile(specs, &co)?;
