@@ -363,8 +363,9 @@ fn check_staleness(s: &Schedule, c: &mut Checker) {
                 c.fail(
                     format!("layer {}", want.layer),
                     format!(
-                        "staleness in file (forward {}, input_grad {:?}) differs from the starts (forward {}, input_grad {:?})",
-                        got.forward, got.input_grad, want.forward, want.input_grad
+                        "staleness in the file ({}) differs from the one the starts give ({})",
+                        describe(got),
+                        describe(want)
                     ),
                 );
             }
@@ -378,22 +379,32 @@ fn check_staleness(s: &Schedule, c: &mut Checker) {
     }
 }
 
+/// `s = 2, s′ = 1` (or `s = 2, no input gradient`), as the file's readers write it.
+fn describe(l: &crate::LayerStaleness) -> String {
+    let s = if l.forward == u64::MAX { "missing".to_string() } else { l.forward.to_string() };
+    match l.input_grad {
+        Some(g) => format!("s = {s}, s′ = {g}"),
+        None => format!("s = {s}, no input gradient"),
+    }
+}
+
 fn want_none() -> crate::LayerStaleness {
     crate::LayerStaleness { layer: 0, forward: u64::MAX, input_grad: None }
 }
 
 /// Staleness of every layer recomputed from the chunk starts (DESIGN §6).
 pub fn compute_staleness(s: &Schedule) -> Vec<crate::LayerStaleness> {
+    let arrivals = crate::schedule::arrivals(s);
     (1..=s.model.layers)
         .map(|l| {
             let find = |k: TaskKind| s.tasks.iter().find(|t| t.layer == l && t.kind == k);
             let u = find(TaskKind::Update);
             let forward = match (u, find(TaskKind::Forward)) {
-                (Some(u), Some(f)) => staleness_between(s, u, f),
+                (Some(u), Some(f)) => staleness_between(s, &arrivals, u, f),
                 _ => 0,
             };
             let input_grad = match (u, find(TaskKind::InputGrad)) {
-                (Some(u), Some(g)) => Some(staleness_between(s, u, g)),
+                (Some(u), Some(g)) => Some(staleness_between(s, &arrivals, u, g)),
                 _ => None,
             };
             crate::LayerStaleness { layer: l, forward, input_grad }
