@@ -390,7 +390,7 @@ impl<F: Real> Trainer<F> {
             let seen = ((bi + 1) * self.batch).min(order.len());
             progress(Progress::Batch { epoch, done: bi + 1, loss: loss / seen as f64 });
             let last = bi + 1 == batches;
-            if !last && self.eval_every.is_some_and(|n| self.opt.step % n as u64 == 0) {
+            if !last && self.eval_every.is_some_and(|n| self.opt.step.is_multiple_of(n as u64)) {
                 let t = Instant::now();
                 let point = self.eval_point(test, epoch)?;
                 eval_secs += t.elapsed().as_secs_f64();
@@ -431,7 +431,6 @@ impl<F: Real> Trainer<F> {
     /// Test accuracy, the fraction of samples whose output layer stayed silent (no
     /// output spike over all steps: the prediction is then class 0 by the argmax's tie
     /// rule, whatever the input), and every layer's firing rate.
-
     pub fn evaluate_detail(&self, split: &Split) -> Result<(f64, f64, Vec<f64>), ExecError> {
         self.check_data(split)?;
         if split.is_empty() {
