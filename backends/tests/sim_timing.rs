@@ -27,7 +27,7 @@ fn two_task_schedule() -> Schedule {
     };
     let mut s = Schedule {
         format: SCHEDULE_FORMAT.into(),
-        model: ModelInfo { name: "hand".into(), spec_hash: "0".into(), layers: 1, batch: 4 },
+        model: ModelInfo { name: "hand".into(), spec_hash: "0".into(), layers: 1, batch: 4, optimizer: None },
         hardware: HardwareSpec {
             processors: 2,
             array: ArraySpec { rows: 8, cols: 8, dataflow: Dataflow::Ws },
@@ -35,6 +35,7 @@ fn two_task_schedule() -> Schedule {
             clock_mhz: 100.0,
             link: LinkSpec { bytes_per_cycle: 16, latency_cycles: 20 },
             bits: BitsSpec::default(),
+            memory_bytes: None,
         },
         method: "hand".into(),
         micro_batches: None,
@@ -74,6 +75,7 @@ fn two_task_schedule() -> Schedule {
             bytes_between_processors: 160,
             bytes_total: 160,
             comm_overhead: 1.0,
+            peak_memory_bytes: vec![],
         },
     };
     assert_eq!(required_transfers(&s).len(), 1);

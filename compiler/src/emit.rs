@@ -69,6 +69,7 @@ pub fn draft(
             spec_hash: spec_hash.to_string(),
             layers: p.graph.layers(),
             batch: p.network.batch,
+            optimizer: None,
         },
         hardware: p.hardware.clone(),
         method: method.to_string(),
@@ -126,6 +127,7 @@ fn metrics(p: &Problem, s: &Schedule) -> Metrics {
         bytes_between_processors: between,
         bytes_total: total,
         comm_overhead: round6(between as f64 / total.max(1) as f64),
+        peak_memory_bytes: spikepipe_ir::peak_memory_bytes(s),
     }
 }
 

@@ -86,6 +86,7 @@ pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, Schedul
         schedule = cap_staleness(&problem, schedule, cap)?;
     }
     schedule.model.spec_hash = emit::spec_hash(specs);
+    schedule.model.optimizer = Some(specs.model.training.optimizer);
     schedule.solver.seconds =
         if opts.reproducible { 0.0 } else { emit::round6(started.elapsed().as_secs_f64()) };
     emit::finish(&problem, schedule)

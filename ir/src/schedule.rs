@@ -65,6 +65,10 @@ pub struct ModelInfo {
     pub layers: u32,
     /// Minibatch size B (chunk sample ranges are within `0..batch`).
     pub batch: u64,
+    /// The optimizer, whose state (Adam's two moments) counts in the memory a schedule
+    /// needs. `None` in files written before it was recorded: no optimizer state counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<crate::Optimizer>,
 }
 
 /// Solver outcome.
@@ -295,6 +299,9 @@ pub struct Metrics {
     pub bytes_total: u64,
     /// `bytes_between_processors / bytes_total`.
     pub comm_overhead: f64,
+    /// Peak bytes live on each processor in steady state ([`crate::peak_memory_bytes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peak_memory_bytes: Vec<u64>,
 }
 
 impl Schedule {

@@ -196,6 +196,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
             latency_cycles: spec.link_latency,
         },
         bits: BitsSpec::default(),
+        memory_bytes: None,
     };
     let schedule_edges: Vec<ScheduleEdge> = edges
         .iter()
@@ -214,6 +215,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
             spec_hash: "0000000000000000".into(),
             layers: l_count,
             batch: b,
+            optimizer: None,
         },
         hardware,
         method: "synthetic".into(),
@@ -275,7 +277,9 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
         bytes_between_processors: moved,
         bytes_total: all,
         comm_overhead: if all == 0 { 0.0 } else { moved as f64 / all as f64 },
+        peak_memory_bytes: Vec::new(),
     };
+    s.metrics.peak_memory_bytes = spikepipe_ir::peak_memory_bytes(&s);
     s
 }
 
