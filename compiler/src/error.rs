@@ -101,4 +101,7 @@ pub enum ScheduleError {
         /// What is wrong.
         violations: spikepipe_ir::Violations,
     },
+    /// No schedule fits the memory per processor.
+    #[error(transparent)]
+    Memory(#[from] crate::memory_fit::MemoryError),
 }

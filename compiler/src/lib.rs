@@ -16,6 +16,7 @@ pub mod emit;
 mod error;
 pub mod locate;
 pub mod lower;
+pub mod memory_fit;
 pub mod parse;
 mod pipeline;
 pub mod schedule;

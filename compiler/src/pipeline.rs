@@ -87,6 +87,9 @@ pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, Schedul
     }
     schedule.model.spec_hash = emit::spec_hash(specs);
     schedule.model.optimizer = Some(specs.model.training.optimizer);
+    if let Some(cap) = specs.hardware.memory_bytes {
+        schedule = crate::memory_fit::fit_memory(&problem, schedule, cap, opts.max_staleness)?;
+    }
     schedule.solver.seconds =
         if opts.reproducible { 0.0 } else { emit::round6(started.elapsed().as_secs_f64()) };
     emit::finish(&problem, schedule)

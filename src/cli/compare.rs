@@ -47,10 +47,14 @@ pub struct CompareArgs {
     /// Keep every layer's staleness at or below N (raises periods; see `compile --help`).
     #[arg(long, value_name = "N")]
     pub max_staleness: Option<u64>,
+    /// Memory per processor in bytes (overrides the hardware's `memory_bytes`; see
+    /// `compile --help`).
+    #[arg(long, value_name = "BYTES", value_parser = super::compile::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 /// CSV header of a comparison (the fields of [`CompareRow`] in order).
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "method",
     "processors",
     "period_cycles",
@@ -62,6 +66,7 @@ pub const COLUMNS: [&str; 13] = [
     "mean_staleness",
     "bytes_between_processors",
     "comm_overhead",
+    "peak_memory_bytes",
     "solve_seconds",
     "status",
 ];
@@ -80,6 +85,7 @@ pub fn cells(r: &CompareRow) -> Vec<String> {
         format!("{:.2}", r.mean_staleness),
         r.bytes_between_processors.to_string(),
         format!("{:.6}", r.comm_overhead),
+        r.peak_memory_bytes.iter().max().copied().unwrap_or(0).to_string(),
         format!("{:.3}", r.solve_seconds),
         r.status.clone(),
     ]
@@ -120,7 +126,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     if args.methods.is_empty() {
         return Err(BadInput("--methods: name at least one method".into()).into());
     }
-    let specs = load_specs(&args.model, args.hardware.as_deref(), None)?;
+    let mut specs = load_specs(&args.model, args.hardware.as_deref(), None)?;
+    if args.max_memory.is_some() {
+        specs.hardware.memory_bytes = args.max_memory;
+    }
     let mut opts = spikepipe_compiler::CompileOptions::new(Method::Ilp).reproducible(args.reproducible);
     opts.time_limit = args.time_limit;
     opts.max_staleness = args.max_staleness;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use spikepipe_backends::sim::{simulate, LinkModel, SimConfig};
+use spikepipe_backends::sim::{human_bytes, simulate, LinkModel, SimConfig};
 use spikepipe_compiler::{compile, CompileOptions, Method};
 use spikepipe_ir::Schedule;
 
@@ -13,7 +13,8 @@ use super::{print, BadInput, Format, SpecArgs, Table};
 #[command(
     after_help = "Examples:\n  spikepipe compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml\n  \
 spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --method heuristic -o vgg.json\n  \
-spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --format json | jq .period_cycles"
+spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --format json | jq .period_cycles\n  \
+spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --method heuristic --max-memory 512MiB"
 )]
 pub struct CompileArgs {
     #[command(flatten)]
@@ -43,6 +44,12 @@ pub struct CompileArgs {
     /// placement used) until it is. Trades speed for gradient freshness.
     #[arg(long, value_name = "N")]
     pub max_staleness: Option<u64>,
+    /// Memory per processor in bytes (suffixes K, M, G, KiB, MiB, GiB accepted); overrides
+    /// the hardware's `memory_bytes`. The schedule is changed until every processor's peak
+    /// memory fits (period raised, PipeDream's placement tried), or the compile fails
+    /// naming what does not fit.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_memory: Option<u64>,
     /// Also simulate the schedule (dedicated links, `--iterations` minibatches) and print
     /// the simulator's report after the summary.
     #[arg(long)]
@@ -50,6 +57,30 @@ pub struct CompileArgs {
     /// Minibatches to simulate with `--simulate`.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub iterations: u32,
+}
+
+/// Parses a byte count for clap: `1048576`, `512K`, `64MiB`, `2G`, `1.5GiB` (K/M/G are
+/// powers of 1000, KiB/MiB/GiB powers of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" => 1_000,
+        "M" | "MB" => 1_000_000,
+        "G" | "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        u => return Err(format!("unknown unit `{u}` in `{s}` (use B, K, M, G, KiB, MiB or GiB)")),
+    };
+    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not a byte count"))?;
+    let bytes = (v * scale as f64).round();
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("`{s}`: give at least 1 byte"));
+    }
+    Ok(bytes as u64)
 }
 
 /// Parses a method name for clap.
@@ -83,7 +114,10 @@ impl CompileArgs {
 
 /// Runs the subcommand.
 pub fn run(args: CompileArgs) -> anyhow::Result<()> {
-    let specs = args.spec.load()?;
+    let mut specs = args.spec.load()?;
+    if args.max_memory.is_some() {
+        specs.hardware.memory_bytes = args.max_memory;
+    }
     let schedule = compile(&specs, &args.options()?)?;
     if let Some(path) = &args.output {
         std::fs::write(path, schedule.to_json() + "\n")
@@ -123,6 +157,7 @@ pub fn summary(s: &Schedule) -> String {
          lower bound   {} cycles  (period/LB {:.4})\n\
          utilization   {:.1} %  (per processor: {})\n\
          between procs {} bytes/iteration  (comm overhead {:.4} % of {} bytes)\n\
+         peak memory   {} on the fullest processor{}\n\
          solver        {} {}  {:.3} s{}{}\n\n",
         s.model.name,
         s.method,
@@ -137,6 +172,11 @@ pub fn summary(s: &Schedule) -> String {
         m.bytes_between_processors,
         100.0 * m.comm_overhead,
         m.bytes_total,
+        human_bytes(m.peak_memory_bytes.iter().copied().max().unwrap_or(0)),
+        s.hardware
+            .memory_bytes
+            .map(|c| format!(" (memory {} per processor)", human_bytes(c)))
+            .unwrap_or_default(),
         s.solver.name,
         s.solver.status.name(),
         s.solver.seconds,
@@ -153,7 +193,7 @@ pub fn summary(s: &Schedule) -> String {
     }
     out.push_str(&st.to_string());
     out.push('\n');
-    let mut pt = Table::new(&["processor", "busy_cycles", "chunks"]);
+    let mut pt = Table::new(&["processor", "busy_cycles", "peak_memory", "chunks"]);
     for p in 0..s.hardware.processors as u32 {
         let mut items: Vec<(u64, String)> = Vec::new();
         let mut busy = 0;
@@ -168,6 +208,7 @@ pub fn summary(s: &Schedule) -> String {
         pt.row(vec![
             format!("p{p}"),
             busy.to_string(),
+            m.peak_memory_bytes.get(p as usize).map_or("-".into(), |&b| human_bytes(b)),
             items.into_iter().map(|(_, n)| n).collect::<Vec<_>>().join(" "),
         ]);
     }

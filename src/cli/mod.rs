@@ -63,7 +63,11 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             || c.is::<serde_json::Error>()
             || matches!(
                 c.downcast_ref::<ScheduleError>(),
-                Some(ScheduleError::SolverDisabled(_) | ScheduleError::UnknownSolver(_))
+                Some(
+                    ScheduleError::SolverDisabled(_)
+                        | ScheduleError::UnknownSolver(_)
+                        | ScheduleError::Memory(_)
+                )
             )
     });
     if bad {

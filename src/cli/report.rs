@@ -82,6 +82,10 @@ pub struct ReportArgs {
     /// see `compile --help`). The report then shows the speed this gradient freshness costs.
     #[arg(long, value_name = "N")]
     pub max_staleness: Option<u64>,
+    /// Memory per processor in bytes for every schedule (overrides the hardware's
+    /// `memory_bytes`; see `compile --help`).
+    #[arg(long, value_name = "BYTES", value_parser = super::compile::parse_bytes)]
+    pub max_memory: Option<u64>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -141,10 +145,12 @@ pub struct Row {
     pub sim_max_in_flight: u32,
     /// Mean busy % over processors in the simulation.
     pub sim_mean_busy_percent: f64,
+    /// Largest predicted peak memory over processors (bytes).
+    pub peak_memory_bytes: u64,
 }
 
 /// CSV header of `report.csv`, the fields of [`Row`] in order.
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "hardware",
     "model",
     "method",
@@ -170,6 +176,7 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "sim_steady_state",
     "sim_max_in_flight",
     "sim_mean_busy_percent",
+    "peak_memory_bytes",
 ];
 
 fn opt_num(x: Option<f64>) -> String {
@@ -206,6 +213,7 @@ impl Row {
             self.sim_steady_state.to_string(),
             self.sim_max_in_flight.to_string(),
             self.sim_mean_busy_percent.to_string(),
+            self.peak_memory_bytes.to_string(),
         ]
     }
 
@@ -336,7 +344,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let mut specs = Vec::new();
     for hw in &hardware {
         for m in &models {
-            specs.push((file_stem(hw), load_specs(m, Some(hw), None)?));
+            let mut sp = load_specs(m, Some(hw), None)?;
+            if args.max_memory.is_some() {
+                sp.hardware.memory_bytes = args.max_memory;
+            }
+            specs.push((file_stem(hw), sp));
         }
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -404,6 +416,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                 sim_steady_state: simr.steady_state_reached,
                 sim_max_in_flight: simr.max_in_flight,
                 sim_mean_busy_percent: simr.mean_busy_percent,
+                peak_memory_bytes: s.metrics.peak_memory_bytes.iter().copied().max().unwrap_or(0),
             });
             schedules.insert((hw.clone(), model.clone(), r.method.clone(), r.processors), s.clone());
         }

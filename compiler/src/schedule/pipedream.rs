@@ -88,7 +88,14 @@ impl Scheduler for Pipedream {
     }
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
         let (compute, link) = layer_costs(p);
-        let stage_of = partition(&compute, &link, p.processors() as usize);
+        let stages = p.processors() as usize;
+        // With a memory cap, only stages that fit (when some partition does; otherwise
+        // `memory_fit` reports what does not fit).
+        let capped = p
+            .hardware
+            .memory_bytes
+            .and_then(|cap| crate::memory_fit::pipedream_partition(p, &compute, &link, stages, cap));
+        let stage_of = capped.unwrap_or_else(|| partition(&compute, &link, stages));
         let layer_of: Vec<u32> = p.tasks().map(|t| t.layer).collect();
         let placement = Placement::whole_tasks(p, |i| stage_of[layer_of[i] as usize - 1]);
         Ok(Outcome::feasible(placement, "dynamic-programming"))
