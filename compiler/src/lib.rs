@@ -23,7 +23,8 @@ pub mod schedule;
 mod shapes;
 
 pub use error::{Location, ScheduleError, SpecError, SpecResult};
+pub use memory_fit::Recompute;
 pub use parse::{load_hardware, load_model, load_specs, Specs};
-pub use pipeline::{compile, lower_and_cost, CompileOptions};
+pub use pipeline::{compile, lower_and_cost, lower_and_cost_with, CompileOptions};
 pub use schedule::{lower_bound, Method};
 pub use shapes::infer_network;

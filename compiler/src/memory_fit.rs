@@ -22,7 +22,7 @@ use spikepipe_ir::{
 use crate::emit;
 use crate::schedule::pipedream::Pipedream;
 use crate::schedule::{timing, Placement, Problem, Scheduler};
-use crate::ScheduleError;
+use crate::{CompileOptions, Method, ScheduleError, Specs};
 
 /// Why no schedule fits the memory.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -318,6 +318,88 @@ pub fn fit_memory(
         None => what,
     });
     Ok(chosen)
+}
+
+/// Which layers recompute their forward pass during backward (activation checkpointing;
+/// see [`crate::lower::lower_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Recompute {
+    /// None without a memory cap. With one, `ilp` and `heuristic` look for the set of
+    /// layers whose recompute gives the shortest period that fits ([`with_recompute`]).
+    #[default]
+    Auto,
+    /// Never recompute.
+    Off,
+    /// Exactly these 1-based layers (the last layer is ignored).
+    Layers(Vec<u32>),
+}
+
+/// Compiles with the recompute choice of `opts.recompute`. Under a memory cap with
+/// [`Recompute::Auto`] for `ilp`/`heuristic`, when the schedule without recompute had
+/// to be slowed down to fit (or fits not at all), the layers are tried in order of the
+/// neuron state they keep (largest first): recomputing the first k for k = 1, 2, …,
+/// each compiled with the heuristic; the set giving the shortest fitting period is then
+/// compiled with the requested method, and kept if it beats the schedule without.
+pub fn with_recompute(
+    specs: &Specs,
+    opts: &CompileOptions,
+    compile_with: impl Fn(&Specs, &CompileOptions, &[u32]) -> Result<Schedule, ScheduleError>,
+) -> Result<Schedule, ScheduleError> {
+    let fixed = match &opts.recompute {
+        Recompute::Layers(v) => v.clone(),
+        _ => Vec::new(),
+    };
+    let base = compile_with(specs, opts, &fixed);
+    let auto = opts.recompute == Recompute::Auto
+        && specs.hardware.memory_bytes.is_some()
+        && matches!(opts.method, Method::Ilp | Method::Heuristic);
+    let slowed = match &base {
+        Ok(s) => s.solver.note.as_deref().is_some_and(|n| n.contains(FIT_NOTE)),
+        Err(_) => true,
+    };
+    if !auto || !slowed {
+        return base;
+    }
+    let order = layers_by_state(specs);
+    let probe = CompileOptions { method: Method::Heuristic, recompute: Recompute::Off, ..opts.clone() };
+    let mut best: Option<(u64, usize)> = None;
+    for k in 1..=order.len() {
+        if let Ok(s) = compile_with(specs, &probe, &order[..k]) {
+            if best.is_none_or(|(period, _)| s.period_cycles < period) {
+                best = Some((s.period_cycles, k));
+            }
+        }
+    }
+    let Some((_, k)) = best else { return base };
+    let mut set = order[..k].to_vec();
+    set.sort_unstable();
+    let mut with = compile_with(specs, opts, &set)?;
+    if base.as_ref().is_ok_and(|b| b.period_cycles <= with.period_cycles) {
+        return base;
+    }
+    let list = set.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    let what = format!("layers {list} recompute their forward pass during backward");
+    with.solver.note = Some(match with.solver.note.take() {
+        Some(n) => format!("{n}; {what}"),
+        None => what,
+    });
+    Ok(with)
+}
+
+/// Part of the note [`fit_memory`] writes when it had to change a schedule.
+const FIT_NOTE: &str = "bytes of memory per processor";
+
+/// Layers that may recompute (all but the last), by the bytes of neuron state one
+/// iteration keeps for them (largest first; ties by layer).
+fn layers_by_state(specs: &Specs) -> Vec<u32> {
+    let net = &specs.network;
+    let n = net.layers.len();
+    let mut v: Vec<(u64, u32)> = net.layers[..n.saturating_sub(1)]
+        .iter()
+        .map(|l| (net.batch * net.timesteps * l.op.output_elements(), l.index))
+        .collect();
+    v.sort_by_key(|&(b, l)| (std::cmp::Reverse(b), l));
+    v.into_iter().map(|(_, l)| l).collect()
 }
 
 #[cfg(test)]

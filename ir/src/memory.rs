@@ -10,7 +10,9 @@
 //!   processor. Every transfer keeps a receive buffer of its bytes on the destination
 //!   from its start until it and the consumers there that need it have ended
 //!   (`transfer_buffers`). With weight stashing, each `G_l` processor keeps the weights
-//!   its iteration's `F_l` read, from the first `F_l` chunk's start to its `G_l` end.
+//!   its iteration's `F_l` read, from the first `F_l` chunk's start to its `G_l` end;
+//!   each recompute `R_l` processor likewise keeps them until its `R_l` chunks end
+//!   (`weight_versions`), so the recompute reproduces the stored values exactly.
 //! * **Static**: each processor holds the weights of the layers it updates or reads
 //!   (`weights`; a processor reading weights updated elsewhere also keeps a buffer for
 //!   the next version arriving, `weight_versions`), and the optimizer state of the
@@ -217,19 +219,22 @@ pub fn buffers(s: &Schedule, opts: MemoryOptions) -> Vec<Buffer> {
         }
     }
     if opts.weight_stashing {
-        out.extend(stash_buffers(s));
+        out.extend(stash_buffers(s, TaskKind::InputGrad));
     }
+    // A recompute must read the weights its forward pass read, or it would not
+    // reproduce the stored values: it keeps that version until it has run.
+    out.extend(stash_buffers(s, TaskKind::Recompute));
     out
 }
 
-/// Weight stashing: one version per iteration on each `G_l` processor, from `F_l`'s
-/// first start to the end of that processor's `G_l` chunks.
-fn stash_buffers(s: &Schedule) -> Vec<Buffer> {
+/// Stashed weights: one version per iteration on each processor of the layer's `reader`
+/// task (`G_l` with weight stashing, `R_l` for a recompute), from `F_l`'s first start to
+/// the end of that processor's `reader` chunks.
+fn stash_buffers(s: &Schedule, reader: TaskKind) -> Vec<Buffer> {
     let mut out = Vec::new();
     for l in 1..=s.model.layers {
         let find = |k: TaskKind| s.tasks.iter().position(|t| t.layer == l && t.kind == k);
-        let (Some(fi), Some(gi), Some(ui)) =
-            (find(TaskKind::Forward), find(TaskKind::InputGrad), find(TaskKind::Update))
+        let (Some(fi), Some(gi), Some(ui)) = (find(TaskKind::Forward), find(reader), find(TaskKind::Update))
         else {
             continue;
         };
@@ -246,7 +251,7 @@ fn stash_buffers(s: &Schedule) -> Vec<Buffer> {
                     .filter(|&c| g.chunks[c].processor == q)
                     .map(|c| Point::Chunk { task: gi, chunk: c })
                     .collect(),
-                label: format!("stashed W{l}"),
+                label: format!("W{l} version for {}{l}", reader.letter()),
             });
         }
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use spikepipe_backends::sim::{human_bytes, simulate, LinkModel, SimConfig};
-use spikepipe_compiler::{compile, CompileOptions, Method};
+use spikepipe_compiler::{compile, CompileOptions, Method, Recompute};
 use spikepipe_ir::Schedule;
 
 use super::{print, BadInput, Format, SpecArgs, Table};
@@ -50,6 +50,12 @@ pub struct CompileArgs {
     /// naming what does not fit.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     pub max_memory: Option<u64>,
+    /// Layers (1-based, comma-separated) that recompute their forward pass during
+    /// backward instead of storing their neuron state (activation checkpointing); `none`
+    /// for no recompute. Default: none, except that with a memory cap `ilp` and
+    /// `heuristic` choose the layers that give the shortest period that fits.
+    #[arg(long, value_name = "LAYERS|none", value_parser = parse_layers)]
+    pub recompute: Option<Layers>,
     /// Also simulate the schedule (dedicated links, `--iterations` minibatches) and print
     /// the simulator's report after the summary.
     #[arg(long)]
@@ -83,6 +89,24 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// A `--recompute` value: 1-based layers (empty: none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layers(pub Vec<u32>);
+
+/// Parses `--recompute`: `none` or comma-separated 1-based layers.
+pub fn parse_layers(s: &str) -> Result<Layers, String> {
+    if s == "none" {
+        return Ok(Layers(Vec::new()));
+    }
+    s.split(',')
+        .map(|x| match x.trim().parse::<u32>() {
+            Ok(l) if l >= 1 => Ok(l),
+            _ => Err(format!("`{x}` is not a layer number (1, 2, …); give e.g. `1,2,3` or `none`")),
+        })
+        .collect::<Result<Vec<u32>, String>>()
+        .map(Layers)
+}
+
 /// Parses a method name for clap.
 pub fn parse_method(s: &str) -> Result<Method, String> {
     s.parse()
@@ -108,6 +132,11 @@ impl CompileArgs {
             solver: self.solver.clone(),
             reproducible: self.reproducible,
             max_staleness: self.max_staleness,
+            recompute: match &self.recompute {
+                None => Recompute::Auto,
+                Some(Layers(v)) if v.is_empty() => Recompute::Off,
+                Some(Layers(v)) => Recompute::Layers(v.clone()),
+            },
         })
     }
 }
@@ -117,6 +146,17 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
     let mut specs = args.spec.load()?;
     if args.max_memory.is_some() {
         specs.hardware.memory_bytes = args.max_memory;
+    }
+    let layers = specs.network.layers.len() as u32;
+    if let Some(Layers(v)) = &args.recompute {
+        if let Some(l) = v.iter().find(|&&l| l >= layers) {
+            return Err(BadInput(format!(
+                "--recompute: layer {l} cannot recompute; the model has {layers} weight layers and the last \
+                 ({layers}) never recomputes, so give layers 1 to {}",
+                layers.saturating_sub(1)
+            ))
+            .into());
+        }
     }
     let schedule = compile(&specs, &args.options()?)?;
     if let Some(path) = &args.output {

@@ -23,13 +23,14 @@ const LINK_H: f64 = 16.0;
 const GAP: f64 = 6.0;
 const TOP: f64 = 86.0;
 
-const KINDS: [TaskKind; 6] = [
+const KINDS: [TaskKind; 7] = [
     TaskKind::Forward,
     TaskKind::Neuron,
     TaskKind::NeuronBackward,
     TaskKind::InputGrad,
     TaskKind::WeightGrad,
     TaskKind::Update,
+    TaskKind::Recompute,
 ];
 
 /// Fill colour of a task kind.
@@ -41,6 +42,7 @@ pub fn kind_colour(kind: TaskKind) -> &'static str {
         TaskKind::InputGrad => "#e15759",
         TaskKind::WeightGrad => "#b07aa1",
         TaskKind::Update => "#9c755f",
+        TaskKind::Recompute => "#76b7b2",
     }
 }
 
@@ -54,6 +56,7 @@ fn kind_label(kind: TaskKind) -> &'static str {
         TaskKind::InputGrad => "G input gradient",
         TaskKind::WeightGrad => "W weight gradient",
         TaskKind::Update => "U update",
+        TaskKind::Recompute => "R recompute",
     }
 }
 

@@ -31,7 +31,7 @@ impl Scheduler for Gpipe {
             .map(|(t, placed)| {
                 let proc = placed[0].processor;
                 let dim = match t.kind {
-                    TaskKind::Forward | TaskKind::InputGrad => SplitDim::M,
+                    TaskKind::Forward | TaskKind::InputGrad | TaskKind::Recompute => SplitDim::M,
                     TaskKind::WeightGrad => SplitDim::K,
                     TaskKind::Neuron | TaskKind::NeuronBackward => SplitDim::Elements,
                     TaskKind::Update => SplitDim::Whole,
