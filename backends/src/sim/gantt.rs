@@ -1,5 +1,6 @@
 //! An SVG Gantt chart of a simulated run: one row per processor (and a thin row per
-//! link that carried data), one rectangle per chunk instance coloured by task kind,
+//! link that carried data, and a memory row: bytes live per processor as step lines),
+//! one rectangle per chunk instance coloured by task kind,
 //! a legend, a time axis in cycles with labelled ticks, and dashed lines at multiples of
 //! the scheduled period II.
 //!
@@ -101,7 +102,8 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
     used_links.sort_unstable();
     used_links.dedup();
     let procs = trace.processors as usize;
-    let rows_h = procs as f64 * (ROW_H + GAP) + used_links.len() as f64 * (LINK_H + GAP);
+    let links_h = procs as f64 * (ROW_H + GAP) + used_links.len() as f64 * (LINK_H + GAP);
+    let rows_h = links_h + if trace.memory.is_empty() { 0.0 } else { super::memory::TRACK_H + GAP };
     let axis_y = TOP + rows_h + 4.0;
     let height = axis_y + 46.0;
     let plot_w = WIDTH - LEFT - RIGHT;
@@ -240,6 +242,17 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
             e.end,
             e.start - e.ready
         );
+    }
+    if !trace.memory.is_empty() {
+        o.push_str(&super::memory::gantt_track(
+            &trace.memory,
+            trace.processors,
+            t_end,
+            TOP + links_h,
+            LEFT,
+            plot_w,
+            &x,
+        ));
     }
     // Time axis.
     let _ = writeln!(

@@ -157,3 +157,65 @@ impl Tracker {
         }
     }
 }
+
+/// Processor colours of the memory track (cycled).
+const TRACK_COLOURS: [&str; 8] =
+    ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"];
+
+/// Height of the Gantt chart's memory row.
+pub(crate) const TRACK_H: f64 = 64.0;
+
+/// The Gantt chart's memory row: bytes live on each processor over `[0, t_end]` as step
+/// lines (one colour per processor), scaled to the largest peak, at `top`; `x` maps
+/// cycles to the chart's x.
+pub(crate) fn gantt_track(
+    samples: &[MemorySample],
+    processors: u32,
+    t_end: u64,
+    top: f64,
+    left: f64,
+    width: f64,
+    x: &dyn Fn(u64) -> f64,
+) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let max = samples.iter().map(|m| m.bytes).max().unwrap_or(0).max(1);
+    let y = |b: u64| top + TRACK_H - 4.0 - (TRACK_H - 8.0) * b as f64 / max as f64;
+    let _ = writeln!(
+        o,
+        r##"<rect x="{left}" y="{top}" width="{width}" height="{TRACK_H}" fill="#f8f8f8"/><text x="{}" y="{}" text-anchor="end" font-size="10">memory</text><text x="{}" y="{}" text-anchor="end" font-size="9" fill="#555">{}</text>"##,
+        left - 8.0,
+        top + TRACK_H / 2.0,
+        left - 8.0,
+        top + 10.0,
+        super::human_bytes(max)
+    );
+    for q in 0..processors {
+        let mut pts = String::new();
+        let mut last: Option<u64> = None;
+        for m in samples.iter().filter(|m| m.processor == q && m.cycle <= t_end) {
+            if let Some(b) = last {
+                let _ = write!(pts, "{:.2},{:.2} ", x(m.cycle), y(b));
+            }
+            let _ = write!(pts, "{:.2},{:.2} ", x(m.cycle), y(m.bytes));
+            last = Some(m.bytes);
+        }
+        if let Some(b) = last {
+            let _ = write!(pts, "{:.2},{:.2}", x(t_end), y(b));
+            let _ = writeln!(
+                o,
+                r#"<polyline class="memory" points="{pts}" fill="none" stroke="{}" stroke-width="1.2"><title>p{q}: bytes live (peak in this window {})</title></polyline>"#,
+                TRACK_COLOURS[q as usize % TRACK_COLOURS.len()],
+                super::human_bytes(
+                    samples
+                        .iter()
+                        .filter(|m| m.processor == q && m.cycle <= t_end)
+                        .map(|m| m.bytes)
+                        .max()
+                        .unwrap_or(0)
+                )
+            );
+        }
+    }
+    o
+}
