@@ -14,6 +14,7 @@ pub mod compare;
 pub mod cost;
 pub mod emit;
 mod error;
+pub mod front;
 pub mod locate;
 pub mod lower;
 pub mod memory_fit;

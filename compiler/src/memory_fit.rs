@@ -117,11 +117,42 @@ pub fn optimizer_of(p: &Problem) -> Optimizer {
     }
 }
 
+/// Whole layers on the stages `stage_of`.
+fn layers_on(p: &Problem, stage_of: &[u32]) -> Placement {
+    let layer_of: Vec<u32> = p.tasks().map(|t| t.layer).collect();
+    Placement::whole_tasks(p, |i| stage_of[layer_of[i] as usize - 1])
+}
+
 /// Whether whole layers on the stages `stage_of`, list-scheduled at their minimum
 /// period, fit `cap` bytes on every processor (the exact model, [`peak_memory`]).
 fn partition_fits(p: &Problem, stage_of: &[u32], cap: u64) -> bool {
-    let layer_of: Vec<u32> = p.tasks().map(|t| t.layer).collect();
-    let placement = Placement::whole_tasks(p, |i| stage_of[layer_of[i] as usize - 1]);
+    placement_fits(p, &layers_on(p, stage_of), cap)
+}
+
+/// PipeDream's plans under a memory cap: those of `candidates` that fit (timed at their
+/// minimum period, checked exactly), plus the memory-aware plain partition
+/// ([`pipedream_partition`]); all of them if none fits (then [`fit_memory`] raises the
+/// period or reports what does not fit).
+pub fn pipedream_candidates(
+    p: &Problem,
+    mut candidates: Vec<Placement>,
+    cap: u64,
+    (compute, link): (Vec<u64>, Vec<u64>),
+) -> Vec<Placement> {
+    if let Some(stage_of) = pipedream_partition(p, &compute, &link, p.processors() as usize, cap) {
+        candidates.push(layers_on(p, &stage_of));
+    }
+    let fitting: Vec<Placement> =
+        candidates.iter().filter(|pl| placement_fits(p, pl, cap)).cloned().collect();
+    if fitting.is_empty() {
+        candidates
+    } else {
+        fitting
+    }
+}
+
+/// Whether a placement, list-scheduled at its minimum period, fits `cap` on every processor.
+fn placement_fits(p: &Problem, placement: &Placement, cap: u64) -> bool {
     let solver = SolverInfo {
         name: String::new(),
         status: SolverStatus::Feasible,
@@ -129,7 +160,7 @@ fn partition_fits(p: &Problem, stage_of: &[u32], cap: u64) -> bool {
         gap: None,
         note: None,
     };
-    let mut s = emit::draft(p, "", &placement, "pipedream", solver);
+    let mut s = emit::draft(p, "", placement, "pipedream", solver);
     s.model.optimizer = Some(optimizer_of(p));
     timing::time_modulo(&mut s);
     worst(&s).0 <= cap

@@ -19,7 +19,7 @@ spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -
 pub struct CompileArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
-    /// Scheduling method: ilp, heuristic, pipedream, layerwise or gpipe.
+    /// Scheduling method: ilp, heuristic, data-parallel, pipedream, layerwise or gpipe.
     #[arg(long, short = 'm', default_value = "ilp", value_parser = parse_method)]
     pub method: Method,
     /// Time limit of each ILP phase in seconds; on time-out the heuristic is the fallback.

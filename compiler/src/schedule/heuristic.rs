@@ -12,15 +12,18 @@
 //!
 //! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
 
-use spikepipe_ir::{ChunkRange, EdgeKind, SplitDim};
+use spikepipe_ir::{ChunkRange, SplitDim};
 
 use super::pipedream::Pipedream;
 use super::split::{chunk_cycles, even_ranges_along, split_dim, whole};
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
-/// Fine-grained list scheduling with GEMM splitting and load balancing.
-pub struct Heuristic;
+/// The fastest candidate (see [`super::candidates`]) within an optional staleness cap.
+pub struct Heuristic {
+    /// Largest staleness any layer may have.
+    pub max_staleness: Option<u64>,
+}
 
 const UNPLACED: u32 = u32::MAX;
 
@@ -57,7 +60,6 @@ impl<'a> Evaluator<'a> {
         let edges = g
             .raw_edges()
             .iter()
-            .filter(|e| e.weight.kind == EdgeKind::Data)
             .map(|e| Edge {
                 from: e.source().index(),
                 to: e.target().index(),
@@ -69,8 +71,9 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Processor loads and link loads (`src·P + dst`) of a plan; unplaced chunks are skipped.
-    /// Mirrors `spikepipe_ir::required_transfers` for plans that only cut GEMMs, where
-    /// every producer and consumer chunk pair touches common samples.
+    /// Mirrors `spikepipe_ir::required_transfers` (data and weight-feedback edges) for
+    /// plans that only cut GEMMs along M or N, where every producer and consumer chunk
+    /// pair touches common samples; `tests/schedules.rs` checks that they agree.
     pub fn loads(&self, plans: &[TaskPlan]) -> (Vec<u64>, Vec<u64>, u64) {
         let n = self.procs;
         let mut procs = vec![0u64; n];
@@ -296,7 +299,18 @@ impl Scheduler for Heuristic {
         "heuristic"
     }
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
-        Ok(Outcome::feasible(placement_of(&best_plan(p)?), "lpt+local-search"))
+        let solver = Outcome::feasible(Placement { chunks: vec![] }, "lpt+local-search+candidates").solver;
+        let cap = self.max_staleness;
+        let all = super::candidates::all(p, "heuristic", &solver, cap)?;
+        let count = all.len();
+        let best = super::candidates::best(all, cap).ok_or_else(|| ScheduleError::Unsupported {
+            method: "heuristic".into(),
+            message: "no candidate".into(),
+        })?;
+        let mut s = best.schedule;
+        s.solver.note = Some(format!("{} (best of {count} candidates)", best.what));
+        let placement = Placement::of_schedule(&s);
+        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s) })
     }
 }
 
