@@ -35,7 +35,8 @@ pub const FMNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "Examples:\n  spikepipe report\n  \
 spikepipe report --models 'models/{mlp-digits,cnn-fmnist}.yaml' --hardware models/hw/sa32-ws.yaml -p 2,4 --reproducible --out /tmp/r\n  \
-spikepipe report --train --processors 4 --hardware models/hw/sa32-ws.yaml --models models/mlp-digits.yaml --out target/report-train")]
+spikepipe report --train --processors 4 --hardware models/hw/sa32-ws.yaml --models models/mlp-digits.yaml --out target/report-train\n  \
+spikepipe report --models models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --max-memory 256MiB --out /tmp/r-mem")]
 pub struct ReportArgs {
     /// Model specs: a path or pattern (`*`, `?` in the file name, `{a,b}` alternatives); repeatable.
     #[arg(long, value_name = "GLOB", default_value = "models/*.yaml")]
