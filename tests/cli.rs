@@ -131,7 +131,7 @@ fn compile_table_summarises_the_schedule() {
     assert!(out.contains(&format!("lower bound   {} cycles", s.lower_bound_cycles)), "{out}");
 }
 
-const ROW_KEYS: [&str; 13] = [
+const ROW_KEYS: [&str; 14] = [
     "method",
     "processors",
     "period_cycles",
@@ -143,6 +143,7 @@ const ROW_KEYS: [&str; 13] = [
     "mean_staleness",
     "bytes_between_processors",
     "comm_overhead",
+    "peak_memory_bytes",
     "solve_seconds",
     "status",
 ];

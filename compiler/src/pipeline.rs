@@ -103,10 +103,12 @@ fn compile_with(specs: &Specs, opts: &CompileOptions, recompute: &[u32]) -> Resu
         let what = format!("staleness ≤ {cap} not reached (best: {})", max_staleness(&schedule));
         schedule.solver.note = join_notes(schedule.solver.note.take(), what);
     }
+    let staleness_cap = cap;
     schedule.model.spec_hash = emit::spec_hash(specs);
     schedule.model.optimizer = Some(specs.model.training.optimizer);
     if let Some(cap) = specs.hardware.memory_bytes {
-        schedule = crate::memory_fit::fit_memory(&problem, schedule, cap, opts.max_staleness)?;
+        // Synchronous methods stay synchronous (staleness 0) while fitting.
+        schedule = crate::memory_fit::fit_memory(&problem, schedule, cap, staleness_cap)?;
     }
     schedule.solver.seconds =
         if opts.reproducible { 0.0 } else { emit::round6(started.elapsed().as_secs_f64()) };

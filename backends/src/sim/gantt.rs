@@ -131,7 +131,10 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
     // Legend.
     let mut lx = LEFT;
     let ly = 40.0;
-    for kind in KINDS {
+    // Recompute tasks exist only in schedules that use activation checkpointing.
+    let shown =
+        KINDS.into_iter().filter(|&k| k != TaskKind::Recompute || schedule.tasks.iter().any(|t| t.kind == k));
+    for kind in shown {
         let _ = writeln!(
             o,
             r#"<rect class="legend" x="{lx}" y="{ly}" width="14" height="14" fill="{}"/><text x="{}" y="{}">{}</text>"#,
