@@ -22,6 +22,7 @@ pub mod parse;
 mod pipeline;
 pub mod schedule;
 mod shapes;
+pub mod versus;
 
 pub use error::{Location, ScheduleError, SpecError, SpecResult};
 pub use memory_fit::Recompute;

@@ -311,6 +311,14 @@ pub struct Metrics {
     pub bytes_total: u64,
     /// `bytes_between_processors / bytes_total`.
     pub comm_overhead: f64,
+    /// Operand traffic of every chunk on its own array in one iteration: SCALE-Sim's SRAM
+    /// reads and writes of ifmap, filter and ofmap (element-wise chunks: their elements
+    /// read and written), in bytes (docs/comm-metric.md).
+    #[serde(default)]
+    pub operand_bytes: u64,
+    /// The paper's figure: `bytes_between_processors / (operand_bytes + bytes_total)`.
+    #[serde(default)]
+    pub comm_overhead_paper: f64,
     /// Peak bytes live on each processor in steady state ([`crate::peak_memory_bytes`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peak_memory_bytes: Vec<u64>,
@@ -439,12 +447,20 @@ pub fn consumer_share(
     }
 }
 
+/// Arrival cycle (iteration 0) of every transfer, by `(edge, from_chunk, dst)`.
+pub type Arrivals = std::collections::HashMap<(usize, usize, u32), u64>;
+
+/// The arrivals of a schedule's transfers.
+pub fn arrivals(s: &Schedule) -> Arrivals {
+    s.transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t.end())).collect()
+}
+
 /// When the weights updated in iteration 0 have reached every processor that runs a
 /// chunk of `reader`: per update chunk and reader processor, the chunk's end (same
 /// processor) or the arrival of the transfer of `edge` that carries them; the latest.
 /// A transfer not yet timed counts as arriving when its chunk ends.
 pub fn weights_ready(
-    s: &Schedule,
+    arrivals: &Arrivals,
     edge: Option<usize>,
     update: &ScheduledTask,
     reader: &ScheduledTask,
@@ -455,12 +471,8 @@ pub fn weights_ready(
     let mut ready = 0;
     for (ci, cu) in update.chunks.iter().enumerate() {
         for &q in &readers {
-            let arrival = match edge {
-                Some(e) if q != cu.processor => s
-                    .transfers
-                    .iter()
-                    .find(|t| t.edge == e && t.from_chunk == ci && t.dst == q)
-                    .map_or(cu.end(), Transfer::end),
+            let arrival = match edge.and_then(|e| arrivals.get(&(e, ci, q))) {
+                Some(&end) if q != cu.processor => end,
                 _ => cu.end(),
             };
             ready = ready.max(arrival);
@@ -471,12 +483,17 @@ pub fn weights_ready(
 
 /// Staleness `max(0, ceil((ready − start) / II) − 1)` of a reader of updated weights,
 /// with `ready` from [`weights_ready`] and `start` the reader's earliest chunk start.
-pub fn staleness_between(s: &Schedule, update: &ScheduledTask, reader: &ScheduledTask) -> u64 {
+pub fn staleness_between(
+    s: &Schedule,
+    arrivals: &Arrivals,
+    update: &ScheduledTask,
+    reader: &ScheduledTask,
+) -> u64 {
     let edge = s
         .edges
         .iter()
         .position(|e| e.kind == EdgeKind::WeightFeedback && e.from == update.id && e.to == reader.id);
-    let end = weights_ready(s, edge, update, reader) as i128;
+    let end = weights_ready(arrivals, edge, update, reader) as i128;
     let start = reader.chunks.iter().map(|c| c.start).min().unwrap_or(0) as i128;
     let ii = s.period_cycles.max(1) as i128;
     let diff = end - start;

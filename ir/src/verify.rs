@@ -384,16 +384,17 @@ fn want_none() -> crate::LayerStaleness {
 
 /// Staleness of every layer recomputed from the chunk starts (DESIGN §6).
 pub fn compute_staleness(s: &Schedule) -> Vec<crate::LayerStaleness> {
+    let arrivals = crate::schedule::arrivals(s);
     (1..=s.model.layers)
         .map(|l| {
             let find = |k: TaskKind| s.tasks.iter().find(|t| t.layer == l && t.kind == k);
             let u = find(TaskKind::Update);
             let forward = match (u, find(TaskKind::Forward)) {
-                (Some(u), Some(f)) => staleness_between(s, u, f),
+                (Some(u), Some(f)) => staleness_between(s, &arrivals, u, f),
                 _ => 0,
             };
             let input_grad = match (u, find(TaskKind::InputGrad)) {
-                (Some(u), Some(g)) => Some(staleness_between(s, u, g)),
+                (Some(u), Some(g)) => Some(staleness_between(s, &arrivals, u, g)),
                 _ => None,
             };
             crate::LayerStaleness { layer: l, forward, input_grad }

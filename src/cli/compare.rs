@@ -38,7 +38,7 @@ pub struct CompareArgs {
     /// Methods, comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = parse_method, default_value = "ilp,heuristic,data-parallel,pipedream,layerwise,gpipe")]
     pub methods: Vec<Method>,
-    /// Time limit of each ILP phase in seconds.
+    /// Wall-clock limit of each ILP solve (all phases together) in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub time_limit: f64,
     /// Output format.

@@ -22,7 +22,9 @@ pub struct CompileArgs {
     /// Scheduling method: ilp, heuristic, data-parallel, pipedream, layerwise or gpipe.
     #[arg(long, short = 'm', default_value = "ilp", value_parser = parse_method)]
     pub method: Method,
-    /// Time limit of each ILP phase in seconds; on time-out the heuristic is the fallback.
+    /// Wall-clock limit of the whole ILP solve (all phases) in seconds. The search also
+    /// stops at fixed node budgets, so a run they end is reproducible; if the clock ends
+    /// it first the note says so, and if nothing was found the heuristic is the fallback.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub time_limit: f64,
     /// Micro-batches per minibatch for gpipe (default 4·P).
@@ -197,6 +199,7 @@ pub fn summary(s: &Schedule) -> String {
          lower bound   {} cycles  (period/LB {:.4})\n\
          utilization   {:.1} %  (per processor: {})\n\
          between procs {} bytes/iteration  (comm overhead {:.4} % of {} bytes)\n\
+         paper metric  {:.4} % of {} operand + {} tensor bytes\n\
          peak memory   {} on the fullest processor{}\n\
          solver        {} {}  {:.3} s{}{}\n\n",
         s.model.name,
@@ -211,6 +214,9 @@ pub fn summary(s: &Schedule) -> String {
         m.processor_utilization.iter().map(|u| format!("{:.0}%", 100.0 * u)).collect::<Vec<_>>().join(" "),
         m.bytes_between_processors,
         100.0 * m.comm_overhead,
+        m.bytes_total,
+        100.0 * m.comm_overhead_paper,
+        m.operand_bytes,
         m.bytes_total,
         human_bytes(m.peak_memory_bytes.iter().copied().max().unwrap_or(0)),
         s.hardware

@@ -47,7 +47,7 @@ pub struct ReportArgs {
     /// Processor counts, comma-separated.
     #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16")]
     pub processors: Vec<u64>,
-    /// Time limit of each ILP phase in seconds (small, so the default run stays under 10 minutes).
+    /// Wall-clock limit of each ILP solve, all phases together, in seconds (small, so the default run stays under 10 minutes).
     #[arg(long, default_value_t = 2.0, value_name = "SECS")]
     pub time_limit: f64,
     /// Iterations to simulate (default: 20, or more if the pipeline holds more iterations

@@ -30,7 +30,7 @@ pub struct TrainArgs {
     /// Processors P for --method (overrides the hardware's).
     #[arg(long, short = 'p', value_name = "N")]
     pub processors: Option<u64>,
-    /// Time limit of each ILP phase in seconds (with --method ilp).
+    /// Wall-clock limit of the whole ILP solve in seconds (with --method ilp).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub time_limit: f64,
     /// With --method: keep every layer's staleness at or below N (see `compile --help`).

@@ -14,7 +14,7 @@
 
 use spikepipe_ir::{ChunkRange, SplitDim};
 
-use super::pipedream::Pipedream;
+use super::pipedream::plain_placement;
 use super::split::{chunk_cycles, even_ranges_along, split_dim, whole};
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::ScheduleError;
@@ -318,11 +318,27 @@ impl Scheduler for Heuristic {
 pub fn best_plan(p: &Problem) -> Result<Vec<TaskPlan>, ScheduleError> {
     let ev = Evaluator::new(p);
     let rounds = 64;
-    let from_pipedream = plans_of(&Pipedream.schedule(p)?.placement);
+    let from_pipedream = plans_of(&plain_placement(p));
     let a = local_search(p, &ev, from_pipedream, rounds);
-    let b = local_search(p, &ev, lpt(p, &ev, super::lower_bound(p)), rounds);
+    let b = local_search(p, &ev, lpt(p, &ev, fine_grained_bound(p)), rounds);
     let best = if ev.score(&b) < ev.score(&a) { b } else { a };
     Ok(normalize(best))
+}
+
+/// The lower bound of the fine-grained search space (GEMMs cut along M or N, element-wise
+/// tasks whole): the size LPT cuts GEMMs down to. Cutting finer than this only adds
+/// chunks for the local search to move.
+fn fine_grained_bound(p: &Problem) -> u64 {
+    let spread = p.graph.total_cycles().div_ceil(p.processors().max(1) as u64);
+    let chunk = p
+        .tasks()
+        .map(|t| match t.work {
+            spikepipe_ir::Work::Elementwise { .. } => t.cycles,
+            spikepipe_ir::Work::Gemm { .. } => super::split::best_split(p, t, p.processors() as u64).1,
+        })
+        .max()
+        .unwrap_or(0);
+    spread.max(chunk).max(1)
 }
 
 /// Orders each task's chunks by range, so equal plans print equally.

@@ -138,9 +138,20 @@ enum Mode {
 }
 
 impl Mode {
-    /// A copy to try placements on without changing this one.
-    fn snapshot(&self) -> Mode {
-        self.clone()
+    /// A copy of the processors and of the named links, to try placements on without
+    /// changing this one (copying every link would make each trial O(P²)).
+    fn snapshot(&self, wanted: &[(u32, u32)]) -> Mode {
+        match self {
+            Mode::Modulo { ii, procs, links } => Mode::Modulo {
+                ii: *ii,
+                procs: procs.clone(),
+                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
+            },
+            Mode::Flat { procs, links } => Mode::Flat {
+                procs: procs.clone(),
+                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
+            },
+        }
     }
     fn chunk(&mut self, proc: u32, ready: u64, len: u64) -> u64 {
         match self {
@@ -331,7 +342,16 @@ fn start_of(
 ) -> u64 {
     let cv = &s.tasks[v].chunks[vi];
     let mut ready = 0;
-    let mut scratch = if commit { None } else { Some(mode.snapshot()) };
+    let mut scratch = if commit {
+        None
+    } else {
+        let wanted: Vec<(u32, u32)> = l.inputs[v][vi]
+            .iter()
+            .map(|&(_, u, ui)| (s.tasks[u].chunks[ui].processor, cv.processor))
+            .filter(|&(a, b)| a != b)
+            .collect();
+        Some(mode.snapshot(&wanted))
+    };
     for &(ei, u, ui) in &l.inputs[v][vi] {
         let cu = &s.tasks[u].chunks[ui];
         if cu.processor == cv.processor {
