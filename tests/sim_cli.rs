@@ -139,3 +139,47 @@ fn simulate_reports_peak_memory_and_a_memory_counter_track() {
         .max();
     assert_eq!(max0, Some(peak[0]), "the p0 track peaks at p0's peak");
 }
+
+#[test]
+fn gantt_at_16_processors_folds_links_and_labels_narrow_boxes() {
+    let d = dir();
+    let sched = d.join("p16.json").to_string_lossy().into_owned();
+    let o = spikepipe(&[
+        "compile",
+        "models/mlp-fmnist.yaml",
+        "--hardware",
+        "models/hw/sa32-ws.yaml",
+        "-p",
+        "16",
+        "--method",
+        "heuristic",
+        "-o",
+        &sched,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg_path = d.join("p16.svg").to_string_lossy().into_owned();
+    let o = spikepipe(&["simulate", &sched, "--gantt", &svg_path]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&svg_path).expect("svg");
+    // Many busy links: one band, not a row each.
+    assert!(svg.contains(" links</text>"), "a folded link band");
+    assert!(!svg.contains(r#"font-size="10">p0→"#), "no per-link rows");
+    let height: f64 = svg
+        .split("height=\"")
+        .nth(1)
+        .and_then(|h| h.split('"').next())
+        .and_then(|h| h.parse().ok())
+        .expect("height");
+    assert!(height < 1000.0, "16 processor rows and one link band fit ({height} px)");
+    // Every chunk box at least 10 px wide carries a label.
+    let wide_boxes = svg
+        .split(r#"<rect class="chunk""#)
+        .skip(1)
+        .filter_map(|r| {
+            r.split("width=\"").nth(1).and_then(|w| w.split('"').next()).and_then(|w| w.parse::<f64>().ok())
+        })
+        .filter(|&w| w >= 10.0)
+        .count();
+    let labels = svg.matches(r##"fill="#ffffff" pointer-events="none""##).count();
+    assert!(labels >= wide_boxes, "{labels} labels for {wide_boxes} boxes ≥ 10 px");
+}
