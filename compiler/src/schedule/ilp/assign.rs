@@ -451,7 +451,10 @@ pub fn assign(
     let (mut plans, period, from_model) = best;
     if from_model && limits.traffic_nodes > 0 {
         let shape = Shape { cuts: &cuts, lb: bound.min(period as f64), ub: period as f64, scale };
-        let (m, vars) = build(p, &shape);
+        let (mut m, vars) = build(p, &shape);
+        for (v, x) in hint(p, &cuts, &vars, &plans).unwrap_or_default() {
+            m.warm(v, x);
+        }
         let budget = Budget { nodes: limits.traffic_nodes, deadline: limits.deadline };
         if let Solved::Solution { values, stop, .. } = m.minimise(&vars.link_total, solver, budget)? {
             clock_stopped |= stop == Stop::Clock;
