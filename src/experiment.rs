@@ -148,6 +148,9 @@ row! {
         pub sim_max_in_flight: u32,
         /// Mean busy % over processors in the simulation.
         pub sim_mean_busy_percent: f64,
+        /// Peak bytes live on the fullest processor (predicted from the schedule; the
+        /// simulator measures the same, `tests/memory.rs`).
+        pub peak_memory_bytes: u64,
     }
 }
 
@@ -256,6 +259,7 @@ pub fn rows(
             sim_steady_state: simr.steady_state_reached,
             sim_max_in_flight: simr.max_in_flight,
             sim_mean_busy_percent: simr.mean_busy_percent,
+            peak_memory_bytes: s.metrics.peak_memory_bytes.iter().copied().max().unwrap_or(0),
         });
         out.schedules.insert((r.method.clone(), r.processors), s.clone());
     }

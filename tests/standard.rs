@@ -80,3 +80,65 @@ fn heuristic_keeps_the_cap_and_beats_every_standard_method_at_equal_staleness() 
     assert!(checked >= 5 * 2 * 4 * 3, "checked only {checked}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// `compare --front` for two bundled models: the Pareto front of (period, largest
+/// staleness, bytes between processors) over the standard methods and ours at caps 0..=2,
+/// snapshot-tested so a change in what the schedulers find shows in review.
+#[test]
+fn front_snapshots() {
+    for model in ["mlp-digits", "mlp-fmnist"] {
+        let out = common::ok(&[
+            "compare",
+            &format!("models/{model}.yaml"),
+            "--hardware",
+            "models/hw/sa32-ws.yaml",
+            "-p",
+            "4,8",
+            "--front",
+            "--front-caps",
+            "2",
+            "--methods",
+            "heuristic,data-parallel,pipedream,gpipe",
+            "--format",
+            "csv",
+            "--reproducible",
+        ]);
+        // Every point keeps its cap, and no point on the front dominates another.
+        let rows: Vec<Vec<String>> =
+            out.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
+        assert!(rows.len() >= 2, "{out}");
+        for r in &rows {
+            if let Ok(cap) = r[2].parse::<u64>() {
+                assert!(r[4].parse::<u64>().unwrap_or(u64::MAX) <= cap, "cap broken: {r:?}");
+            }
+        }
+        insta::assert_snapshot!(format!("front__{model}"), out);
+    }
+}
+
+/// The ILP competes with the same candidates, so under a cap of 0 it is never slower than
+/// data parallelism either (short time limit: the bound holds whatever the solver finds).
+#[test]
+fn ilp_at_cap_zero_is_never_slower_than_data_parallel() {
+    for model in common::models() {
+        let specs = load_specs(
+            &common::root().join(&model),
+            Some(&common::root().join("models/hw/sa32-ws.yaml")),
+            Some(4),
+        )
+        .expect("bundled specs load");
+        let dp = run(&specs, Method::DataParallel, None);
+        let opts = CompileOptions::new(Method::Ilp)
+            .with_time_limit(0.5)
+            .with_max_staleness(Some(0))
+            .reproducible(true);
+        let ilp = compile(&specs, &opts).expect("ilp compiles");
+        assert_eq!(ilp.max_staleness(), 0, "{model}");
+        assert!(
+            ilp.period_cycles <= dp.period_cycles,
+            "{model}: ilp {} vs dp {}",
+            ilp.period_cycles,
+            dp.period_cycles
+        );
+    }
+}
