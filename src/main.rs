@@ -29,6 +29,8 @@ enum Command {
     Simulate(cli::simulate::SimulateArgs),
     /// Train the SNN for real with the gradient delays a schedule implies.
     Train(cli::train::TrainArgs),
+    /// Write a schedule as a PyTorch/snnTorch training package (train.py, distributed.py).
+    Export(cli::export::ExportArgs),
     /// Compile, simulate (and optionally train) every model and write the evaluation report.
     Report(cli::report::ReportArgs),
 }
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => cli::compare::run(a),
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Train(a) => cli::train::run(a),
+        Command::Export(a) => cli::export::run(a),
         Command::Report(a) => cli::report::run(a),
     };
     match result {

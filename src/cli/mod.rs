@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod compile;
+pub mod export;
 pub mod report;
 pub mod simulate;
 pub mod tasks;
