@@ -136,14 +136,25 @@ fn executor_losses<F: Real>(
     orders: &[Vec<usize>],
     train_limit: usize,
 ) -> Vec<f64> {
-    let (model, net) = load_model(&root().join(MODEL)).expect("model loads");
+    executor_losses_on::<F>(MODEL, &DatasetSpec::Digits, staleness_from, init, orders, train_limit)
+}
+
+fn executor_losses_on<F: Real>(
+    model_path: &str,
+    dataset: &DatasetSpec,
+    staleness_from: &Path,
+    init: &Path,
+    orders: &[Vec<usize>],
+    train_limit: usize,
+) -> Vec<f64> {
+    let (model, net) = load_model(&root().join(model_path)).expect("model loads");
     let sched =
         Schedule::from_json(&std::fs::read_to_string(staleness_from).expect("reads")).expect("parses");
     let mut training = model.training.clone();
     training.encoding = Encoding::Current;
     let mut cfg = ExecConfig::new(training);
     cfg.seed = 7;
-    let data = load_dataset(&DatasetSpec::Digits, Some(train_limit), Some(64)).expect("digits");
+    let data = load_dataset(dataset, Some(train_limit), Some(64)).expect("dataset");
     let mut tr = Trainer::<F>::new(&net, &cfg, &sched.staleness).expect("trainer");
     tr.save(init).expect("saves initial weights");
     let batch = net.batch as usize;
@@ -173,6 +184,20 @@ fn exported_losses(
     n: usize,
     dtype: &str,
 ) -> Vec<f64> {
+    exported_losses_on(py, pkg, dir, init, ord, n, dtype, "digits")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn exported_losses_on(
+    py: &Path,
+    pkg: &Path,
+    dir: &Path,
+    init: &Path,
+    ord: &[Vec<usize>],
+    n: usize,
+    dtype: &str,
+    dataset: &str,
+) -> Vec<f64> {
     let order_file = dir.join(format!("order-{dtype}.json"));
     std::fs::write(&order_file, serde_json::to_string(ord).expect("json")).expect("writes");
     let log = dir.join(format!("loss-{dtype}.json"));
@@ -186,6 +211,8 @@ fn exported_losses(
             "current",
             "--dtype",
             dtype,
+            "--dataset",
+            dataset,
             "--batch-order",
             order_file.to_str().expect("utf-8"),
             "--loss-log",
@@ -227,8 +254,9 @@ fn worst(ours: &[f64], theirs: &[f64]) -> (f64, usize) {
 /// the other does not, and the curves drift apart (Adam also turns rounding noise in
 /// near-zero gradients into full-size steps). In float32 that happens within about ten
 /// minibatches, in float64 after 100–140 in our runs (first difference above 1e-12 at
-/// minibatch 103 and 141). So: float64 over the first 100 minibatches, float32 over 5.
-const F64_TOLERANCE: f64 = 1e-7;
+/// minibatch 103 and 141; below 4e-16 before). So: float64 over the first 100 minibatches,
+/// float32 over 5.
+const F64_TOLERANCE: f64 = 1e-9;
 const F64_MINIBATCHES: usize = 100;
 const F32_TOLERANCE: f64 = 1e-5;
 const F32_PREFIX: usize = 5;
@@ -278,6 +306,39 @@ fn loss_curve_matches_executor_without_staleness() {
 #[test]
 fn loss_curve_matches_executor_with_ilp_p4_staleness() {
     loss_curve_check("export-loss-ilp", "ilp", "4", &["--time-limit", "2"]);
+}
+
+const FMNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Convolution (im2col order), average pooling and flatten order: cnn-fmnist, float64,
+/// a few minibatches with pipedream P = 2's staleness.
+#[test]
+fn conv_loss_curve_matches_executor() {
+    let name = "conv_loss_curve_matches_executor";
+    let Some(py) = python(name) else { return };
+    if !Path::new(FMNIST).is_dir() {
+        eprintln!("SKIPPED {name}: {FMNIST} missing (apt-get install dataset-fashion-mnist)");
+        return;
+    }
+    let dir = scratch("export-conv");
+    let sched = dir.join("cnn-pd2.json");
+    let (s, p) = (sched.to_str().expect("utf-8"), dir.join("pkg"));
+    ok(&["compile", "models/cnn-fmnist.yaml", "--hardware", HW, "-p", "2", "--method", "pipedream", "-o", s]);
+    ok(&["export", "models/cnn-fmnist.yaml", "--schedule", s, "--out", p.to_str().expect("utf-8")]);
+    let n = 128;
+    let ord = orders(n, 3);
+    let init = dir.join("init.ckpt");
+    let spec = DatasetSpec::Idx(PathBuf::from(FMNIST));
+    let ours = executor_losses_on::<f64>("models/cnn-fmnist.yaml", &spec, &sched, &init, &ord, n);
+    let theirs = exported_losses_on(&py, &p, &dir, &init, &ord, n, "float64", &format!("idx:{FMNIST}"));
+    let (w, at) = worst(&ours, &theirs);
+    eprintln!(
+        "{name}: {} minibatches, loss {:.4} -> {:.4}, largest relative difference {w:.1e} (minibatch {at})",
+        ours.len(),
+        ours[0],
+        ours[ours.len() - 1]
+    );
+    assert!(w < F64_TOLERANCE, "float64 loss curves differ: {ours:?} vs {theirs:?}");
 }
 
 fn json_of(text: &str) -> Value {
@@ -419,7 +480,7 @@ fn torchrun_trains_a_two_stage_pipedream_schedule() {
     assert_eq!(dist["staleness"], single["staleness"]);
     // Same seed: same spikes and sample order; only float summation order differs.
     assert!((a - b).abs() <= DIST_TOLERANCE, "distributed.py {a} vs train.py {b}");
-    assert!(a > 0.5, "distributed.py learned nothing: {a}");
+    assert!(a > 0.2, "distributed.py learned nothing (chance is 0.1): {a}");
 }
 
 /// Seed noise of mlp-digits after 5 epochs (see docs/export.md).

@@ -138,7 +138,9 @@ def main(argv=None):
 
     ddp = None
     if n_stages == 1 and replicas > 1:
-        ddp = nn.parallel.DistributedDataParallel(module, process_group=dp_groups[0])
+        # snnTorch keeps each step's neuron state in buffers whose shape follows the
+        # replica's share of the minibatch: nothing to broadcast.
+        ddp = nn.parallel.DistributedDataParallel(module, process_group=dp_groups[0], broadcast_buffers=False)
 
     history = []
     for epoch in range(1, training["epochs"] + 1):

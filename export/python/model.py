@@ -345,10 +345,8 @@ def load_executor_weights(net, path):
         if w.shape[0] != syn.weight.shape[0] or w.shape[1] not in (fan_in, fan_in + 1):
             raise ValueError(f"{path}: layer {layer.index} has shape {w.shape}")
         if has_bias != (syn.bias is not None):
-            raise ValueError(
-                f"{path}: layer {layer.index} {'has' if has_bias else 'has no'} bias; "
-                "pass --bias to match the checkpoint" if has_bias else "drop --bias"
-            )
+            fix = "pass --bias" if has_bias else "drop --bias"
+            raise ValueError(f"{path}: layer {layer.index} {'has' if has_bias else 'has no'} bias; {fix} to match it")
         with torch.no_grad():
             t = torch.from_numpy(w[:, :fan_in]).to(syn.weight.dtype).reshape(syn.weight.shape)
             syn.weight.copy_(t)

@@ -130,15 +130,72 @@ fn replica_samples(schedule: &Schedule, stage: &Stage) -> Result<Vec<[u64; 2]>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    /// A schedule of mlp-digits' shape whose tasks have the given chunks
+    /// `(processor, dim, [first, end) samples)`; timing fields are irrelevant here.
+    fn schedule(tasks: &[(&str, u32, &[(u32, &str, [u64; 2])])]) -> Schedule {
+        let mut v: Value =
+            serde_json::from_str(include_str!("../../ir/tests/data/two-tasks.json")).expect("fixture parses");
+        let tasks: Vec<Value> = tasks
+            .iter()
+            .map(|(id, layer, chunks)| {
+                let kind = if id.starts_with('U') { "update" } else { "forward" };
+                let chunks: Vec<Value> = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (p, dim, samples))| {
+                        json!({"processor": p, "start": 0, "cycles": 1,
+                               "range": {"dim": dim, "start": i, "end": i + 1}, "samples": samples})
+                    })
+                    .collect();
+                json!({"id": id, "layer": layer, "kind": kind,
+                       "work": {"gemm": {"m": 1600, "k": 64, "n": 128}}, "cycles": 1, "chunks": chunks})
+            })
+            .collect();
+        v["tasks"] = Value::Array(tasks);
+        serde_json::from_value(v).expect("valid schedule")
+    }
+
+    const ALL: [u64; 2] = [0, 64];
 
     #[test]
-    fn two_task_fixture_is_one_stage() {
-        let s =
-            Schedule::from_json(include_str!("../../ir/tests/data/two-tasks.json")).expect("fixture parses");
-        let st = stages(&s).expect("whole tasks on processors");
-        assert!(!st.is_empty());
-        for stage in &st {
-            assert_eq!(stage.samples.len(), stage.processors.len());
-        }
+    fn whole_layers_per_processor_are_stages() {
+        let s = schedule(&[
+            ("F1", 1, &[(0, "whole", ALL)]),
+            ("U1", 1, &[(0, "whole", ALL)]),
+            ("F2", 2, &[(1, "whole", ALL)]),
+            ("U2", 2, &[(1, "whole", ALL)]),
+        ]);
+        let st = stages(&s).expect("stage-granular");
+        assert_eq!(st.len(), 2);
+        assert_eq!((st[0].layers.clone(), st[0].processors.clone()), (vec![1], vec![0]));
+        assert_eq!((st[1].layers.clone(), st[1].processors.clone()), (vec![2], vec![1]));
+        assert_eq!(st[1].samples, vec![ALL]);
+    }
+
+    #[test]
+    fn sample_split_processors_are_replicas() {
+        let s = schedule(&[
+            ("F1", 1, &[(0, "m", [0, 32]), (1, "m", [32, 64])]),
+            ("W1", 1, &[(0, "k", [0, 32]), (1, "k", [32, 64])]),
+            ("U1", 1, &[(0, "whole", ALL)]),
+            ("F2", 2, &[(2, "whole", ALL)]),
+        ]);
+        let st = stages(&s).expect("replicated stage");
+        assert_eq!(st[0].processors, vec![0, 1]);
+        assert_eq!(st[0].samples, vec![[0, 32], [32, 64]]);
+        assert_eq!(st[1].processors, vec![2]);
+    }
+
+    #[test]
+    fn gemm_splits_and_shared_processors_are_fine_grained() {
+        let n_split = schedule(&[("F1", 1, &[(0, "n", ALL), (1, "n", ALL)])]);
+        assert!(stages(&n_split).expect_err("N split").0.contains("output features"));
+        let shared =
+            schedule(&[("F1", 1, &[(0, "whole", ALL)]), ("F2", 2, &[(0, "m", [0, 32]), (1, "m", [32, 64])])]);
+        assert!(stages(&shared).expect_err("layer 2 on two groups").0.contains("layer 2"));
+        let overlap = schedule(&[("F1", 1, &[(0, "m", [0, 40]), (1, "m", [32, 64])])]);
+        assert!(stages(&overlap).is_err());
     }
 }
