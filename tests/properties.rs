@@ -93,6 +93,16 @@ proptest! {
             prop_assert_eq!(report.achieved_period_cycles, Some(s.period_cycles as f64), "{} on {}", method, model_text);
             periods.push((method, s.period_cycles, s.solver.status));
         }
+        // Under a staleness cap the heuristic picks sample splits, replicated stages or
+        // hybrids; those must be valid, simulate at their period and keep the cap.
+        for cap in [0u64, 1] {
+            let opts = CompileOptions::new(Method::Heuristic).with_max_staleness(Some(cap));
+            let s = compile(&specs, &opts).map_err(|e| TestCaseError::fail(format!("cap {cap}: {e}\n{model_text}")))?;
+            prop_assert!(s.max_staleness() <= cap, "cap {} broken: {}", cap, s.max_staleness());
+            let report = simulate(&s, &SimConfig { iterations: 12, ..SimConfig::default() })
+                .map_err(|e| TestCaseError::fail(format!("cap {cap}: {e}")))?;
+            prop_assert_eq!(report.achieved_period_cycles, Some(s.period_cycles as f64), "cap {} on {}", cap, model_text);
+        }
         let (_, ilp, status) = periods[0];
         if status == SolverStatus::Optimal {
             for (m, period, _) in &periods[1..] {

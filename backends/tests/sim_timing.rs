@@ -23,6 +23,7 @@ fn two_task_schedule() -> Schedule {
             cycles,
             range: ChunkRange { dim: SplitDim::Whole, start: 0, end: 1 },
             samples: [0, 4],
+            reduce_cycles: 0,
         }],
     };
     let mut s = Schedule {

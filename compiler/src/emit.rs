@@ -3,8 +3,8 @@
 //! runs the verifier so no invalid schedule ever leaves the compiler.
 
 use spikepipe_ir::{
-    compute_staleness, consumer_share, fnv1a_hex, scale_bytes, verify_schedule, Chunk, EdgeKind, Metrics,
-    ModelInfo, Schedule, ScheduleEdge, ScheduledTask, SolverInfo, SCHEDULE_FORMAT,
+    compute_staleness, expected_reduce_cycles, fnv1a_hex, verify_schedule, Chunk, Metrics, ModelInfo,
+    Schedule, ScheduleEdge, ScheduledTask, SolverInfo, SCHEDULE_FORMAT,
 };
 
 use crate::lower::input_bytes;
@@ -46,6 +46,7 @@ pub fn draft(
                         cycles: c.cycles,
                         range: c.range,
                         samples: split::chunk_samples(p, t, c.range),
+                        reduce_cycles: 0,
                     })
                     .collect(),
             }
@@ -62,7 +63,7 @@ pub fn draft(
             sliced_by: e.weight.sliced_by,
         })
         .collect();
-    Schedule {
+    let mut s = Schedule {
         format: SCHEDULE_FORMAT.to_string(),
         model: ModelInfo {
             name: p.graph.model.clone(),
@@ -81,6 +82,21 @@ pub fn draft(
         transfers: Vec::new(),
         staleness: Vec::new(),
         metrics: Metrics::default(),
+    };
+    add_reductions(&mut s);
+    s
+}
+
+/// Charges every consumer of partial sums from several processors the vector-unit work
+/// of summing them (`reduce_cycles`, included in its `cycles`).
+fn add_reductions(s: &mut Schedule) {
+    let owed: Vec<Vec<u64>> =
+        s.tasks.iter().map(|t| t.chunks.iter().map(|c| expected_reduce_cycles(s, t, c)).collect()).collect();
+    for (t, owed) in s.tasks.iter_mut().zip(owed) {
+        for (c, r) in t.chunks.iter_mut().zip(owed) {
+            c.reduce_cycles = r;
+            c.cycles += r;
+        }
     }
 }
 
@@ -93,22 +109,6 @@ pub fn finish(p: &Problem, mut s: Schedule) -> Result<Schedule, ScheduleError> {
     Ok(s)
 }
 
-/// Bytes of updated weights sent from `U_l` to `F_l`/`G_l` chunks on other processors.
-fn weight_bytes_between(s: &Schedule) -> u64 {
-    let mut total = 0;
-    for e in s.edges.iter().filter(|e| e.kind == EdgeKind::WeightFeedback) {
-        let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
-        let src = u.chunks.first().map_or(0, |c| c.processor);
-        let mut dsts: Vec<u32> = v.chunks.iter().map(|c| c.processor).filter(|&q| q != src).collect();
-        dsts.sort_unstable();
-        dsts.dedup();
-        for q in dsts {
-            total += scale_bytes(e.bytes, consumer_share(e, v, q, |_| true));
-        }
-    }
-    total
-}
-
 fn metrics(p: &Problem, s: &Schedule) -> Metrics {
     let procs = s.hardware.processors as usize;
     let mut busy = vec![0u64; procs];
@@ -118,7 +118,7 @@ fn metrics(p: &Problem, s: &Schedule) -> Metrics {
     let ii = s.period_cycles.max(1) as f64;
     let processor_utilization: Vec<f64> = busy.iter().map(|&b| round6(b as f64 / ii)).collect();
     let utilization = round6(busy.iter().sum::<u64>() as f64 / (ii * procs.max(1) as f64));
-    let between = s.transfers.iter().map(|t| t.bytes).sum::<u64>() + weight_bytes_between(s);
+    let between = s.transfers.iter().map(|t| t.bytes).sum::<u64>();
     let total = s.edges.iter().map(|e| e.bytes).sum::<u64>() + input_bytes(p.network, &p.hardware.bits);
     Metrics {
         utilization,

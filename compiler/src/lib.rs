@@ -14,12 +14,14 @@ pub mod compare;
 pub mod cost;
 pub mod emit;
 mod error;
+pub mod front;
 pub mod locate;
 pub mod lower;
 pub mod parse;
 mod pipeline;
 pub mod schedule;
 mod shapes;
+pub mod versus;
 
 pub use error::{Location, ScheduleError, SpecError, SpecResult};
 pub use parse::{load_hardware, load_model, load_specs, Specs};

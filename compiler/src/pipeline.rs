@@ -2,13 +2,12 @@
 
 use std::time::Instant;
 
-use spikepipe_ir::{Schedule, TaskGraph};
+use spikepipe_ir::{Schedule, SolverStatus, TaskGraph};
 
 use crate::cost::{annotate, Systolic};
 use crate::emit;
 use crate::lower::lower;
-use crate::schedule::pipedream::Pipedream;
-use crate::schedule::{scheduler, timing, Method, Problem, Scheduler};
+use crate::schedule::{candidates, scheduler, Method, Problem};
 use crate::{ScheduleError, Specs};
 
 /// Options of one compilation.
@@ -24,8 +23,9 @@ pub struct CompileOptions {
     pub solver: String,
     /// Write 0 as solver seconds so the file is byte-identical across runs.
     pub reproducible: bool,
-    /// Largest staleness any layer may have: the period is raised (and PipeDream's
-    /// placement tried too) until the schedule keeps it. `None`: no limit.
+    /// Largest staleness any layer may have (forward and input gradient). `heuristic` and
+    /// `ilp` choose the fastest candidate that keeps it; `pipedream` and `layerwise` raise
+    /// their period until they keep it. `None`: no limit.
     pub max_staleness: Option<u64>,
 }
 
@@ -73,17 +73,17 @@ pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, Schedul
     let problem = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
     let started = Instant::now();
     let outcome = scheduler(opts.method, opts).schedule(&problem)?;
+    let cap = if opts.method.is_synchronous() { Some(0) } else { opts.max_staleness };
     let mut schedule = match outcome.timed {
         Some(s) => s,
-        None => {
-            let hash = emit::spec_hash(specs);
-            let mut s = emit::draft(&problem, &hash, &outcome.placement, opts.method.name(), outcome.solver);
-            timing::time_modulo(&mut s);
-            s
-        }
+        None => candidates::timed(&problem, &outcome.placement, opts.method.name(), outcome.solver, cap),
     };
-    if let (Some(cap), false) = (opts.max_staleness, opts.method == Method::Gpipe) {
-        schedule = cap_staleness(&problem, schedule, cap)?;
+    if opts.method == Method::Ilp {
+        schedule = ilp_or_better(&problem, schedule, opts.max_staleness)?;
+    }
+    if let Some(cap) = cap.filter(|&c| max_staleness(&schedule) > c) {
+        let what = format!("staleness ≤ {cap} not reached (best: {})", max_staleness(&schedule));
+        schedule.solver.note = join_notes(schedule.solver.note.take(), what);
     }
     schedule.model.spec_hash = emit::spec_hash(specs);
     schedule.solver.seconds =
@@ -91,42 +91,42 @@ pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, Schedul
     emit::finish(&problem, schedule)
 }
 
-/// Re-times a schedule's placement (and PipeDream's, as an alternative) at the smallest
-/// period that keeps every staleness ≤ `cap`, and records what that cost.
-fn cap_staleness(problem: &Problem, schedule: Schedule, cap: u64) -> Result<Schedule, ScheduleError> {
-    // Staleness is only stored by `emit::finish`; recompute it from the starts here.
-    let max_staleness = |s: &Schedule| spikepipe_ir::staleness_summary(&spikepipe_ir::compute_staleness(s)).0;
-    if max_staleness(&schedule) <= cap {
-        return Ok(schedule);
+fn max_staleness(s: &Schedule) -> u64 {
+    spikepipe_ir::staleness_summary(&spikepipe_ir::compute_staleness(s)).0
+}
+
+fn join_notes(a: Option<String>, b: String) -> Option<String> {
+    Some(match a {
+        Some(a) => format!("{a}; {b}"),
+        None => b,
+    })
+}
+
+/// The ILP's schedule (re-timed under the cap if it misses it), or the heuristic's best
+/// candidate if that is faster within the cap: the ILP's model covers GEMM cuts only, so
+/// data-parallel and replicated-stage candidates compete with it here.
+fn ilp_or_better(problem: &Problem, mut ilp: Schedule, cap: Option<u64>) -> Result<Schedule, ScheduleError> {
+    if let Some(c) = cap.filter(|&c| max_staleness(&ilp) > c) {
+        let placement = crate::schedule::Placement::of_schedule(&ilp);
+        let solver = ilp.solver.clone();
+        ilp = candidates::timed(problem, &placement, "ilp", solver, Some(c));
     }
-    let free_period = schedule.period_cycles;
-    let mut own = schedule.clone();
-    let own_ok = timing::time_modulo_capped(&mut own, cap);
-    let pipedream = Pipedream.schedule(problem)?;
-    let mut alt = emit::draft(problem, "", &pipedream.placement, &schedule.method, schedule.solver.clone());
-    let alt_ok = timing::time_modulo_capped(&mut alt, cap);
-    let key =
-        |ok: bool, s: &Schedule| (!ok, if ok { s.period_cycles } else { max_staleness(s) }, s.period_cycles);
-    let (mut chosen, ok, from) = if key(alt_ok, &alt) < key(own_ok, &own) {
-        (alt, alt_ok, "PipeDream's")
-    } else {
-        (own, own_ok, "its own")
+    let own = candidates::Candidate { what: "ilp".into(), schedule: ilp };
+    let others = candidates::all(problem, "ilp", &own.schedule.solver, cap)?;
+    let count = others.len();
+    let Some(best) = candidates::best(others, cap).filter(|b| b.key(cap) < own.key(cap)) else {
+        return Ok(own.schedule);
     };
-    let what = if ok {
-        format!(
-            "period raised from {free_period} to {} ({from} placement) to keep staleness ≤ {cap}",
-            chosen.period_cycles
-        )
-    } else {
-        format!(
-            "staleness ≤ {cap} not reached (best: {}); period {}",
-            max_staleness(&chosen),
-            chosen.period_cycles
-        )
-    };
-    chosen.solver.note = Some(match chosen.solver.note.take() {
-        Some(n) => format!("{n}; {what}"),
-        None => what,
-    });
-    Ok(chosen)
+    let mut s = best.schedule;
+    if s.solver.status == SolverStatus::Optimal {
+        s.solver.status = SolverStatus::Feasible;
+    }
+    let what = format!(
+        "{} beats the ILP's own placement (period {}, staleness {}) — the ILP models GEMM cuts only (best of {count} candidates)",
+        best.what,
+        own.schedule.period_cycles,
+        own.max_staleness()
+    );
+    s.solver.note = join_notes(s.solver.note.take(), what);
+    Ok(s)
 }

@@ -109,4 +109,16 @@ impl HardwareSpec {
     pub fn transfer_cycles(&self, bytes: u64) -> u64 {
         self.link.latency_cycles.saturating_add(bytes.div_ceil(self.link.bytes_per_cycle.max(1)))
     }
+
+    /// Cycles of `elements · ops_per_element` operations on the vector unit:
+    /// `ceil(elements · ops / lanes)`.
+    pub fn elementwise_cycles(&self, elements: u64, ops_per_element: u64) -> u64 {
+        elements.saturating_mul(ops_per_element).div_ceil(self.vector_lanes.max(1))
+    }
+
+    /// Cycles to sum `partials` partial results of `elements` each into one: one add per
+    /// element for every partial beyond the first, on the vector unit.
+    pub fn reduce_cycles(&self, elements: u64, partials: u64) -> u64 {
+        self.elementwise_cycles(elements, partials.saturating_sub(1))
+    }
 }

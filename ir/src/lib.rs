@@ -23,8 +23,9 @@ pub use model::{
 };
 pub use network::{LayerOp, Network, Pool, WeightLayer};
 pub use schedule::{
-    consumer_share, required_transfers, samples_overlap, scale_bytes, share, staleness_between,
-    staleness_summary, Chunk, ChunkRange, LayerStaleness, Metrics, ModelInfo, Schedule, ScheduleEdge,
+    arrivals, chunk_elements, consumer_share, expected_reduce_cycles, partials, reduction_inputs,
+    required_transfers, samples_overlap, scale_bytes, share, staleness_between, staleness_summary,
+    weights_ready, Arrivals, Chunk, ChunkRange, LayerStaleness, Metrics, ModelInfo, Schedule, ScheduleEdge,
     ScheduledTask, Share, SolverInfo, SolverStatus, SplitDim, Transfer, SCHEDULE_FORMAT,
 };
 pub use task_graph::{Dependence, EdgeKind, Task, TaskGraph, TaskKind, Work};

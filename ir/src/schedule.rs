@@ -142,6 +142,15 @@ pub struct Chunk {
     pub range: ChunkRange,
     /// Samples of the minibatch this chunk touches, `[first, end)`.
     pub samples: [u64; 2],
+    /// Cycles (included in `cycles`) spent summing partial sums that other processors
+    /// sent: non-zero only for a consumer of a task split along `K` over several
+    /// processors (see [`reduction_inputs`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reduce_cycles: u64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 impl Chunk {
@@ -184,7 +193,9 @@ pub enum SplitDim {
     M,
     /// GEMM columns N.
     N,
-    /// GEMM reduction K; chunks must share a processor (partial sums accumulate in place).
+    /// GEMM reduction K: every chunk produces a full-size partial sum. Chunks on one
+    /// processor accumulate in place; partials from several processors are summed by the
+    /// consumer (its `reduce_cycles`), after a reduce-scatter over the links.
     K,
     /// Element-wise work: a range of elements.
     Elements,
@@ -288,8 +299,9 @@ pub struct Metrics {
     pub utilization: f64,
     /// Busy cycles per period of each processor.
     pub processor_utilization: Vec<f64>,
-    /// Bytes per iteration crossing between processors: distance-0 transfers plus
-    /// updated weights sent to a `F`/`G` chunk on another processor.
+    /// Bytes per iteration crossing between processors: every transfer of the schedule
+    /// (activations and gradients, partial sums, and updated weights sent to `F`/`G`
+    /// chunks on other processors).
     pub bytes_between_processors: u64,
     /// Bytes one iteration moves in all: every edge's tensor plus the input minibatch.
     pub bytes_total: u64,
@@ -329,7 +341,8 @@ pub fn samples_overlap(a: [u64; 2], b: [u64; 2]) -> bool {
     a[0] < b[1] && b[0] < a[1]
 }
 
-/// The transfers a schedule needs, in canonical order: for every data edge, every
+/// The transfers a schedule needs, in canonical order: for every edge (data, and weight
+/// feedback: updated weights to the `F`/`G` chunks of the next iterations), every
 /// producing chunk, and every other processor that holds a consuming chunk whose
 /// samples overlap it, one `(edge, from_chunk, dst, bytes)`.
 ///
@@ -340,9 +353,6 @@ pub fn samples_overlap(a: [u64; 2], b: [u64; 2]) -> bool {
 pub fn required_transfers(s: &Schedule) -> Vec<(usize, usize, u32, u64)> {
     let mut out = Vec::new();
     for (ei, e) in s.edges.iter().enumerate() {
-        if e.kind != EdgeKind::Data {
-            continue;
-        }
         let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
         for (ci, cu) in u.chunks.iter().enumerate() {
             let mut dsts: Vec<u32> = v
@@ -387,8 +397,12 @@ pub fn scale_bytes(bytes: u64, s: Share) -> u64 {
     (bytes as u128 * s.num).div_ceil(s.den.max(1)).min(bytes as u128) as u64
 }
 
-/// The share of its task's work one chunk does.
+/// The share of its task's output one chunk produces (all of it for a `K` split: a
+/// partial sum has the full output's size).
 pub fn share(task: &ScheduledTask, chunk: &Chunk) -> Share {
+    if chunk.range.dim == SplitDim::K {
+        return Share::ALL;
+    }
     let size = chunk.range.dim.size(&task.work).unwrap_or(1).max(1);
     Share { num: chunk.range.len() as u128, den: size as u128 }
 }
@@ -418,13 +432,100 @@ pub fn consumer_share(
     }
 }
 
-/// Staleness `max(0, ceil((end − start) / II) − 1)` between the latest end of the
-/// update's chunks and the earliest start of the reader's chunks (DESIGN §6).
-pub fn staleness_between(update: &ScheduledTask, reader: &ScheduledTask, period: u64) -> u64 {
-    let end = update.chunks.iter().map(Chunk::end).max().unwrap_or(0) as i128;
+/// Arrival cycle (iteration 0) of every transfer, by `(edge, from_chunk, dst)`.
+pub type Arrivals = std::collections::HashMap<(usize, usize, u32), u64>;
+
+/// The arrivals of a schedule's transfers.
+pub fn arrivals(s: &Schedule) -> Arrivals {
+    s.transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t.end())).collect()
+}
+
+/// When the weights updated in iteration 0 have reached every processor that runs a
+/// chunk of `reader`: per update chunk and reader processor, the chunk's end (same
+/// processor) or the arrival of the transfer of `edge` that carries them; the latest.
+/// A transfer not yet timed counts as arriving when its chunk ends.
+pub fn weights_ready(
+    arrivals: &Arrivals,
+    edge: Option<usize>,
+    update: &ScheduledTask,
+    reader: &ScheduledTask,
+) -> u64 {
+    let mut readers: Vec<u32> = reader.chunks.iter().map(|c| c.processor).collect();
+    readers.sort_unstable();
+    readers.dedup();
+    let mut ready = 0;
+    for (ci, cu) in update.chunks.iter().enumerate() {
+        for &q in &readers {
+            let arrival = match edge.and_then(|e| arrivals.get(&(e, ci, q))) {
+                Some(&end) if q != cu.processor => end,
+                _ => cu.end(),
+            };
+            ready = ready.max(arrival);
+        }
+    }
+    ready
+}
+
+/// Staleness `max(0, ceil((ready − start) / II) − 1)` of a reader of updated weights,
+/// with `ready` from [`weights_ready`] and `start` the reader's earliest chunk start.
+pub fn staleness_between(
+    s: &Schedule,
+    arrivals: &Arrivals,
+    update: &ScheduledTask,
+    reader: &ScheduledTask,
+) -> u64 {
+    let edge = s
+        .edges
+        .iter()
+        .position(|e| e.kind == EdgeKind::WeightFeedback && e.from == update.id && e.to == reader.id);
+    let end = weights_ready(arrivals, edge, update, reader) as i128;
     let start = reader.chunks.iter().map(|c| c.start).min().unwrap_or(0) as i128;
-    let ii = period.max(1) as i128;
+    let ii = s.period_cycles.max(1) as i128;
     let diff = end - start;
     let ceil = if diff <= 0 { -((-diff) / ii) } else { (diff + ii - 1) / ii };
     (ceil - 1).max(0) as u64
+}
+
+/// Every `K`-split producer feeding `v` whose chunks sit on more than one processor,
+/// with the number of partial sums (distinct processors) it sends: `(task, partials)`.
+/// Each chunk of `v` sums them (see [`Chunk::reduce_cycles`]).
+pub fn reduction_inputs<'a>(s: &'a Schedule, v: &ScheduledTask) -> Vec<(&'a ScheduledTask, u64)> {
+    s.edges
+        .iter()
+        .filter(|e| e.kind == EdgeKind::Data && e.to == v.id)
+        .filter_map(|e| s.task(&e.from))
+        .filter_map(|u| {
+            let parts = partials(u);
+            (parts > 1).then_some((u, parts))
+        })
+        .collect()
+}
+
+/// Distinct processors holding chunks of a `K`-split task (1 for any other split).
+pub fn partials(u: &ScheduledTask) -> u64 {
+    if u.chunks.first().is_none_or(|c| c.range.dim != SplitDim::K) {
+        return 1;
+    }
+    let mut procs: Vec<u32> = u.chunks.iter().map(|c| c.processor).collect();
+    procs.sort_unstable();
+    procs.dedup();
+    procs.len() as u64
+}
+
+/// Elements of a chunk of element-wise work (its range, or the whole task).
+pub fn chunk_elements(task: &ScheduledTask, chunk: &Chunk) -> u64 {
+    match (chunk.range.dim, task.work) {
+        (SplitDim::Elements, _) => chunk.range.len(),
+        (_, Work::Elementwise { elements, .. }) => elements,
+        (_, Work::Gemm { m, n, .. }) => m.saturating_mul(n),
+    }
+}
+
+/// The reduction cycles a chunk of `v` owes: summing every multi-processor partial sum
+/// it receives, over its own elements.
+pub fn expected_reduce_cycles(s: &Schedule, v: &ScheduledTask, chunk: &Chunk) -> u64 {
+    reduction_inputs(s, v)
+        .into_iter()
+        .map(|(_, parts)| s.hardware.reduce_cycles(chunk_elements(v, chunk), parts))
+        .sum()
 }

@@ -5,16 +5,20 @@
 //! 1. `format` is [`SCHEDULE_FORMAT`]; P ≥ 1; the period is positive.
 //! 2. Every edge names existing tasks; every task has ≥ 1 chunk; chunk processors are in
 //!    `0..P`; chunk cycles are positive and at most the period.
-//! 3. Coverage: a task's chunks split one dimension, their ranges tile `0..size` exactly
-//!    once, and `K` splits keep all chunks on one processor.
+//! 3. Coverage: a task's chunks split one dimension and their ranges tile `0..size`
+//!    exactly once. A task split along `K` over several processors feeds only
+//!    element-wise tasks, and every chunk of those carries exactly the `reduce_cycles`
+//!    of summing the partial sums it receives.
 //! 4. Dependences: for each distance-0 edge `u→v` and every pair of chunks whose sample
 //!    ranges overlap, `v` starts after `u` ends (same processor) or after the transfer that
 //!    carries `u`'s share arrives (different processors).
-//! 5. Transfers: exactly the ones [`required_transfers`] lists, each starting after its
-//!    producing chunk and lasting `latency + ceil(bytes/bandwidth)`.
+//! 5. Transfers: exactly the ones [`required_transfers`] lists (data edges and weight
+//!    feedback), each starting after its producing chunk and lasting
+//!    `latency + ceil(bytes/bandwidth)`.
 //! 6. Resources: on each processor, chunk intervals modulo the period do not overlap; on
 //!    each directed link, transfer intervals modulo the period do not overlap.
-//! 7. Staleness: recomputed from the starts, it equals the file's, for every layer.
+//! 7. Staleness: recomputed from the starts and the weight transfers' arrivals, it
+//!    equals the file's, for every layer.
 //!
 //! ```
 //! use spikepipe_ir::{verify_schedule, Schedule};
@@ -28,8 +32,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::schedule::{required_transfers, samples_overlap, staleness_between};
-use crate::{EdgeKind, Schedule, SplitDim, TaskKind, SCHEDULE_FORMAT};
+use crate::schedule::{
+    expected_reduce_cycles, partials, required_transfers, samples_overlap, staleness_between,
+};
+use crate::{EdgeKind, Schedule, TaskKind, SCHEDULE_FORMAT};
 
 /// One broken rule, with the entity it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +89,7 @@ pub fn verify_schedule(s: &Schedule) -> Result<(), Violations> {
     }
     let chunks_ok = check_chunks(s, &mut c);
     if chunks_ok {
+        check_reductions(s, &mut c);
         check_dependences(s, &mut c);
         check_transfers(s, &mut c);
         check_resources(s, &mut c);
@@ -188,8 +195,36 @@ fn check_coverage(t: &crate::ScheduledTask, c: &mut Checker) {
     if next != size {
         c.fail(&t.id, format!("chunks cover 0..{next} of {dim:?}, but the work has {size}"));
     }
-    if dim == SplitDim::K && t.chunks.iter().any(|ch| ch.processor != t.chunks[0].processor) {
-        c.fail(&t.id, "a K split must keep all partial sums on one processor");
+}
+
+/// Partial sums from several processors must be summed by element-wise consumers, each
+/// chunk of which pays for it in `reduce_cycles`.
+fn check_reductions(s: &Schedule, c: &mut Checker) {
+    for u in s.tasks.iter().filter(|u| partials(u) > 1) {
+        for e in s.edges.iter().filter(|e| e.kind == EdgeKind::Data && e.from == u.id) {
+            if s.task(&e.to).is_some_and(|v| !matches!(v.work, crate::Work::Elementwise { .. })) {
+                c.fail(
+                    &u.id,
+                    format!("split along K over several processors, but {} cannot sum partial sums", e.to),
+                );
+            }
+        }
+    }
+    for v in &s.tasks {
+        for (i, ch) in v.chunks.iter().enumerate() {
+            let want = expected_reduce_cycles(s, v, ch);
+            if ch.reduce_cycles != want {
+                c.fail(
+                    format!("{}[{i}]", v.id),
+                    format!(
+                        "reduce_cycles is {}, expected {want} for the partial sums it receives",
+                        ch.reduce_cycles
+                    ),
+                );
+            } else if ch.reduce_cycles >= ch.cycles {
+                c.fail(format!("{}[{i}]", v.id), "reduce_cycles must be less than the chunk's cycles");
+            }
+        }
     }
 }
 
@@ -349,16 +384,17 @@ fn want_none() -> crate::LayerStaleness {
 
 /// Staleness of every layer recomputed from the chunk starts (DESIGN §6).
 pub fn compute_staleness(s: &Schedule) -> Vec<crate::LayerStaleness> {
+    let arrivals = crate::schedule::arrivals(s);
     (1..=s.model.layers)
         .map(|l| {
             let find = |k: TaskKind| s.tasks.iter().find(|t| t.layer == l && t.kind == k);
             let u = find(TaskKind::Update);
             let forward = match (u, find(TaskKind::Forward)) {
-                (Some(u), Some(f)) => staleness_between(u, f, s.period_cycles),
+                (Some(u), Some(f)) => staleness_between(s, &arrivals, u, f),
                 _ => 0,
             };
             let input_grad = match (u, find(TaskKind::InputGrad)) {
-                (Some(u), Some(g)) => Some(staleness_between(u, g, s.period_cycles)),
+                (Some(u), Some(g)) => Some(staleness_between(s, &arrivals, u, g)),
                 _ => None,
             };
             crate::LayerStaleness { layer: l, forward, input_grad }

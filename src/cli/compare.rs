@@ -1,6 +1,7 @@
 //! `spikepipe compare`: every method at several processor counts, side by side.
 
 use spikepipe_compiler::compare::{compare, CompareRow};
+use spikepipe_compiler::front::{front, FrontPoint};
 use spikepipe_compiler::{load_specs, Method};
 
 use super::compile::parse_method;
@@ -21,7 +22,8 @@ pub enum CompareFormat {
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Examples:\n  spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml\n  \
-spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 4,8 --methods ilp,pipedream --format csv"
+spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 4,8 --methods ilp,pipedream --format csv\n  \
+spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --front --methods heuristic,data-parallel,pipedream,gpipe"
 )]
 pub struct CompareArgs {
     /// Model spec (YAML).
@@ -33,7 +35,7 @@ pub struct CompareArgs {
     #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16")]
     pub processors: Vec<u64>,
     /// Methods, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = parse_method, default_value = "ilp,heuristic,pipedream,layerwise,gpipe")]
+    #[arg(long, value_delimiter = ',', value_parser = parse_method, default_value = "ilp,heuristic,data-parallel,pipedream,layerwise,gpipe")]
     pub methods: Vec<Method>,
     /// Time limit of each ILP phase in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
@@ -44,9 +46,65 @@ pub struct CompareArgs {
     /// Report 0 solver seconds so the output is byte-identical across runs.
     #[arg(long)]
     pub reproducible: bool,
-    /// Keep every layer's staleness at or below N (raises periods; see `compile --help`).
+    /// Keep every layer's staleness at or below N (see `compile --help`).
     #[arg(long, value_name = "N")]
     pub max_staleness: Option<u64>,
+    /// Print, per P, the Pareto front of (period, max staleness, bytes between
+    /// processors) over the methods at every staleness cap 0..=--front-caps and uncapped.
+    #[arg(long, conflicts_with = "max_staleness")]
+    pub front: bool,
+    /// Largest staleness cap tried by --front.
+    #[arg(long, default_value_t = 3, value_name = "K", requires = "front")]
+    pub front_caps: u64,
+}
+
+/// CSV header of a front (the fields of [`FrontPoint`] in order).
+const FRONT_COLUMNS: [&str; 7] =
+    ["processors", "method", "cap", "period_cycles", "max_staleness", "bytes_between_processors", "note"];
+
+fn front_cells(p: &FrontPoint) -> Vec<String> {
+    vec![
+        p.processors.to_string(),
+        p.method.clone(),
+        p.cap.map_or("none".into(), |c| c.to_string()),
+        p.period_cycles.to_string(),
+        p.max_staleness.to_string(),
+        p.bytes_between_processors.to_string(),
+        p.note.clone(),
+    ]
+}
+
+/// Renders front points in a format.
+pub fn render_front(points: &[FrontPoint], format: CompareFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        CompareFormat::Json => serde_json::to_string_pretty(points)?,
+        CompareFormat::Csv => {
+            let mut s = FRONT_COLUMNS.join(",") + "\n";
+            for p in points {
+                let cells: Vec<String> =
+                    front_cells(p)
+                        .into_iter()
+                        .map(|c| {
+                            if c.contains([',', '"']) {
+                                format!("\"{}\"", c.replace('"', "\"\""))
+                            } else {
+                                c
+                            }
+                        })
+                        .collect();
+                s.push_str(&cells.join(","));
+                s.push('\n');
+            }
+            s
+        }
+        CompareFormat::Table => {
+            let mut t = Table::new(&FRONT_COLUMNS);
+            for p in points {
+                t.row(front_cells(p));
+            }
+            t.to_string()
+        }
+    })
 }
 
 /// CSV header of a comparison (the fields of [`CompareRow`] in order).
@@ -125,6 +183,23 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     opts.time_limit = args.time_limit;
     opts.max_staleness = args.max_staleness;
     let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if args.front {
+        let mut points = Vec::new();
+        for &p in &args.processors {
+            let mut specs_p = specs.clone();
+            specs_p.hardware.processors = p;
+            points.extend(front(&specs_p, &args.methods, args.front_caps, &opts, |m, cap| {
+                if !quiet {
+                    let cap = cap.map_or("none".to_string(), |c| c.to_string());
+                    eprint!("\r\x1b[2Kcompiling {m} at P = {p}, staleness cap {cap} …");
+                }
+            })?);
+        }
+        if !quiet {
+            eprint!("\r\x1b[2K");
+        }
+        return print(&render_front(&points, args.format)?);
+    }
     let rows = compare(&specs, &args.processors, &args.methods, &opts, |m, p| {
         if !quiet {
             eprint!("\r\x1b[2Kcompiling {m} at P = {p} …");

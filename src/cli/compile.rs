@@ -18,7 +18,7 @@ spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --for
 pub struct CompileArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
-    /// Scheduling method: ilp, heuristic, pipedream, layerwise or gpipe.
+    /// Scheduling method: ilp, heuristic, data-parallel, pipedream, layerwise or gpipe.
     #[arg(long, short = 'm', default_value = "ilp", value_parser = parse_method)]
     pub method: Method,
     /// Time limit of each ILP phase in seconds; on time-out the heuristic is the fallback.

@@ -24,7 +24,7 @@ pub struct TrainArgs {
     /// Take the staleness from this schedule file (from `spikepipe compile -o`).
     #[arg(long, value_name = "SCHEDULE.json", conflicts_with = "method")]
     pub schedule: Option<PathBuf>,
-    /// Compile a schedule with this method (ilp, heuristic, pipedream, layerwise, gpipe) and use its staleness.
+    /// Compile a schedule with this method (ilp, heuristic, data-parallel, pipedream, layerwise, gpipe) and use its staleness.
     #[arg(long, short = 'm', value_parser = super::compile::parse_method)]
     pub method: Option<Method>,
     /// Processors P for --method (overrides the hardware's).

@@ -7,7 +7,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use super::plan::Plan;
+use super::plan::{Plan, WeightSource};
 use super::trace::{ChunkEvent, TransferEvent};
 use super::{SimConfig, SimError};
 
@@ -360,10 +360,12 @@ impl Sim<'_> {
         if self.task_started[task] == i {
             self.task_started[task] += 1;
             if let Some((layer, which)) = ch.reader {
-                let span = p.update_spans[layer as usize];
                 let mut updated = u32::MAX;
-                for k in span.lo..span.hi {
-                    updated = updated.min(self.done[p.update_chunks[k as usize] as usize]);
+                for k in ch.wsrc.lo..ch.wsrc.hi {
+                    updated = updated.min(match p.weight_sources[k as usize] {
+                        WeightSource::Chunk(u) => self.done[u as usize],
+                        WeightSource::Transfer(x) => self.arrived[x as usize],
+                    });
                 }
                 // Weights carry updates of iterations < `updated`: staleness i − updated.
                 let s = (i as u64).saturating_sub(updated as u64);

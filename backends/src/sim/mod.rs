@@ -10,7 +10,9 @@
 //! * Inputs: for every data edge `u→v` and every chunk of `u` whose `samples` overlap the
 //!   consumer chunk's, the consumer waits for that chunk's end (same processor) or for the
 //!   arrival of the transfer `(edge, from_chunk, dst)` (other processor). Weight-feedback
-//!   edges are not timing dependences: the schedule's staleness covers them.
+//!   transfers (updated weights sent to `F`/`G` chunks on other processors) occupy their
+//!   links like any transfer, but nothing waits for them: the schedule's staleness says
+//!   which iteration's weights a reader uses.
 //! * A *transfer instance* becomes ready when its producing chunk instance ends, and not
 //!   before its scheduled slot `start_t + i·II`. It then queues FIFO (by ready time; ties
 //!   in event order, which is deterministic) on its link and occupies it for
@@ -35,12 +37,13 @@
 //!   until the end of its last (`[start, finish)`); `max_in_flight` is the largest number
 //!   in flight at once — the activation sets that must be stored.
 //! * **Observed staleness** of layer l: for `F_l` of iteration i, let `j` be the newest
-//!   iteration whose `U_l` (all chunks) ended at or before the first chunk of `F_l(i)`
-//!   started (`j = −1` if none). `F_l(i)` then reads weights carrying the updates of
+//!   iteration whose `U_l` (all chunks) had reached the processor of the first chunk of
+//!   `F_l(i)` when it started — ended there, or its weights' transfer arrived there
+//!   (`j = −1` if none). `F_l(i)` then reads weights carrying the updates of
 //!   iterations ≤ j, i.e. staleness `i − 1 − j`. The report gives the maximum over all
 //!   iterations (likewise for `G_l`), next to the schedule's `s_l`/`s'_l` (DESIGN §6).
 //! * **Bytes between processors**: bytes of all simulated transfer instances (the
-//!   distance-0 activation/gradient traffic; updated weights are not simulated).
+//!   activation/gradient traffic, partial sums and updated weights).
 //!
 //! ```
 //! use spikepipe_backends::sim::{simulate, synthetic, SimConfig};

@@ -34,6 +34,10 @@ pub(crate) struct ChunkPlan {
     pub outs: Span,
     /// Staleness bookkeeping: `Some((layer index, 0 = forward | 1 = input grad))`.
     pub reader: Option<(u32, u8)>,
+    /// Where a reader chunk's updated weights come from (into `Plan::weight_sources`):
+    /// every update chunk of its layer, through its end (same processor) or through the
+    /// arrival of the transfer that carries it here.
+    pub wsrc: Span,
 }
 
 /// One transfer of the schedule.
@@ -44,6 +48,15 @@ pub(crate) struct TransferPlan {
     pub start: u64,
     pub cycles: u64,
     pub bytes: u64,
+}
+
+/// How a reader chunk learns of an update chunk's new weights.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WeightSource {
+    /// The update chunk ran on the reader's processor: its end.
+    Chunk(u32),
+    /// The transfer of its weights to the reader's processor: its arrival.
+    Transfer(u32),
 }
 
 /// A physical link (or the shared bus).
@@ -70,11 +83,14 @@ pub(crate) struct Plan {
     pub proc_order: Vec<u32>,
     /// Largest `round` of any chunk.
     pub max_round: u64,
-    /// Chunks of `U_l` for each layer (into `update_chunks`); empty if the layer has none.
-    pub update_spans: Vec<Span>,
-    pub update_chunks: Vec<u32>,
+    pub weight_sources: Vec<WeightSource>,
     /// Display names `F1[0]` of chunks, for error messages.
     pub chunk_names: Vec<String>,
+}
+
+/// The task of global chunk `g`, given the first global chunk of every task.
+fn first_task_of(first_chunk: &[usize], g: usize) -> usize {
+    first_chunk.partition_point(|&f| f <= g).saturating_sub(1)
 }
 
 /// Largest chunk / transfer count the 30-bit event ids allow.
@@ -108,6 +124,7 @@ impl Plan {
                     xdeps: Span::default(),
                     outs: Span::default(),
                     reader: None,
+                    wsrc: Span::default(),
                 });
                 chunk_names.push(format!("{}[{ci}]", t.id));
             }
@@ -243,18 +260,45 @@ impl Plan {
                 update_lists[t.layer as usize - 1].push(g as u32);
             }
         }
-        for c in chunks.iter_mut() {
+        let mut sources: Vec<Vec<WeightSource>> = vec![Vec::new(); chunks.len()];
+        for (g, c) in chunks.iter_mut().enumerate() {
             let t = &s.tasks[c.task as usize];
-            if t.layer >= 1 && !update_lists[t.layer as usize - 1].is_empty() {
-                c.reader = match t.kind {
-                    TaskKind::Forward => Some((t.layer - 1, 0)),
-                    TaskKind::InputGrad => Some((t.layer - 1, 1)),
-                    _ => None,
+            if t.layer == 0 || update_lists[t.layer as usize - 1].is_empty() {
+                continue;
+            }
+            c.reader = match t.kind {
+                TaskKind::Forward => Some((t.layer - 1, 0)),
+                TaskKind::InputGrad => Some((t.layer - 1, 1)),
+                _ => None,
+            };
+            if c.reader.is_none() {
+                continue;
+            }
+            let edge = s.edges.iter().position(|e| {
+                e.kind == EdgeKind::WeightFeedback
+                    && e.to == t.id
+                    && s.task(&e.from).is_some_and(|u| u.layer == t.layer)
+            });
+            for &u in &update_lists[t.layer as usize - 1] {
+                let uc = &s.tasks[first_task_of(&first_chunk, u as usize)].chunks;
+                let local = u as usize - first_chunk[first_task_of(&first_chunk, u as usize)];
+                let src = if uc[local].processor == c.processor {
+                    WeightSource::Chunk(u)
+                } else {
+                    match edge.and_then(|e| transfer_of.get(&(e, local, c.processor))) {
+                        Some(&x) => WeightSource::Transfer(x),
+                        None => WeightSource::Chunk(u),
+                    }
                 };
+                sources[g].push(src);
             }
         }
-        let mut update_spans = Vec::new();
-        let update_chunks = flatten(update_lists, &mut |_, sp| update_spans.push(sp));
+        let mut weight_sources = Vec::new();
+        for (g, list) in sources.into_iter().enumerate() {
+            let lo = weight_sources.len() as u32;
+            weight_sources.extend(list);
+            chunks[g].wsrc = Span { lo, hi: weight_sources.len() as u32 };
+        }
 
         Ok(Plan {
             period,
@@ -270,8 +314,7 @@ impl Plan {
             proc_spans,
             proc_order,
             max_round,
-            update_spans,
-            update_chunks,
+            weight_sources,
             chunk_names,
         })
     }

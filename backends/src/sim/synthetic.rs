@@ -180,6 +180,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
                         cycles: if k == 1 { p.cycles } else { p.cycles.div_ceil(k as u64) + 8 },
                         range: ChunkRange { dim, start: range.0, end: range.1 },
                         samples,
+                        reduce_cycles: 0,
                     }
                 })
                 .collect();

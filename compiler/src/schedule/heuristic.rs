@@ -12,15 +12,18 @@
 //!
 //! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
 
-use spikepipe_ir::{ChunkRange, EdgeKind, SplitDim};
+use spikepipe_ir::{ChunkRange, SplitDim};
 
-use super::pipedream::Pipedream;
+use super::pipedream::plain_placement;
 use super::split::{chunk_cycles, even_ranges_along, split_dim, whole};
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
-/// Fine-grained list scheduling with GEMM splitting and load balancing.
-pub struct Heuristic;
+/// The fastest candidate (see [`super::candidates`]) within an optional staleness cap.
+pub struct Heuristic {
+    /// Largest staleness any layer may have.
+    pub max_staleness: Option<u64>,
+}
 
 const UNPLACED: u32 = u32::MAX;
 
@@ -57,7 +60,6 @@ impl<'a> Evaluator<'a> {
         let edges = g
             .raw_edges()
             .iter()
-            .filter(|e| e.weight.kind == EdgeKind::Data)
             .map(|e| Edge {
                 from: e.source().index(),
                 to: e.target().index(),
@@ -69,8 +71,9 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Processor loads and link loads (`src·P + dst`) of a plan; unplaced chunks are skipped.
-    /// Mirrors `spikepipe_ir::required_transfers` for plans that only cut GEMMs, where
-    /// every producer and consumer chunk pair touches common samples.
+    /// Mirrors `spikepipe_ir::required_transfers` (data and weight-feedback edges) for
+    /// plans that only cut GEMMs along M or N, where every producer and consumer chunk
+    /// pair touches common samples; `tests/schedules.rs` checks that they agree.
     pub fn loads(&self, plans: &[TaskPlan]) -> (Vec<u64>, Vec<u64>, u64) {
         let n = self.procs;
         let mut procs = vec![0u64; n];
@@ -296,7 +299,18 @@ impl Scheduler for Heuristic {
         "heuristic"
     }
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
-        Ok(Outcome::feasible(placement_of(&best_plan(p)?), "lpt+local-search"))
+        let solver = Outcome::feasible(Placement { chunks: vec![] }, "lpt+local-search+candidates").solver;
+        let cap = self.max_staleness;
+        let all = super::candidates::all(p, "heuristic", &solver, cap)?;
+        let count = all.len();
+        let best = super::candidates::best(all, cap).ok_or_else(|| ScheduleError::Unsupported {
+            method: "heuristic".into(),
+            message: "no candidate".into(),
+        })?;
+        let mut s = best.schedule;
+        s.solver.note = Some(format!("{} (best of {count} candidates)", best.what));
+        let placement = Placement::of_schedule(&s);
+        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s) })
     }
 }
 
@@ -304,11 +318,27 @@ impl Scheduler for Heuristic {
 pub fn best_plan(p: &Problem) -> Result<Vec<TaskPlan>, ScheduleError> {
     let ev = Evaluator::new(p);
     let rounds = 64;
-    let from_pipedream = plans_of(&Pipedream.schedule(p)?.placement);
+    let from_pipedream = plans_of(&plain_placement(p));
     let a = local_search(p, &ev, from_pipedream, rounds);
-    let b = local_search(p, &ev, lpt(p, &ev, super::lower_bound(p)), rounds);
+    let b = local_search(p, &ev, lpt(p, &ev, fine_grained_bound(p)), rounds);
     let best = if ev.score(&b) < ev.score(&a) { b } else { a };
     Ok(normalize(best))
+}
+
+/// The lower bound of the fine-grained search space (GEMMs cut along M or N, element-wise
+/// tasks whole): the size LPT cuts GEMMs down to. Cutting finer than this only adds
+/// chunks for the local search to move.
+fn fine_grained_bound(p: &Problem) -> u64 {
+    let spread = p.graph.total_cycles().div_ceil(p.processors().max(1) as u64);
+    let chunk = p
+        .tasks()
+        .map(|t| match t.work {
+            spikepipe_ir::Work::Elementwise { .. } => t.cycles,
+            spikepipe_ir::Work::Gemm { .. } => super::split::best_split(p, t, p.processors() as u64).1,
+        })
+        .max()
+        .unwrap_or(0);
+    spread.max(chunk).max(1)
 }
 
 /// Orders each task's chunks by range, so equal plans print equally.

@@ -2,15 +2,21 @@
 //! (which chunk runs on which processor); [`timing`] then finds the period and the start
 //! of every chunk and transfer, and [`crate::emit`] writes the schedule file.
 //!
-//! Methods (DESIGN §6), one module each behind [`Scheduler`]: [`layerwise`],
-//! [`pipedream`], [`gpipe`], [`heuristic`], [`ilp`].
+//! Methods, one module each behind [`Scheduler`]: the standard ones [`data_parallel`],
+//! [`pipedream`] (with replicated stages) and [`gpipe`] (tuned micro-batches), the old
+//! [`layerwise`], and ours, [`heuristic`] and [`ilp`], which choose among
+//! [`candidates`] (fine-grained GEMM cuts, data parallelism, replicated stages and
+//! their hybrids) the fastest that keeps a staleness cap.
 
+pub mod candidates;
+pub mod data_parallel;
 pub mod gpipe;
 pub mod heuristic;
 pub mod ilp;
 pub mod layerwise;
 pub mod pipedream;
 pub mod split;
+pub mod stages;
 pub mod timing;
 
 use std::fmt;
@@ -26,26 +32,50 @@ use crate::ScheduleError;
 pub enum Method {
     /// Assignment + splitting ILP, then ordering (good_lp + microlp), heuristic fallback.
     Ilp,
-    /// Fine-grained list scheduling with GEMM splitting and load balancing.
+    /// The fastest of fine-grained GEMM cuts, data parallelism and replicated stages
+    /// (and their hybrids) within the staleness cap.
     Heuristic,
-    /// Optimal contiguous partition of whole layers (dynamic programming).
+    /// Every task split by samples over all processors, weights all-reduced; staleness 0.
+    DataParallel,
+    /// PipeDream's planner: contiguous stages of whole layers, replicated where it pays.
     Pipedream,
     /// Equal numbers of whole layers per processor.
     Layerwise,
-    /// Synchronous pipeline with micro-batches and a flush (no staleness).
+    /// Synchronous pipeline with micro-batches (count tuned) and a flush (no staleness).
     Gpipe,
 }
 
 impl Method {
     /// Every method, best first.
-    pub const ALL: [Method; 5] =
-        [Method::Ilp, Method::Heuristic, Method::Pipedream, Method::Layerwise, Method::Gpipe];
+    pub const ALL: [Method; 6] = [
+        Method::Ilp,
+        Method::Heuristic,
+        Method::DataParallel,
+        Method::Pipedream,
+        Method::Layerwise,
+        Method::Gpipe,
+    ];
+
+    /// The standard methods a user would pick instead of ours, as their papers describe
+    /// them; speedups are stated against the fastest of these.
+    pub const STANDARD: [Method; 3] = [Method::DataParallel, Method::Pipedream, Method::Gpipe];
+
+    /// Whether the method is one of [`Method::STANDARD`].
+    pub fn is_standard(self) -> bool {
+        Method::STANDARD.contains(&self)
+    }
+
+    /// Whether the method's schedules are synchronous (staleness 0 by construction).
+    pub fn is_synchronous(self) -> bool {
+        matches!(self, Method::DataParallel | Method::Gpipe)
+    }
 
     /// The CLI name.
     pub fn name(self) -> &'static str {
         match self {
             Method::Ilp => "ilp",
             Method::Heuristic => "heuristic",
+            Method::DataParallel => "data-parallel",
             Method::Pipedream => "pipedream",
             Method::Layerwise => "layerwise",
             Method::Gpipe => "gpipe",
@@ -63,7 +93,8 @@ impl FromStr for Method {
     type Err = String;
     fn from_str(s: &str) -> Result<Method, String> {
         Method::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
-            format!("unknown method `{s}` (known: ilp, heuristic, pipedream, layerwise, gpipe)")
+            let known: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown method `{s}` (known: {})", known.join(", "))
         })
     }
 }
@@ -122,6 +153,26 @@ impl Placement {
         Placement { chunks }
     }
 
+    /// The placement of a (timed or drafted) schedule; reduction work is left out of
+    /// the chunks' cycles (drafting adds it again).
+    pub fn of_schedule(s: &spikepipe_ir::Schedule) -> Placement {
+        let chunks = s
+            .tasks
+            .iter()
+            .map(|t| {
+                t.chunks
+                    .iter()
+                    .map(|c| PlacedChunk {
+                        processor: c.processor,
+                        range: c.range,
+                        cycles: c.cycles - c.reduce_cycles,
+                    })
+                    .collect()
+            })
+            .collect();
+        Placement { chunks }
+    }
+
     /// Busy cycles per processor.
     pub fn loads(&self, processors: u32) -> Vec<u64> {
         let mut loads = vec![0; processors as usize];
@@ -169,12 +220,16 @@ pub trait Scheduler {
 }
 
 /// The largest chunk no method can avoid for a task: GEMMs cut P ways along their best
-/// dimension; element-wise tasks whole (gpipe cuts neuron tasks by micro-batch, but keeps
-/// all of a task's chunks on one processor, so its period still covers the whole task).
+/// dimension (M, N, or samples), element-wise tasks P ways along their elements (whole
+/// samples for neuron tasks, whose recurrence runs over time within a sample).
 fn smallest_largest_chunk(p: &Problem, t: &spikepipe_ir::Task) -> u64 {
+    let procs = p.processors() as u64;
+    let by_samples =
+        stages::split_by_samples(p, t, &(0..procs.min(u32::MAX as u64) as u32).collect::<Vec<_>>());
+    let sampled = by_samples.iter().map(|c| c.cycles).max().unwrap_or(t.cycles);
     match t.kind {
-        TaskKind::Update | TaskKind::Neuron | TaskKind::NeuronBackward => t.cycles,
-        _ => split::best_split(p, t, p.processors() as u64).1,
+        TaskKind::Update | TaskKind::Neuron | TaskKind::NeuronBackward => sampled,
+        _ => split::best_split(p, t, procs).1.min(sampled),
     }
 }
 
@@ -190,7 +245,8 @@ pub fn lower_bound(p: &Problem) -> u64 {
 pub fn scheduler(method: Method, opts: &crate::CompileOptions) -> Box<dyn Scheduler> {
     match method {
         Method::Ilp => Box::new(ilp::Ilp::new(opts)),
-        Method::Heuristic => Box::new(heuristic::Heuristic),
+        Method::Heuristic => Box::new(heuristic::Heuristic { max_staleness: opts.max_staleness }),
+        Method::DataParallel => Box::new(data_parallel::DataParallel),
         Method::Pipedream => Box::new(pipedream::Pipedream),
         Method::Layerwise => Box::new(layerwise::Layerwise),
         Method::Gpipe => Box::new(gpipe::Gpipe { micro_batches: opts.micro_batches }),

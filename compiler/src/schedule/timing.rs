@@ -138,9 +138,20 @@ enum Mode {
 }
 
 impl Mode {
-    /// A copy to try placements on without changing this one.
-    fn snapshot(&self) -> Mode {
-        self.clone()
+    /// A copy of the processors and of the named links, to try placements on without
+    /// changing this one (copying every link would make each trial O(P²)).
+    fn snapshot(&self, wanted: &[(u32, u32)]) -> Mode {
+        match self {
+            Mode::Modulo { ii, procs, links } => Mode::Modulo {
+                ii: *ii,
+                procs: procs.clone(),
+                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
+            },
+            Mode::Flat { procs, links } => Mode::Flat {
+                procs: procs.clone(),
+                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
+            },
+        }
     }
     fn chunk(&mut self, proc: u32, ready: u64, len: u64) -> u64 {
         match self {
@@ -177,32 +188,60 @@ fn staleness_key(s: &Schedule) -> (u64, u64) {
     staleness_summary(&compute_staleness(s))
 }
 
-/// Times a placed schedule at the smallest period (from the placement's minimum up, in
-/// steps of 2 %) whose list schedule keeps every layer's staleness at most `cap`: the
-/// slack above the minimum lets chunks start when their inputs arrive, which shortens
-/// an iteration and so the gradient delay. Returns whether the cap was met; if not, the
-/// schedule is the lowest-staleness one tried (up to 8× the minimum period).
+/// Times a placed schedule at the smallest period whose list schedule keeps every
+/// layer's staleness at most `cap`: the slack above the placement's minimum period lets
+/// chunks start when their inputs arrive, which shortens an iteration and so the
+/// gradient delay. Periods from the minimum up to the makespan of one unpipelined
+/// iteration are searched by doubling the step, then bisection (staleness falls as the
+/// period grows, though not strictly, so the result is the smallest period found this
+/// way, not always the smallest there is). If no modulo schedule in that range keeps the
+/// cap, the iteration is timed flat — no overlap between iterations, staleness 0.
+/// Returns whether the cap was met (always, except for a cap the flat timing cannot
+/// reach, which a cap ≥ 0 never is).
 pub fn time_modulo_capped(s: &mut Schedule, cap: u64) -> bool {
     let base = min_period(s);
-    let mut ii = base;
-    let mut best: Option<((u64, u64), Schedule)> = None;
-    while ii <= base.saturating_mul(8) {
+    let at = |ii: u64| {
         let mut c = s.clone();
         time_modulo_at(&mut c, ii);
-        let key = staleness_key(&c);
-        if key.0 <= cap {
-            *s = c;
-            return true;
-        }
-        if best.as_ref().is_none_or(|(k, _)| key < *k) {
-            best = Some((key, c));
-        }
-        ii = ii.saturating_add((ii / 50).max(1));
+        c
+    };
+    let first = at(base);
+    if staleness_key(&first).0 <= cap {
+        *s = first;
+        return true;
     }
-    if let Some((_, b)) = best {
-        *s = b;
+    let mut flat = s.clone();
+    time_flat(&mut flat);
+    let top = flat.period_cycles.max(base);
+    // Grow the step until the cap holds (or the flat makespan is reached).
+    let (mut lo, mut hi, mut hit) = (base, top, None);
+    let mut step = (base / 50).max(1);
+    while lo < top {
+        let ii = lo.saturating_add(step).min(top);
+        let c = at(ii);
+        if staleness_key(&c).0 <= cap {
+            (hi, hit) = (ii, Some(c));
+            break;
+        }
+        lo = ii;
+        step = step.saturating_mul(2);
     }
-    false
+    let Some(mut found) = hit else {
+        *s = flat;
+        return staleness_key(s).0 <= cap;
+    };
+    while hi - lo > (base / 200).max(1) {
+        let mid = lo + (hi - lo) / 2;
+        let c = at(mid);
+        if staleness_key(&c).0 <= cap {
+            (hi, found) = (mid, c);
+        } else {
+            lo = mid;
+        }
+    }
+    // The flat timing is valid too and may be faster than a barely-overlapped one.
+    *s = if flat.period_cycles < found.period_cycles { flat } else { found };
+    true
 }
 
 /// Times a placed schedule modulo the period `ii` (at least the placement's minimum).
@@ -245,6 +284,9 @@ struct Lists {
     /// Inputs of every chunk, indexed `[task][chunk]`.
     inputs: Vec<Vec<Vec<Input>>>,
     bytes: HashMap<(usize, usize, u32), u64>,
+    /// Weight transfers each chunk sends when it ends (`[task][chunk]`: edge, dst, bytes):
+    /// updated weights for the next iterations' readers on other processors.
+    feedback: Vec<Vec<Vec<(usize, u32, u64)>>>,
 }
 
 fn lists(s: &Schedule) -> Lists {
@@ -260,8 +302,33 @@ fn lists(s: &Schedule) -> Lists {
             }
         }
     }
-    let bytes = required_transfers(s).into_iter().map(|(e, c, d, b)| ((e, c, d), b)).collect();
-    Lists { inputs, bytes }
+    let mut feedback: Vec<Vec<Vec<(usize, u32, u64)>>> =
+        s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
+    let mut bytes = HashMap::new();
+    for (e, c, d, b) in required_transfers(s) {
+        bytes.insert((e, c, d), b);
+        if s.edges[e].kind == EdgeKind::WeightFeedback {
+            feedback[index[s.edges[e].from.as_str()]][c].push((e, d, b));
+        }
+    }
+    Lists { inputs, bytes, feedback }
+}
+
+/// Places the weight transfers a chunk sends when it ends.
+fn send_feedback(
+    s: &Schedule,
+    l: &Lists,
+    mode: &mut Mode,
+    placed: &mut HashMap<(usize, usize, u32), Transfer>,
+    (v, vi): (usize, usize),
+) {
+    let cv = &s.tasks[v].chunks[vi];
+    for &(edge, dst, bytes) in &l.feedback[v][vi] {
+        let cycles = s.hardware.transfer_cycles(bytes);
+        let start = mode.link((cv.processor, dst), cv.end(), cycles);
+        let t = Transfer { edge, from_chunk: vi, src: cv.processor, dst, bytes, start, cycles };
+        placed.insert((edge, vi, dst), t);
+    }
 }
 
 /// When chunk `(v, vi)` could start; with `commit`, places its transfers and the chunk.
@@ -275,7 +342,16 @@ fn start_of(
 ) -> u64 {
     let cv = &s.tasks[v].chunks[vi];
     let mut ready = 0;
-    let mut scratch = if commit { None } else { Some(mode.snapshot()) };
+    let mut scratch = if commit {
+        None
+    } else {
+        let wanted: Vec<(u32, u32)> = l.inputs[v][vi]
+            .iter()
+            .map(|&(_, u, ui)| (s.tasks[u].chunks[ui].processor, cv.processor))
+            .filter(|&(a, b)| a != b)
+            .collect();
+        Some(mode.snapshot(&wanted))
+    };
     for &(ei, u, ui) in &l.inputs[v][vi] {
         let cu = &s.tasks[u].chunks[ui];
         if cu.processor == cv.processor {
@@ -325,6 +401,7 @@ fn list_schedule(s: &mut Schedule, mut mode: Mode, pick: Pick) {
                 for vi in 0..s.tasks[v].chunks.len() {
                     let start = start_of(s, &l, &mut mode, &mut placed, (v, vi), true);
                     s.tasks[v].chunks[vi].start = start;
+                    send_feedback(s, &l, &mut mode, &mut placed, (v, vi));
                 }
             }
         }
@@ -354,6 +431,7 @@ fn list_schedule(s: &mut Schedule, mut mode: Mode, pick: Pick) {
                 let (v, vi) = ready.swap_remove(at);
                 let start = start_of(s, &l, &mut mode, &mut placed, (v, vi), true);
                 s.tasks[v].chunks[vi].start = start;
+                send_feedback(s, &l, &mut mode, &mut placed, (v, vi));
                 for &(w, wi) in consumers.get(&(v, vi)).into_iter().flatten() {
                     waiting[w][wi] -= 1;
                     if waiting[w][wi] == 0 {

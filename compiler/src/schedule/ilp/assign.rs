@@ -16,7 +16,7 @@
 //! at the optimal period minimises the summed egress cycles (traffic).
 
 use good_lp::{variable, Expression, Variable};
-use spikepipe_ir::{EdgeKind, SplitDim};
+use spikepipe_ir::SplitDim;
 
 use super::solve::{Model, Solved};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
@@ -126,8 +126,9 @@ fn build(
             |m: &mut Model, e: &petgraph::graph::Edge<spikepipe_ir::Dependence>, a: usize, b: usize| {
                 link_traffic(m, (&z, &r, cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw))
             };
-        let data: Vec<_> =
-            p.graph.graph.raw_edges().iter().filter(|e| e.weight.kind == EdgeKind::Data).collect();
+        // Data edges and weight feedback (updated weights to F/G on other processors)
+        // both load the links, as in `spikepipe_ir::required_transfers`.
+        let data: Vec<_> = p.graph.graph.raw_edges().iter().collect();
         if procs <= PER_LINK_MAX {
             for a in 0..procs {
                 for b in (0..procs).filter(|&b| b != a) {

@@ -1,0 +1,101 @@
+//! The scheduling front: for one model and P, every method at every staleness cap, and
+//! the points no other point beats on all of period, largest staleness and bytes moved
+//! between processors (the Pareto front). A user picks from it by what staleness costs
+//! their training (see `spikepipe tune`).
+
+use serde::Serialize;
+
+use crate::{compile, CompileOptions, Method, ScheduleError, Specs};
+
+/// One schedule on the front.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrontPoint {
+    /// P.
+    pub processors: u64,
+    /// Method name.
+    pub method: String,
+    /// The `--max-staleness` it was compiled with (`None`: no cap).
+    pub cap: Option<u64>,
+    /// Period II in cycles.
+    pub period_cycles: u64,
+    /// Largest forward or input-gradient staleness of any layer.
+    pub max_staleness: u64,
+    /// Bytes per iteration between processors.
+    pub bytes_between_processors: u64,
+    /// What the schedule is (the solver's note, e.g. which candidate won).
+    pub note: String,
+}
+
+impl FrontPoint {
+    fn objectives(&self) -> (u64, u64, u64) {
+        (self.period_cycles, self.max_staleness, self.bytes_between_processors)
+    }
+    /// Whether `self` is at least as good as `other` everywhere and better somewhere.
+    pub fn dominates(&self, other: &FrontPoint) -> bool {
+        let (a, b) = (self.objectives(), other.objectives());
+        a.0 <= b.0 && a.1 <= b.1 && a.2 <= b.2 && a != b
+    }
+}
+
+/// Every method × cap (`0..=max_cap`, then no cap) at P, then only the Pareto-minimal
+/// points, sorted by staleness then period; of equal points the first compiled is kept.
+/// Synchronous methods (staleness 0 whatever the cap) are compiled once.
+pub fn front(
+    specs: &Specs,
+    methods: &[Method],
+    max_cap: u64,
+    base: &CompileOptions,
+    mut progress: impl FnMut(Method, Option<u64>),
+) -> Result<Vec<FrontPoint>, ScheduleError> {
+    let caps: Vec<Option<u64>> = (0..=max_cap).map(Some).chain(std::iter::once(None)).collect();
+    let mut points: Vec<FrontPoint> = Vec::new();
+    for &m in methods {
+        let caps_m: &[Option<u64>] = if m.is_synchronous() { &[None] } else { &caps };
+        for &cap in caps_m {
+            progress(m, cap);
+            let opts = CompileOptions { method: m, max_staleness: cap, ..base.clone() };
+            let s = compile(specs, &opts)?;
+            let point = FrontPoint {
+                processors: specs.hardware.processors,
+                method: m.name().into(),
+                cap,
+                period_cycles: s.period_cycles,
+                max_staleness: s.max_staleness(),
+                bytes_between_processors: s.metrics.bytes_between_processors,
+                note: s.solver.note.clone().unwrap_or_default(),
+            };
+            if points.iter().all(|q| q.objectives() != point.objectives()) {
+                points.push(point);
+            }
+        }
+    }
+    let mut front: Vec<FrontPoint> =
+        points.iter().filter(|p| !points.iter().any(|q| q.dominates(p))).cloned().collect();
+    front.sort_by_key(|p| (p.max_staleness, p.period_cycles, p.bytes_between_processors));
+    Ok(front)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(period: u64, stale: u64, bytes: u64) -> FrontPoint {
+        FrontPoint {
+            processors: 4,
+            method: "m".into(),
+            cap: None,
+            period_cycles: period,
+            max_staleness: stale,
+            bytes_between_processors: bytes,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn dominance_needs_one_strict_improvement() {
+        assert!(pt(10, 1, 5).dominates(&pt(10, 2, 5)));
+        assert!(pt(9, 2, 5).dominates(&pt(10, 2, 5)));
+        assert!(!pt(10, 2, 5).dominates(&pt(10, 2, 5)));
+        assert!(!pt(9, 3, 5).dominates(&pt(10, 2, 5)));
+    }
+}

@@ -1,0 +1,117 @@
+//! The search space of `heuristic` and `ilp`: period and staleness as one objective.
+//!
+//! Candidate placements, each a different trade between period, staleness and traffic:
+//! - the fine-grained placement (GEMMs cut along M or N, tasks placed one by one:
+//!   shortest period, longest iterations, so the most staleness);
+//! - data parallelism (every task split by samples: no staleness, all-reduce traffic);
+//! - PipeDream's plans with replicated stages, one per stage count (hybrids of the two:
+//!   fewer stages, less staleness), and its plain partition;
+//! - GPipe with its best micro-batch count (synchronous: staleness 0).
+//!
+//! Each is timed at the smallest period that keeps every layer's staleness within the
+//! cap ([`timing::time_modulo_capped`]); the winner is the one that keeps the cap with
+//! the smallest period (then the least staleness, then the least traffic). Because the
+//! standard methods' placements are candidates, `heuristic` is never slower than the
+//! best of them at the same staleness cap.
+
+use spikepipe_ir::{compute_staleness, staleness_summary, Schedule, SolverInfo};
+
+use super::gpipe::Gpipe;
+use super::heuristic::{best_plan, placement_of};
+use super::pipedream::{plain_placement, replicated_plans};
+use super::{stages, timing, Placement, Problem, Scheduler};
+use crate::ScheduleError;
+
+/// A timed candidate and what it is.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Short description (`fine-grained`, `data-parallel`, `stages 2×4+1×2`, …).
+    pub what: String,
+    /// The timed schedule (staleness not yet stored; see [`Candidate::max_staleness`]).
+    pub schedule: Schedule,
+}
+
+impl Candidate {
+    /// Largest staleness of any layer, recomputed from the starts.
+    pub fn max_staleness(&self) -> u64 {
+        staleness_summary(&compute_staleness(&self.schedule)).0
+    }
+    /// Ordering key under a cap: (misses the cap, period, max staleness, bytes moved).
+    pub fn key(&self, cap: Option<u64>) -> (bool, u64, u64, u64) {
+        let stale = self.max_staleness();
+        let bytes = self.schedule.transfers.iter().map(|t| t.bytes).sum();
+        (cap.is_some_and(|c| stale > c), self.schedule.period_cycles, stale, bytes)
+    }
+}
+
+/// Describes a stage plan: `stages 1×8` is data parallelism on 8 processors, `stages 1+2×3` a
+/// plain stage followed by one replicated over three processors.
+fn describe(plan: &[stages::Stage]) -> String {
+    let parts: Vec<String> = plan
+        .iter()
+        .map(|s| match s.processors.len() {
+            1 => format!("L{}-{}", s.first_layer, s.last_layer),
+            r => format!("L{}-{}×{r}", s.first_layer, s.last_layer),
+        })
+        .collect();
+    format!("stages {}", parts.join("|"))
+}
+
+/// Every candidate placement, untimed, in a fixed order.
+pub fn placements(p: &Problem) -> Result<Vec<(String, Placement)>, ScheduleError> {
+    let mut out = vec![
+        ("fine-grained".to_string(), placement_of(&best_plan(p)?)),
+        ("data-parallel".to_string(), stages::placement(p, &stages::data_parallel(p))),
+        ("pipedream".to_string(), plain_placement(p)),
+    ];
+    for plan in replicated_plans(p) {
+        let placement = stages::placement(p, &plan);
+        if out.iter().all(|(_, q)| *q != placement) {
+            out.push((describe(&plan), placement));
+        }
+    }
+    Ok(out)
+}
+
+/// Times a placement for `method` under an optional staleness cap.
+pub fn timed(
+    p: &Problem,
+    placement: &Placement,
+    method: &str,
+    solver: SolverInfo,
+    cap: Option<u64>,
+) -> Schedule {
+    let mut s = crate::emit::draft(p, "", placement, method, solver);
+    match cap {
+        Some(c) => {
+            timing::time_modulo_capped(&mut s, c);
+        }
+        None => timing::time_modulo(&mut s),
+    }
+    s
+}
+
+/// Every candidate timed under the cap.
+pub fn all(
+    p: &Problem,
+    method: &str,
+    solver: &SolverInfo,
+    cap: Option<u64>,
+) -> Result<Vec<Candidate>, ScheduleError> {
+    let mut out: Vec<Candidate> = placements(p)?
+        .into_iter()
+        .map(|(what, pl)| Candidate { schedule: timed(p, &pl, method, solver.clone(), cap), what })
+        .collect();
+    if let Some(mut s) = (Gpipe { micro_batches: None }).schedule(p)?.timed {
+        s.method = method.to_string();
+        s.solver = solver.clone();
+        let what = format!("gpipe ×{}", s.micro_batches.unwrap_or(1));
+        out.push(Candidate { what, schedule: s });
+    }
+    Ok(out)
+}
+
+/// The best candidate under the cap (the first of equals, so the order above breaks ties).
+pub fn best(candidates: Vec<Candidate>, cap: Option<u64>) -> Option<Candidate> {
+    candidates.into_iter().min_by_key(|c| c.key(cap))
+}

@@ -1,0 +1,89 @@
+//! Our schedules against the best standard method at equal staleness: the figure the
+//! report leads with.
+//!
+//! For a staleness budget b (0, 1, 2, …, or none), "ours" is the method compiled with
+//! `--max-staleness b`, and the best standard method is the fastest of data-parallel
+//! (staleness 0), tuned GPipe (staleness 0) and replicated PipeDream compiled with the
+//! same cap (counted only if it keeps it). The speedup is the standard period over ours.
+
+use serde::Serialize;
+
+use crate::{compile, CompileOptions, Method, ScheduleError, Specs};
+
+/// One model × P × budget.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersusRow {
+    /// Model name.
+    pub model: String,
+    /// P.
+    pub processors: u64,
+    /// Staleness budget (`None`: unbounded).
+    pub budget: Option<u64>,
+    /// Our method.
+    pub method: String,
+    /// Our period in cycles.
+    pub period_cycles: u64,
+    /// Our largest staleness.
+    pub max_staleness: u64,
+    /// The fastest standard method within the budget.
+    pub best_standard: String,
+    /// Its period.
+    pub best_standard_period_cycles: u64,
+    /// Its largest staleness.
+    pub best_standard_max_staleness: u64,
+    /// `best_standard_period_cycles / period_cycles`.
+    pub speedup: f64,
+}
+
+/// The rows for one model at every P and budget.
+pub fn versus_standard(
+    specs: &Specs,
+    processors: &[u64],
+    budgets: &[Option<u64>],
+    ours: Method,
+    base: &CompileOptions,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<VersusRow>, ScheduleError> {
+    let mut rows = Vec::new();
+    for &p in processors {
+        let mut specs_p = specs.clone();
+        specs_p.hardware.processors = p;
+        let run = |m: Method, cap: Option<u64>| {
+            compile(&specs_p, &CompileOptions { method: m, max_staleness: cap, ..base.clone() })
+        };
+        let synchronous = [run(Method::DataParallel, None)?, run(Method::Gpipe, None)?];
+        for &budget in budgets {
+            progress(p, budget);
+            let pipedream = run(Method::Pipedream, budget)?;
+            let within = |s: &spikepipe_ir::Schedule| budget.is_none_or(|b| s.max_staleness() <= b);
+            let best = synchronous
+                .iter()
+                .chain(std::iter::once(&pipedream))
+                .filter(|s| within(s))
+                .min_by_key(|s| s.period_cycles)
+                .unwrap_or(&synchronous[0]);
+            let mine = run(ours, budget)?;
+            rows.push(VersusRow {
+                model: specs.model.name.clone(),
+                processors: p,
+                budget,
+                method: ours.name().into(),
+                period_cycles: mine.period_cycles,
+                max_staleness: mine.max_staleness(),
+                best_standard: best.method.clone(),
+                best_standard_period_cycles: best.period_cycles,
+                best_standard_max_staleness: best.max_staleness(),
+                speedup: crate::compare::ratio(best.period_cycles, mine.period_cycles),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Mean and largest speedup of rows.
+pub fn summary(rows: &[VersusRow]) -> (f64, f64) {
+    let n = rows.len().max(1) as f64;
+    let mean = rows.iter().map(|r| r.speedup).sum::<f64>() / n;
+    let max = rows.iter().map(|r| r.speedup).fold(0.0, f64::max);
+    (crate::emit::round6(mean), max)
+}
