@@ -80,7 +80,8 @@ fn run_py(py: &Path, args: &[&str]) -> String {
 #[test]
 fn export_writes_the_package_and_finds_stages() {
     let dir = scratch("export-package");
-    let pd = compile(&dir, "pipedream", "2", &[]);
+    // layerwise on 2 processors: PipeDream's plain partition, one layer per stage.
+    let pd = compile(&dir, "layerwise", "2", &[]);
     let v = export(&pd, &dir.join("pd"));
     for f in ["model.py", "train.py", "distributed.py", "data.py", "config.json", "digits.csv.gz"] {
         assert!(dir.join("pd").join(f).is_file(), "{f} written");
@@ -95,6 +96,15 @@ fn export_writes_the_package_and_finds_stages() {
     let sched = Schedule::from_json(&std::fs::read_to_string(&pd).expect("reads")).expect("parses");
     let st: Vec<Value> = sched.staleness.iter().map(|s| serde_json::to_value(s).expect("json")).collect();
     assert_eq!(cfg["staleness"], Value::Array(st));
+
+    // Data parallelism: one stage, its processors split the minibatch's samples.
+    let dp = compile(&dir, "data-parallel", "2", &[]);
+    let v = export(&dp, &dir.join("dp"));
+    assert_eq!(v["config"]["distributed"]["supported"], true, "{}", v["config"]["distributed"]);
+    assert_eq!(
+        v["config"]["distributed"]["stages"],
+        serde_json::json!([{"layers": [1, 2], "processors": [0, 1], "samples": [[0, 32], [32, 64]]}])
+    );
 
     // A GEMM split across processors is not stage-granular: train.py only, and said so.
     let heur = compile(&dir, "heuristic", "4", &[]);
@@ -399,7 +409,8 @@ fn rate_coded_accuracy_matches_executor_over_seeds() {
     let name = "rate_coded_accuracy_matches_executor_over_seeds";
     let Some(py) = python(name) else { return };
     let dir = scratch("export-acc");
-    let sched = compile(&dir, "pipedream", "2", &[]);
+    // Two stages of one layer each (PipeDream's plain partition): staleness 1 / 0.
+    let sched = compile(&dir, "layerwise", "2", &[]);
     let pkg = dir.join("pkg");
     export(&sched, &pkg);
     let s = sched.to_str().expect("utf-8");
@@ -448,11 +459,12 @@ fn rate_coded_accuracy_matches_executor_over_seeds() {
 }
 
 #[test]
-fn torchrun_trains_a_two_stage_pipedream_schedule() {
-    let name = "torchrun_trains_a_two_stage_pipedream_schedule";
+fn torchrun_trains_a_two_stage_schedule() {
+    let name = "torchrun_trains_a_two_stage_schedule";
     let Some(py) = python(name) else { return };
     let dir = scratch("export-dist");
-    let sched = compile(&dir, "pipedream", "2", &[]);
+    // Two stages of one layer each (PipeDream's plain partition): staleness 1 / 0.
+    let sched = compile(&dir, "layerwise", "2", &[]);
     let pkg = dir.join("pkg");
     export(&sched, &pkg);
     let common = ["--epochs", "5", "--seed", "3", "--threads", "1", "-q", "--format", "json"];

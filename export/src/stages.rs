@@ -5,15 +5,15 @@
 //! then every group is a pipeline stage. A group of several processors is a stage
 //! replicated by samples (data parallelism inside the stage) when, for every task of its
 //! layers that is split, each processor's chunks cover its own range of the minibatch's
-//! samples; unsplit whole-batch tasks (the update) may sit on any processor of the group,
-//! since every replica applies the all-reduced update. Anything else — a GEMM cut along
+//! samples. The update is exempt: the compiler cuts it by parameters among the replicas
+//! (or leaves it whole on one), and every replica applies the same summed gradient. Anything else — a GEMM cut along
 //! its output features across processors, a layer whose tasks live on processors that
 //! also run other layers' work — is fine-grained and exports to `train.py` only.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use spikepipe_ir::{Schedule, SplitDim};
+use spikepipe_ir::{Schedule, SplitDim, TaskKind};
 
 /// One pipeline stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,7 +79,11 @@ fn replica_samples(schedule: &Schedule, stage: &Stage) -> Result<Vec<[u64; 2]>, 
         return Ok(vec![[0, batch]]);
     }
     let mut range: BTreeMap<u32, [u64; 2]> = BTreeMap::new();
-    for t in schedule.tasks.iter().filter(|t| stage.layers.contains(&t.layer)) {
+    // The update is cut by parameters (a reduce-scatter/all-gather among the replicas),
+    // not by samples; every replica applies the same summed gradient.
+    let by_samples =
+        |t: &&spikepipe_ir::ScheduledTask| stage.layers.contains(&t.layer) && t.kind != TaskKind::Update;
+    for t in schedule.tasks.iter().filter(by_samples) {
         let whole_batch = t.chunks.iter().all(|c| c.range.dim == SplitDim::Whole && c.samples == [0, batch]);
         if whole_batch && t.chunks.len() == 1 {
             continue;
@@ -179,7 +183,7 @@ mod tests {
         let s = schedule(&[
             ("F1", 1, &[(0, "m", [0, 32]), (1, "m", [32, 64])]),
             ("W1", 1, &[(0, "k", [0, 32]), (1, "k", [32, 64])]),
-            ("U1", 1, &[(0, "whole", ALL)]),
+            ("U1", 1, &[(0, "elements", ALL), (1, "elements", ALL)]),
             ("F2", 2, &[(2, "whole", ALL)]),
         ]);
         let st = stages(&s).expect("replicated stage");
