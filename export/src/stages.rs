@@ -138,7 +138,10 @@ mod tests {
 
     /// A schedule of mlp-digits' shape whose tasks have the given chunks
     /// `(processor, dim, [first, end) samples)`; timing fields are irrelevant here.
-    fn schedule(tasks: &[(&str, u32, &[(u32, &str, [u64; 2])])]) -> Schedule {
+    /// (task id, layer, chunks as (processor, dim, samples)).
+    type TaskSpec<'a> = (&'a str, u32, &'a [(u32, &'a str, [u64; 2])]);
+
+    fn schedule(tasks: &[TaskSpec]) -> Schedule {
         let mut v: Value =
             serde_json::from_str(include_str!("../../ir/tests/data/two-tasks.json")).expect("fixture parses");
         let tasks: Vec<Value> = tasks
