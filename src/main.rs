@@ -1,7 +1,8 @@
 //! `spikepipe`: the command-line front end. A thin layer over the library crates:
 //! each subcommand lives in `cli/<name>.rs` and exposes `run(args) -> anyhow::Result<()>`.
 //!
-//! Exit codes: 0 success, 1 internal failure, 2 bad input (spec, schedule, flags).
+//! Exit codes: 0 success, 1 internal failure, 2 bad input (spec, schedule, flags, a file
+//! that cannot be read or written).
 
 use std::process::ExitCode;
 
@@ -11,7 +12,16 @@ mod cli;
 
 /// Scheduling compiler for pipelined SNN training on multiple systolic-array processors.
 #[derive(Parser, Debug)]
-#[command(name = "spikepipe", version, about, long_about = None)]
+#[command(
+    name = "spikepipe",
+    version,
+    about,
+    long_about = None,
+    after_help = "The words in the outputs (period II, lower bound LB, staleness s and s', comm overhead),\n\
+the task graph (F S E G W U per layer) and the schedule file are defined in docs/design.md.\n\
+Exit status: 0 success, 1 internal failure, 2 bad input (spec, schedule, flag, unreadable or\n\
+unwritable file)."
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -52,7 +62,7 @@ fn main() -> ExitCode {
             if cli::is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::message(&e));
             ExitCode::from(cli::exit_code(&e))
         }
     }

@@ -127,8 +127,11 @@ fn compile_table_summarises_the_schedule() {
         ok(&["compile", MODEL, "--hardware", HW, "-p", "2", "--method", "pipedream", "--format", "json"]);
     let s = Schedule::from_json(&json).expect("schedule");
     assert!(out.starts_with("model mlp-digits  method pipedream  P = 2"), "{out}");
-    assert!(out.contains(&format!("period        {} cycles", s.period_cycles)), "{out}");
+    assert!(out.contains(&format!("period II     {} cycles", s.period_cycles)), "{out}");
     assert!(out.contains(&format!("lower bound   {} cycles", s.lower_bound_cycles)), "{out}");
+    // One convention for comm overhead in tables: a percentage, as compare prints it.
+    let pct = format!("comm overhead {:.1} %", 100.0 * s.metrics.comm_overhead);
+    assert!(out.contains(&pct), "{pct} in:\n{out}");
 }
 
 const ROW_KEYS: [&str; 13] = [
@@ -242,4 +245,287 @@ fn bad_flags_exit_2() {
     let err = rejected(&["tasks", MODEL, "--hardware", HW, "--format", "xml"]);
     assert!(err.contains("xml"), "{err}");
     rejected(&["frobnicate"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The edges of issue 13: every case exits with status 2 and one message, snapshotted.
+
+/// Runs a command that must be rejected: exit 2, no panic, nothing on stdout, one
+/// `error:` message with no repeated OS error; returns the message with the scratch
+/// directory (which holds the process id) written as `<tmp>`.
+fn refused(args: &[&str], tmp: Option<&std::path::Path>) -> String {
+    let err = rejected(args);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("use '-- "), "no misleading clap tip: {err}");
+    assert!(!err.contains("os error"), "OS errors in words, once: {err}");
+    match tmp {
+        Some(d) => err.replace(d.to_str().expect("utf-8"), "<tmp>"),
+        None => err,
+    }
+}
+
+#[test]
+fn huge_or_negative_time_limits_are_rejected_before_any_work() {
+    for sub in ["compile", "compare", "train"] {
+        let err = refused(&[sub, MODEL, "--hardware", HW, "--time-limit", "1e20"], None);
+        assert!(err.contains("--time-limit"), "{err}");
+        if sub == "compile" {
+            insta::assert_snapshot!("time_limit_huge", err);
+        }
+    }
+    let err = refused(&["report", "--time-limit", "1e20"], None);
+    assert!(err.contains("--time-limit"), "{err}");
+    let err = refused(&["compile", MODEL, "--hardware", HW, "--time-limit", "-1"], None);
+    insta::assert_snapshot!("time_limit_negative", err);
+    let err = refused(&["compare", MODEL, "--hardware", HW, "--time-limit", "-0.5"], None);
+    assert!(err.contains("out of range"), "{err}");
+}
+
+#[test]
+fn unknown_solver_and_bad_processor_counts_are_rejected_while_reading_flags() {
+    let err =
+        refused(&["compile", MODEL, "--hardware", HW, "--method", "heuristic", "--solver", "foo"], None);
+    insta::assert_snapshot!("solver_unknown", err);
+    let err = refused(&["report", "-p", "2,300"], None);
+    assert!(err.contains("1 to 256"), "{err}");
+    let err = refused(&["train", MODEL, "--method", "heuristic", "-p", "0"], None);
+    assert!(err.contains("1 to 256"), "{err}");
+}
+
+/// A heuristic schedule of mlp-digits at P = 4, as JSON.
+fn digits_schedule() -> Value {
+    let text =
+        ok(&["compile", MODEL, "--hardware", HW, "-p", "4", "--method", "heuristic", "--format", "json"]);
+    serde_json::from_str(&text).expect("schedule JSON")
+}
+
+fn write_json(dir: &std::path::Path, name: &str, v: &Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_string_pretty(v).expect("json")).expect("write");
+    p.to_str().expect("utf-8").to_string()
+}
+
+const TRAIN_SMALL: [&str; 6] = ["--epochs", "1", "--train-limit", "32", "--test-limit", "32"];
+
+fn train_with(schedule: &str, model: &str) -> Vec<String> {
+    let mut a: Vec<String> = ["train", model, "--schedule", schedule].iter().map(|s| s.to_string()).collect();
+    a.extend(TRAIN_SMALL.iter().map(|s| s.to_string()));
+    a
+}
+
+fn refused_owned(args: &[String], tmp: &std::path::Path) -> String {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused(&refs, Some(tmp))
+}
+
+#[test]
+fn train_verifies_its_schedule_like_simulate() {
+    let d = scratch("edges-train-verify");
+    let good = digits_schedule();
+
+    let mut deleted = good.clone();
+    let tasks = deleted["tasks"].as_array_mut().expect("tasks");
+    let w1 = tasks.iter().position(|t| t["id"] == "W1").expect("W1");
+    tasks.remove(w1);
+    let path = write_json(&d, "deleted.json", &deleted);
+    let err = refused_owned(&train_with(&path, MODEL), &d);
+    assert!(err.contains("unknown task W1"), "{err}");
+    insta::assert_snapshot!("train_schedule_task_deleted", err);
+    let sim = refused(&["simulate", &path], Some(&d));
+    assert_eq!(sim, err, "train and simulate reject the file alike");
+
+    let mut stale = good.clone();
+    let s1 = stale["staleness"][0]["forward"].as_u64().expect("s1");
+    stale["staleness"][0]["forward"] = Value::from(s1 + 1);
+    let path = write_json(&d, "stale.json", &stale);
+    let err = refused_owned(&train_with(&path, MODEL), &d);
+    assert!(err.contains("layer 1: staleness in the file"), "{err}");
+    assert!(!err.contains("None") && !err.contains("input_grad"), "speaks the file's words: {err}");
+    insta::assert_snapshot!("train_schedule_staleness_edited", err);
+
+    // The untouched file trains.
+    let path = write_json(&d, "good.json", &good);
+    let args = train_with(&path, MODEL);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(ok(&refs).contains("final test accuracy"));
+}
+
+#[test]
+fn train_rejects_a_schedule_of_another_model() {
+    let d = scratch("edges-train-model");
+    let path = write_json(&d, "digits.json", &digits_schedule());
+    // Another model with the same number of weight layers (2) and another name.
+    let yaml = std::fs::read_to_string(common::root().join(MODEL)).expect("model");
+    let other = d.join("other.yaml");
+    std::fs::write(&other, yaml.replace("name: mlp-digits", "name: mlp-other")).expect("write");
+    let err = refused_owned(&train_with(&path, other.to_str().expect("utf-8")), &d);
+    assert!(err.contains("compiled for model `mlp-digits`"), "{err}");
+    insta::assert_snapshot!("train_schedule_other_model", err);
+    // The same name, but an edited spec: the spec hash differs.
+    let edited = d.join("edited.yaml");
+    std::fs::write(&edited, yaml.replace("out: 128", "out: 96")).expect("write");
+    let err = refused_owned(&train_with(&path, edited.to_str().expect("utf-8")), &d);
+    assert!(err.contains("spec_hash"), "{err}");
+}
+
+#[test]
+fn edited_chunk_cycles_are_caught() {
+    let d = scratch("edges-cycles");
+    let mut s = digits_schedule();
+    // Shorten a chunk: nothing else in the file contradicts it, only its cost does.
+    let c = s["tasks"][0]["chunks"][0]["cycles"].as_u64().expect("cycles");
+    s["tasks"][0]["chunks"][0]["cycles"] = Value::from(c - 1);
+    let path = write_json(&d, "cycles.json", &s);
+    let err = refused(&["simulate", &path], Some(&d));
+    assert!(err.contains("F1[0]: cycles is"), "names the chunk: {err}");
+    insta::assert_snapshot!("chunk_cycles_edited", err);
+    let err = refused_owned(&train_with(&path, MODEL), &d);
+    assert!(err.contains("F1[0]: cycles is"), "{err}");
+}
+
+#[test]
+fn zero_epochs_or_samples_are_rejected() {
+    let err = refused(&["train", MODEL, "--epochs", "0"], None);
+    insta::assert_snapshot!("train_zero_epochs", err);
+    let err = refused(&["train", MODEL, "--train-limit", "0"], None);
+    assert!(err.contains("--train-limit"), "{err}");
+    let err = refused(&["train", MODEL, "--test-limit", "0"], None);
+    assert!(err.contains("--test-limit"), "{err}");
+    let err = refused(&["report", "--train", "--epochs", "0"], None);
+    assert!(err.contains("--epochs"), "{err}");
+    let d = scratch("edges-epochs");
+    let yaml = std::fs::read_to_string(common::root().join(MODEL)).expect("model");
+    let m = d.join("zero.yaml");
+    std::fs::write(&m, yaml.replace("epochs: 30", "epochs: 0")).expect("write");
+    let err = refused(&["train", m.to_str().expect("utf-8")], Some(&d));
+    assert!(
+        err.contains("training.epochs") && err.contains("at least 1"),
+        "the spec check names the field: {err}"
+    );
+}
+
+#[test]
+fn unreadable_and_unwritable_paths_exit_2_before_any_work() {
+    let d = scratch("edges-io");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "io_load_missing",
+            vec!["train".into(), MODEL.into(), "--load".into(), "/nonexistent/ck.bin".into()],
+        ),
+        (
+            "io_save_missing_dir",
+            vec!["train".into(), MODEL.into(), "--save".into(), "/nonexistent/ck.bin".into()],
+        ),
+        // ilp with a long limit: only an up-front check returns at once.
+        (
+            "io_output_missing_dir",
+            [
+                "compile",
+                "models/vgg16-cifar100.yaml",
+                "--hardware",
+                HW,
+                "-p",
+                "16",
+                "--time-limit",
+                "600",
+                "-o",
+                "/nonexistent/x.json",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ),
+        (
+            "io_output_is_dir",
+            vec!["compile".into(), MODEL.into(), "--hardware".into(), HW.into(), "-o".into(), "tests".into()],
+        ),
+        ("io_report_out_is_file", vec!["report".into(), "--out".into(), "README.md".into()]),
+        ("io_model_missing", vec!["tasks".into(), "models/nope.yaml".into(), "--hardware".into(), HW.into()]),
+    ];
+    for (name, args) in cases {
+        let err = refused_owned(&args, &d);
+        insta::assert_snapshot!(name, err);
+    }
+    // --gantt into a missing directory: checked before simulating.
+    let path = write_json(&d, "s.json", &digits_schedule());
+    let err = refused(&["simulate", &path, "--gantt", "/nonexistent/g.svg"], Some(&d));
+    insta::assert_snapshot!("io_gantt_missing_dir", err);
+    // A data set that is not there is the user's input too.
+    let err = refused(&["train", MODEL, "--dataset", "idx:/nonexistent"], None);
+    assert!(err.contains("/nonexistent"), "{err}");
+}
+
+#[test]
+fn compare_table_is_compact_and_wide_has_every_column() {
+    let args = ["compare", MODEL, "--hardware", HW, "-p", "2,4", "--methods", "heuristic,pipedream,gpipe"];
+    let out = ok(&args);
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 100, "default table fits 100 columns ({widest}):\n{out}");
+    assert!(out.lines().next().is_some_and(|h| h.contains("comm %") && h.contains("period II")), "{out}");
+    let mut wide_args = args.to_vec();
+    wide_args.push("--wide");
+    let wide = ok(&wide_args);
+    for col in ["LB", "mean s", "bytes between procs", "solver s"] {
+        assert!(wide.lines().next().is_some_and(|h| h.contains(col)), "--wide has {col}:\n{wide}");
+    }
+    // comm % in the table is the JSON fraction × 100.
+    let json: Value = serde_json::from_str(&ok(&[
+        "compare",
+        MODEL,
+        "--hardware",
+        HW,
+        "-p",
+        "2",
+        "--methods",
+        "pipedream",
+        "--format",
+        "json",
+    ]))
+    .expect("json");
+    let pct = format!("{:.1}", 100.0 * json[0]["comm_overhead"].as_f64().expect("fraction"));
+    let table = ok(&["compare", MODEL, "--hardware", HW, "-p", "2", "--methods", "pipedream"]);
+    assert!(table.lines().nth(1).is_some_and(|l| l.split_whitespace().any(|c| c == pct)), "{pct}:\n{table}");
+}
+
+#[test]
+fn compile_summary_stays_readable_at_256_processors() {
+    let out = ok(&["compile", MODEL, "--hardware", HW, "-p", "256", "--method", "layerwise"]);
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 160, "no line of 256 utilisations ({widest} chars)");
+    // A processor with many chunks lists the first ones and counts the rest.
+    let vgg =
+        ok(&["compile", "models/vgg11-cifar10.yaml", "--hardware", HW, "-p", "16", "--method", "pipedream"]);
+    let widest = vgg.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 160, "chunk lists are cut ({widest} chars):\n{vgg}");
+    assert!(out.contains("per processor 0–100 %"), "{out}");
+    assert!(out.contains(" ms at 500 MHz") || out.contains(" µs at 500 MHz"), "period in a time unit: {out}");
+}
+
+#[test]
+fn progress_stays_out_of_pipes() {
+    // stderr is a pipe here: no progress line, so logs stay clean.
+    let o = spikepipe(&["compile", MODEL, "--hardware", HW, "-p", "2", "--method", "heuristic"]);
+    assert!(o.status.success());
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn progress_shows_on_a_terminal() {
+    // util-linux `script` gives the command a terminal; without it there is nothing to test.
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to provide a terminal");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_spikepipe");
+    let cmd = format!(
+        "{bin} compile models/mlp-fmnist.yaml --hardware {HW} -p 4 --method ilp --time-limit 1 > /dev/null"
+    );
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(common::root())
+        .output()
+        .expect("runs script");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seen = String::from_utf8_lossy(&o.stdout);
+    assert!(seen.contains("compiling mlp-fmnist with ilp on 4 processors"), "a progress line: {seen:?}");
 }

@@ -103,3 +103,23 @@ fn layer_unknown_field() {
     assert!(err.contains("bias"), "names the field: {err}");
     insta::assert_snapshot!("layer_unknown_field", err);
 }
+
+#[test]
+fn tab_indent() {
+    let err = bad_model("tab_indent");
+    assert!(err.contains("tests/data/bad/tab_indent.yaml:7:1"), "names file, line and column: {err}");
+    assert!(err.contains("indent with spaces"), "says how to fix it: {err}");
+    insta::assert_snapshot!("tab_indent", err);
+}
+
+#[test]
+fn messages_speak_yaml_not_rust() {
+    for case in ["wrong_type", "negative_size"] {
+        let err = bad_model(case);
+        for rust in ["u64", "u32", "f64", "usize", "struct "] {
+            assert!(!err.contains(rust), "{case}: Rust type name `{rust}` in: {err}");
+        }
+    }
+    let err = bad_hardware("hw_wrong_type");
+    assert!(err.contains("expected a number"), "{err}");
+}

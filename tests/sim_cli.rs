@@ -113,3 +113,47 @@ fn bad_schedule_files_exit_2_naming_the_problem() {
     let o = spikepipe(&["simulate", &write(&d, "ok2.json", &text), "--iterations", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn gantt_at_16_processors_folds_links_and_labels_narrow_boxes() {
+    let d = dir();
+    let sched = d.join("p16.json").to_string_lossy().into_owned();
+    let o = spikepipe(&[
+        "compile",
+        "models/mlp-fmnist.yaml",
+        "--hardware",
+        "models/hw/sa32-ws.yaml",
+        "-p",
+        "16",
+        "--method",
+        "heuristic",
+        "-o",
+        &sched,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg_path = d.join("p16.svg").to_string_lossy().into_owned();
+    let o = spikepipe(&["simulate", &sched, "--gantt", &svg_path]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&svg_path).expect("svg");
+    // Many busy links: one band, not a row each.
+    assert!(svg.contains(" links</text>"), "a folded link band");
+    assert!(!svg.contains(r#"font-size="10">p0→"#), "no per-link rows");
+    let height: f64 = svg
+        .split("height=\"")
+        .nth(1)
+        .and_then(|h| h.split('"').next())
+        .and_then(|h| h.parse().ok())
+        .expect("height");
+    assert!(height < 1000.0, "16 processor rows and one link band fit ({height} px)");
+    // Every chunk box at least 10 px wide carries a label.
+    let wide_boxes = svg
+        .split(r#"<rect class="chunk""#)
+        .skip(1)
+        .filter_map(|r| {
+            r.split("width=\"").nth(1).and_then(|w| w.split('"').next()).and_then(|w| w.parse::<f64>().ok())
+        })
+        .filter(|&w| w >= 10.0)
+        .count();
+    let labels = svg.matches(r##"fill="#ffffff" pointer-events="none""##).count();
+    assert!(labels >= wide_boxes, "{labels} labels for {wide_boxes} boxes ≥ 10 px");
+}

@@ -1,3 +1,4 @@
 //! SpikePipe backends (simulator and executor).
 pub mod exec;
 pub mod sim;
+pub mod svg;

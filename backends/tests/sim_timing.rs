@@ -75,6 +75,7 @@ fn two_task_schedule() -> Schedule {
             bytes_between_processors: 160,
             bytes_total: 160,
             comm_overhead: 1.0,
+            ..Metrics::default()
         },
     };
     assert_eq!(required_transfers(&s).len(), 1);

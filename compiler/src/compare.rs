@@ -1,6 +1,7 @@
 //! Compares scheduling methods over processor counts: one row per (method, P), with
 //! speedups over the standard-pipelining baselines.
 
+use rayon::prelude::*;
 use serde::Serialize;
 use spikepipe_ir::Schedule;
 
@@ -48,49 +49,66 @@ pub fn mean_staleness(s: &Schedule) -> f64 {
     crate::emit::round6(s.staleness.iter().map(|l| l.forward as f64).sum::<f64>() / n)
 }
 
-/// Compiles `specs` with every method at every P and returns the rows plus the schedules.
-/// pipedream and layerwise are always compiled (for the speedups) but only listed if asked.
+/// Compiles `specs` with every method at every P and returns the rows plus the schedules,
+/// in the order of `processors` then `methods`. pipedream and layerwise are always compiled
+/// (for the speedups) but only listed if asked. Processor counts are compiled in parallel
+/// (rayon); `progress` is called after each row, from whichever thread made it.
 pub fn compare(
     specs: &Specs,
     processors: &[u64],
     methods: &[Method],
     base: &CompileOptions,
-    mut progress: impl FnMut(Method, u64),
+    progress: impl Fn(Method, u64) + Sync,
 ) -> Result<Vec<(CompareRow, Schedule)>, ScheduleError> {
+    let per_p: Vec<Result<Vec<(CompareRow, Schedule)>, ScheduleError>> =
+        processors.par_iter().map(|&p| compare_at(specs, p, methods, base, &progress)).collect();
     let mut rows = Vec::new();
-    for &p in processors {
-        let mut specs_p = specs.clone();
-        specs_p.hardware.processors = p;
-        let run = |m: Method| {
-            let opts = CompileOptions { method: m, ..base.clone() };
-            compile(&specs_p, &opts)
+    for r in per_p {
+        rows.extend(r?);
+    }
+    Ok(rows)
+}
+
+/// The rows of one processor count.
+fn compare_at(
+    specs: &Specs,
+    p: u64,
+    methods: &[Method],
+    base: &CompileOptions,
+    progress: &(impl Fn(Method, u64) + Sync),
+) -> Result<Vec<(CompareRow, Schedule)>, ScheduleError> {
+    let mut specs_p = specs.clone();
+    specs_p.hardware.processors = p;
+    let run = |m: Method| {
+        let opts = CompileOptions { method: m, ..base.clone() };
+        compile(&specs_p, &opts)
+    };
+    let pipedream = run(Method::Pipedream)?;
+    let layerwise = run(Method::Layerwise)?;
+    let mut rows = Vec::new();
+    for &m in methods {
+        let s = match m {
+            Method::Pipedream => pipedream.clone(),
+            Method::Layerwise => layerwise.clone(),
+            _ => run(m)?,
         };
-        let pipedream = run(Method::Pipedream)?;
-        let layerwise = run(Method::Layerwise)?;
-        for &m in methods {
-            progress(m, p);
-            let s = match m {
-                Method::Pipedream => pipedream.clone(),
-                Method::Layerwise => layerwise.clone(),
-                _ => run(m)?,
-            };
-            let row = CompareRow {
-                method: m.name().into(),
-                processors: p,
-                period_cycles: s.period_cycles,
-                lower_bound_cycles: s.lower_bound_cycles,
-                period_over_lb: ratio(s.period_cycles, s.lower_bound_cycles),
-                speedup_vs_pipedream: ratio(pipedream.period_cycles, s.period_cycles),
-                speedup_vs_layerwise: ratio(layerwise.period_cycles, s.period_cycles),
-                max_staleness: s.max_staleness(),
-                mean_staleness: mean_staleness(&s),
-                bytes_between_processors: s.metrics.bytes_between_processors,
-                comm_overhead: s.metrics.comm_overhead,
-                solve_seconds: s.solver.seconds,
-                status: s.solver.status.name().into(),
-            };
-            rows.push((row, s));
-        }
+        let row = CompareRow {
+            method: m.name().into(),
+            processors: p,
+            period_cycles: s.period_cycles,
+            lower_bound_cycles: s.lower_bound_cycles,
+            period_over_lb: ratio(s.period_cycles, s.lower_bound_cycles),
+            speedup_vs_pipedream: ratio(pipedream.period_cycles, s.period_cycles),
+            speedup_vs_layerwise: ratio(layerwise.period_cycles, s.period_cycles),
+            max_staleness: s.max_staleness(),
+            mean_staleness: mean_staleness(&s),
+            bytes_between_processors: s.metrics.bytes_between_processors,
+            comm_overhead: s.metrics.comm_overhead,
+            solve_seconds: s.solver.seconds,
+            status: s.solver.status.name().into(),
+        };
+        progress(m, p);
+        rows.push((row, s));
     }
     Ok(rows)
 }

@@ -120,13 +120,29 @@ fn metrics(p: &Problem, s: &Schedule) -> Metrics {
     let utilization = round6(busy.iter().sum::<u64>() as f64 / (ii * procs.max(1) as f64));
     let between = s.transfers.iter().map(|t| t.bytes).sum::<u64>();
     let total = s.edges.iter().map(|e| e.bytes).sum::<u64>() + input_bytes(p.network, &p.hardware.bits);
+    let operands = operand_bytes(p, s);
     Metrics {
         utilization,
         processor_utilization,
         bytes_between_processors: between,
         bytes_total: total,
         comm_overhead: round6(between as f64 / total.max(1) as f64),
+        operand_bytes: operands,
+        comm_overhead_paper: round6(between as f64 / operands.saturating_add(total).max(1) as f64),
     }
+}
+
+/// Operand traffic of every chunk on its own array (the paper's denominator).
+fn operand_bytes(p: &Problem, s: &Schedule) -> u64 {
+    let mut sum = 0u64;
+    for t in &s.tasks {
+        let bits = crate::cost::operands::operand_bits(t.kind, &p.hardware.bits);
+        for c in &t.chunks {
+            let work = crate::schedule::split::chunk_work(&t.work, c.range.dim, c.range.start, c.range.end);
+            sum = sum.saturating_add(p.cost.operand_bytes(&work, bits));
+        }
+    }
+    sum
 }
 
 /// Rounds to 6 decimals so JSON output is stable and readable.

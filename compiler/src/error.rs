@@ -32,7 +32,7 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {}", path.display(), os_words(source))]
     Io {
         /// File.
         path: PathBuf,
@@ -73,6 +73,15 @@ pub enum SpecError {
     },
 }
 
+/// An OS error in words, without the `(os error N)` suffix.
+fn os_words(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
 /// Result alias of the spec passes.
 pub type SpecResult<T> = Result<T, SpecError>;
 
@@ -101,4 +110,75 @@ pub enum ScheduleError {
         /// What is wrong.
         violations: spikepipe_ir::Violations,
     },
+}
+
+/// Rewrites the Rust type names serde puts in its messages (`expected u64`,
+/// `expected struct NeuronSpec`) into words a person writing YAML or JSON knows.
+pub fn plain_types(message: &str) -> String {
+    const WORDS: [(&str, &str); 12] = [
+        ("u8", "a whole number ≥ 0"),
+        ("u16", "a whole number ≥ 0"),
+        ("u32", "a whole number ≥ 0"),
+        ("u64", "a whole number ≥ 0"),
+        ("usize", "a whole number ≥ 0"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+        ("a boolean", "true or false"),
+        ("a string", "text"),
+        ("a sequence", "a list (`[a, b]` or `- a` lines)"),
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find("expected ") {
+        let (head, tail) = rest.split_at(i + "expected ".len());
+        out.push_str(head);
+        let word_end =
+            tail.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ' ')).unwrap_or(tail.len());
+        let phrase = &tail[..word_end];
+        if let Some((from, to)) =
+            WORDS.iter().find(|(from, _)| phrase == *from || phrase.starts_with(&format!("{from} ")))
+        {
+            out.push_str(to);
+            rest = &tail[from.len()..];
+        } else if let Some(name) = phrase.strip_prefix("struct ").or_else(|| phrase.strip_prefix("map ")) {
+            out.push_str("a mapping (`key: value` lines)");
+            let ident = name.split(' ').next().unwrap_or_default();
+            rest = &tail[phrase.len() - name.len() + ident.len()..];
+        } else if let Some(name) = phrase.strip_prefix("enum ") {
+            out.push_str("one of the allowed names");
+            let ident = name.split(' ').next().unwrap_or_default();
+            rest = &tail[phrase.len() - name.len() + ident.len()..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_types;
+
+    #[test]
+    fn rust_type_names_become_words() {
+        assert_eq!(
+            plain_types("invalid type: string \"four\", expected u64"),
+            "invalid type: string \"four\", expected a whole number ≥ 0"
+        );
+        assert_eq!(
+            plain_types("invalid type: string \"x\", expected f64"),
+            "invalid type: string \"x\", expected a number"
+        );
+        assert_eq!(
+            plain_types("invalid type: integer `3`, expected struct NeuronSpec"),
+            "invalid type: integer `3`, expected a mapping (`key: value` lines)"
+        );
+        assert_eq!(
+            plain_types("unknown field `x`, expected `out` or `neuron`"),
+            "unknown field `x`, expected `out` or `neuron`"
+        );
+    }
 }

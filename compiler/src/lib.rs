@@ -17,13 +17,16 @@ mod error;
 pub mod front;
 pub mod locate;
 pub mod lower;
+pub mod options;
 pub mod parse;
 mod pipeline;
+pub mod recost;
 pub mod schedule;
 mod shapes;
 pub mod versus;
 
-pub use error::{Location, ScheduleError, SpecError, SpecResult};
+pub use error::{plain_types, Location, ScheduleError, SpecError, SpecResult};
+pub use options::Solver;
 pub use parse::{load_hardware, load_model, load_specs, Specs};
 pub use pipeline::{compile, lower_and_cost, CompileOptions};
 pub use schedule::{lower_bound, Method};

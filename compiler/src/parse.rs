@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use spikepipe_ir::{HardwareSpec, ModelSpec, Network};
 
-use crate::error::{Location, SpecError, SpecResult};
+use crate::error::{plain_types, Location, SpecError, SpecResult};
 use crate::locate::{locate, render, Step};
 use crate::shapes::infer_network;
 
@@ -55,17 +55,28 @@ fn from_yaml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> SpecRes
         if let Some(i) = message.rfind(" at line ") {
             message.truncate(i);
         }
+        message = plain_types(&message);
+        let (mut line, mut column) = (loc.as_ref().map(|l| l.line()), loc.as_ref().map(|l| l.column()));
         if text.trim().is_empty() {
             message = "the file is empty".to_string();
+        } else if let Some((l, c)) = tab_indent(text) {
+            // YAML forbids tabs in indentation; serde_yaml's own message does not say so.
+            message = "tabs are not allowed in YAML; indent with spaces".to_string();
+            (line, column) = (Some(l), Some(c));
         }
-        SpecError::Syntax {
-            at: Location {
-                file: file.to_path_buf(),
-                line: loc.as_ref().map(|l| l.line()),
-                column: loc.as_ref().map(|l| l.column()),
-            },
-            message,
+        SpecError::Syntax { at: Location { file: file.to_path_buf(), line, column }, message }
+    })
+}
+
+/// 1-based line and column of the first tab in a line's indentation, if any.
+fn tab_indent(text: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, l)| {
+        let body = l.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            return None;
         }
+        let indent = l.len() - l.trim_start_matches([' ', '\t']).len();
+        l[..indent].find('\t').map(|c| (i + 1, c + 1))
     })
 }
 

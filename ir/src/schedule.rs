@@ -307,6 +307,14 @@ pub struct Metrics {
     pub bytes_total: u64,
     /// `bytes_between_processors / bytes_total`.
     pub comm_overhead: f64,
+    /// Operand traffic of every chunk on its own array in one iteration: SCALE-Sim's SRAM
+    /// reads and writes of ifmap, filter and ofmap (element-wise chunks: their elements
+    /// read and written), in bytes (docs/comm-metric.md).
+    #[serde(default)]
+    pub operand_bytes: u64,
+    /// The paper's figure: `bytes_between_processors / (operand_bytes + bytes_total)`.
+    #[serde(default)]
+    pub comm_overhead_paper: f64,
 }
 
 impl Schedule {

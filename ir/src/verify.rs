@@ -363,8 +363,9 @@ fn check_staleness(s: &Schedule, c: &mut Checker) {
                 c.fail(
                     format!("layer {}", want.layer),
                     format!(
-                        "staleness in file (forward {}, input_grad {:?}) differs from the starts (forward {}, input_grad {:?})",
-                        got.forward, got.input_grad, want.forward, want.input_grad
+                        "staleness in the file ({}) differs from the one the starts give ({})",
+                        describe(got),
+                        describe(want)
                     ),
                 );
             }
@@ -375,6 +376,15 @@ fn check_staleness(s: &Schedule, c: &mut Checker) {
                 format!("{} layers listed, expected {}", s.staleness.len(), recomputed.len()),
             );
         }
+    }
+}
+
+/// `s = 2, s′ = 1` (or `s = 2, no input gradient`), as the file's readers write it.
+fn describe(l: &crate::LayerStaleness) -> String {
+    let s = if l.forward == u64::MAX { "missing".to_string() } else { l.forward.to_string() };
+    match l.input_grad {
+        Some(g) => format!("s = {s}, s′ = {g}"),
+        None => format!("s = {s}, no input gradient"),
     }
 }
 

@@ -4,7 +4,9 @@ use spikepipe_compiler::compare::{compare, CompareRow};
 use spikepipe_compiler::front::{front, FrontPoint};
 use spikepipe_compiler::{load_specs, Method};
 
-use super::compile::parse_method;
+use super::compile::fmt_percent;
+use super::flags::{self, SolveArgs};
+use super::progress::Bar;
 use super::{print, BadInput, Table};
 
 /// Output format of `compare`.
@@ -31,24 +33,27 @@ pub struct CompareArgs {
     /// Hardware spec (YAML); overrides a `hardware:` section in the model.
     #[arg(long, value_name = "FILE")]
     pub hardware: Option<std::path::PathBuf>,
-    /// Processor counts, comma-separated.
-    #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16")]
+    /// Processor counts, comma-separated, each 1 to 256.
+    #[arg(long, short = 'p', value_delimiter = ',', default_value = "2,4,8,16", value_parser = flags::processors)]
     pub processors: Vec<u64>,
     /// Methods, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = parse_method, default_value = "ilp,heuristic,data-parallel,pipedream,layerwise,gpipe")]
+    #[arg(long, value_delimiter = ',', value_parser = flags::method, default_value = "ilp,heuristic,data-parallel,pipedream,layerwise,gpipe")]
     pub methods: Vec<Method>,
-    /// Time limit of each ILP phase in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
-    pub time_limit: f64,
-    /// Output format.
+    #[command(flatten)]
+    pub solve: SolveArgs,
+    /// Output format. The table shows the key columns (add `--wide` for all); CSV and
+    /// JSON always have every column, with comm_overhead as a fraction (0.81 = 81 %).
     #[arg(long, value_enum, default_value = "table")]
     pub format: CompareFormat,
+    /// Table with every column (lower bound, mean staleness, bytes, solver seconds).
+    #[arg(long)]
+    pub wide: bool,
     /// Report 0 solver seconds so the output is byte-identical across runs.
     #[arg(long)]
     pub reproducible: bool,
-    /// Keep every layer's staleness at or below N (see `compile --help`).
-    #[arg(long, value_name = "N")]
-    pub max_staleness: Option<u64>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Print, per P, the Pareto front of (period, max staleness, bytes between
     /// processors) over the methods at every staleness cap 0..=--front-caps and uncapped.
     #[arg(long, conflicts_with = "max_staleness")]
@@ -143,8 +148,43 @@ pub fn cells(r: &CompareRow) -> Vec<String> {
     ]
 }
 
+/// Header and cells of the table for people: the key columns, or every one with `--wide`.
+/// Ratios with 2 decimals, comm overhead as a percentage (as `compile` prints it).
+fn table(rows: &[CompareRow], wide: bool) -> Table {
+    let mut header =
+        vec!["method", "P", "period II", "II/LB", "× pipedream", "× layerwise", "max s", "comm %", "status"];
+    if wide {
+        header.splice(3..3, ["LB"]);
+        header.extend(["mean s", "bytes between procs", "solver s"]);
+    }
+    let mut t = Table::new(&header);
+    for r in rows {
+        let mut c = vec![
+            r.method.clone(),
+            r.processors.to_string(),
+            r.period_cycles.to_string(),
+            format!("{:.2}", r.period_over_lb),
+            format!("{:.2}", r.speedup_vs_pipedream),
+            format!("{:.2}", r.speedup_vs_layerwise),
+            r.max_staleness.to_string(),
+            fmt_percent(r.comm_overhead).trim_end_matches(" %").to_string(),
+            r.status.clone(),
+        ];
+        if wide {
+            c.splice(3..3, [r.lower_bound_cycles.to_string()]);
+            c.extend([
+                format!("{:.2}", r.mean_staleness),
+                r.bytes_between_processors.to_string(),
+                format!("{:.2}", r.solve_seconds),
+            ]);
+        }
+        t.row(c);
+    }
+    t
+}
+
 /// Renders rows in a format.
-pub fn render(rows: &[CompareRow], format: CompareFormat) -> anyhow::Result<String> {
+pub fn render(rows: &[CompareRow], format: CompareFormat, wide: bool) -> anyhow::Result<String> {
     Ok(match format {
         CompareFormat::Json => serde_json::to_string_pretty(rows)?,
         CompareFormat::Csv => {
@@ -155,59 +195,37 @@ pub fn render(rows: &[CompareRow], format: CompareFormat) -> anyhow::Result<Stri
             }
             s
         }
-        CompareFormat::Table => {
-            let mut t = Table::new(&COLUMNS);
-            for r in rows {
-                t.row(cells(r));
-            }
-            t.to_string()
-        }
+        CompareFormat::Table => table(rows, wide).to_string(),
     })
 }
 
 /// Runs the subcommand.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
-    if args.processors.iter().any(|&p| p == 0 || p > spikepipe_compiler::parse::MAX_PROCESSORS) {
-        return Err(BadInput(format!(
-            "--processors: every count must be 1..={}, got {:?}",
-            spikepipe_compiler::parse::MAX_PROCESSORS,
-            args.processors
-        ))
-        .into());
-    }
     if args.methods.is_empty() {
         return Err(BadInput("--methods: name at least one method".into()).into());
     }
     let specs = load_specs(&args.model, args.hardware.as_deref(), None)?;
-    let mut opts = spikepipe_compiler::CompileOptions::new(Method::Ilp).reproducible(args.reproducible);
-    opts.time_limit = args.time_limit;
-    opts.max_staleness = args.max_staleness;
-    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let opts = args.solve.options(Method::Ilp, 10.0).reproducible(args.reproducible);
     if args.front {
+        let runs = args.processors.len() as u64 * args.methods.len() as u64 * (args.front_caps + 2);
+        let bar = Bar::new(runs, args.quiet);
         let mut points = Vec::new();
         for &p in &args.processors {
             let mut specs_p = specs.clone();
             specs_p.hardware.processors = p;
             points.extend(front(&specs_p, &args.methods, args.front_caps, &opts, |m, cap| {
-                if !quiet {
-                    let cap = cap.map_or("none".to_string(), |c| c.to_string());
-                    eprint!("\r\x1b[2Kcompiling {m} at P = {p}, staleness cap {cap} …");
-                }
+                let cap = cap.map_or("none".to_string(), |c| c.to_string());
+                bar.inc(&format!("compiling {m} at P = {p}, staleness cap {cap}"));
             })?);
         }
-        if !quiet {
-            eprint!("\r\x1b[2K");
-        }
+        bar.finish();
         return print(&render_front(&points, args.format)?);
     }
+    let bar = Bar::new((args.processors.len() * args.methods.len()) as u64, args.quiet);
     let rows = compare(&specs, &args.processors, &args.methods, &opts, |m, p| {
-        if !quiet {
-            eprint!("\r\x1b[2Kcompiling {m} at P = {p} …");
-        }
+        bar.inc(&format!("compiled {m} at P = {p}"))
     })?;
-    if !quiet {
-        eprint!("\r\x1b[2K");
-    }
+    bar.finish();
     let rows: Vec<CompareRow> = rows.into_iter().map(|(r, _)| r).collect();
-    print(&render(&rows, args.format)?)
+    print(&render(&rows, args.format, args.wide)?)
 }

@@ -6,7 +6,9 @@ use spikepipe_backends::sim::{simulate, LinkModel, SimConfig};
 use spikepipe_compiler::{compile, CompileOptions, Method};
 use spikepipe_ir::Schedule;
 
-use super::{print, BadInput, Format, SpecArgs, Table};
+use super::flags::{self, SolveArgs};
+use super::progress::Ticker;
+use super::{outputs, print, BadInput, Format, SpecArgs, Table};
 
 /// Arguments of `spikepipe compile`.
 #[derive(clap::Args, Debug)]
@@ -19,17 +21,13 @@ pub struct CompileArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
     /// Scheduling method: ilp, heuristic, data-parallel, pipedream, layerwise or gpipe.
-    #[arg(long, short = 'm', default_value = "ilp", value_parser = parse_method)]
+    #[arg(long, short = 'm', default_value = "ilp", value_parser = flags::method)]
     pub method: Method,
-    /// Time limit of each ILP phase in seconds; on time-out the heuristic is the fallback.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
-    pub time_limit: f64,
+    #[command(flatten)]
+    pub solve: SolveArgs,
     /// Micro-batches per minibatch for gpipe (default 4·P).
     #[arg(long, value_name = "M")]
     pub micro_batches: Option<u64>,
-    /// ILP solver: microlp (built in) or highs (needs `--features highs`).
-    #[arg(long, default_value = "microlp")]
-    pub solver: String,
     /// Write the schedule file here.
     #[arg(long, short = 'o', value_name = "SCHEDULE.json")]
     pub output: Option<PathBuf>,
@@ -39,63 +37,57 @@ pub struct CompileArgs {
     /// Record 0 solver seconds so the file is byte-identical across runs.
     #[arg(long)]
     pub reproducible: bool,
-    /// Keep every layer's staleness at or below N: the period is raised (or PipeDream's
-    /// placement used) until it is. Trades speed for gradient freshness.
-    #[arg(long, value_name = "N")]
-    pub max_staleness: Option<u64>,
     /// Also simulate the schedule (dedicated links, `--iterations` minibatches) and print
     /// the simulator's report after the summary.
     #[arg(long)]
     pub simulate: bool,
     /// Minibatches to simulate with `--simulate`.
-    #[arg(long, default_value_t = 20, value_name = "N")]
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub iterations: u32,
-}
-
-/// Parses a method name for clap.
-pub fn parse_method(s: &str) -> Result<Method, String> {
-    s.parse()
+    /// No progress line while solving.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 impl CompileArgs {
     /// The compile options these flags ask for.
     pub fn options(&self) -> anyhow::Result<CompileOptions> {
-        if !(self.time_limit.is_finite() && self.time_limit >= 0.0) {
-            return Err(BadInput(format!(
-                "--time-limit must be a non-negative number of seconds, got {}",
-                self.time_limit
-            ))
-            .into());
-        }
         if self.micro_batches == Some(0) {
             return Err(BadInput("--micro-batches must be at least 1".into()).into());
         }
-        Ok(CompileOptions {
-            method: self.method,
-            time_limit: self.time_limit,
-            micro_batches: self.micro_batches,
-            solver: self.solver.clone(),
-            reproducible: self.reproducible,
-            max_staleness: self.max_staleness,
-        })
+        let mut o = self.solve.options(self.method, 10.0).reproducible(self.reproducible);
+        o.micro_batches = self.micro_batches;
+        Ok(o)
     }
 }
 
 /// Runs the subcommand.
 pub fn run(args: CompileArgs) -> anyhow::Result<()> {
     let specs = args.spec.load()?;
-    let schedule = compile(&specs, &args.options()?)?;
+    let options = args.options()?;
     if let Some(path) = &args.output {
-        std::fs::write(path, schedule.to_json() + "\n")
-            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+        outputs::check_file("-o", path)?;
+    }
+    let schedule = {
+        let _ticker = Ticker::start(
+            format!(
+                "compiling {} with {} on {} processors …",
+                specs.model.name, args.method, specs.hardware.processors
+            ),
+            args.quiet,
+        );
+        compile(&specs, &options)?
+    };
+    if let Some(path) = &args.output {
+        outputs::write("schedule", path, &(schedule.to_json() + "\n"))?;
     }
     let sim = if args.simulate {
-        let config = SimConfig {
-            iterations: args.iterations.max(1),
-            links: LinkModel::Dedicated,
-            record_trace: false,
-        };
-        Some(simulate(&schedule, &config).map_err(|e| anyhow::anyhow!("simulating the new schedule: {e}"))?)
+        let config =
+            SimConfig { iterations: args.iterations, links: LinkModel::Dedicated, record_trace: false };
+        Some(
+            simulate(&schedule, &config)
+                .map_err(|e| anyhow::Error::new(e).context("simulating the new schedule"))?,
+        )
     } else {
         None
     };
@@ -108,7 +100,7 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         (Format::Table, Some(r)) => print(&format!(
             "{}\nsimulation ({} minibatches, dedicated links)\n{}",
             summary(&schedule),
-            args.iterations.max(1),
+            args.iterations,
             r.to_table()
         )),
     }
@@ -119,31 +111,35 @@ pub fn summary(s: &Schedule) -> String {
     let m = &s.metrics;
     let mut out = format!(
         "model {}  method {}  P = {}\n\
-         period        {} cycles ({:.3} ms at {} MHz)\n\
-         lower bound   {} cycles  (period/LB {:.4})\n\
-         utilization   {:.1} %  (per processor: {})\n\
-         between procs {} bytes/iteration  (comm overhead {:.4} % of {} bytes)\n\
-         solver        {} {}  {:.3} s{}{}\n\n",
+         period II     {} cycles ({} at {} MHz)\n\
+         lower bound   {} cycles  (II/LB {:.3})\n\
+         utilization   {:.1} %  ({})\n\
+         between procs {} bytes per iteration  (comm overhead {} of {} bytes)\n\
+         paper metric  {} of {} operand + {} tensor bytes\n\
+         solver        {} {}  {}{}{}\n\n",
         s.model.name,
         s.method,
         s.hardware.processors,
         s.period_cycles,
-        s.period_cycles as f64 / (s.hardware.clock_mhz * 1e3),
+        fmt_seconds(s.period_cycles as f64 / (s.hardware.clock_mhz * 1e6)),
         s.hardware.clock_mhz,
         s.lower_bound_cycles,
         s.period_cycles as f64 / s.lower_bound_cycles.max(1) as f64,
         100.0 * m.utilization,
-        m.processor_utilization.iter().map(|u| format!("{:.0}%", 100.0 * u)).collect::<Vec<_>>().join(" "),
+        per_processor(&m.processor_utilization),
         m.bytes_between_processors,
-        100.0 * m.comm_overhead,
+        fmt_percent(m.comm_overhead),
+        m.bytes_total,
+        fmt_percent(m.comm_overhead_paper),
+        m.operand_bytes,
         m.bytes_total,
         s.solver.name,
         s.solver.status.name(),
-        s.solver.seconds,
-        s.solver.gap.map(|g| format!("  gap {:.4} %", 100.0 * g)).unwrap_or_default(),
+        fmt_seconds(s.solver.seconds),
+        s.solver.gap.map(|g| format!("  gap {:.2} %", 100.0 * g)).unwrap_or_default(),
         s.solver.note.as_ref().map(|n| format!("\n              {n}")).unwrap_or_default(),
     );
-    let mut st = Table::new(&["layer", "staleness_forward", "staleness_input_grad"]);
+    let mut st = Table::new(&["layer", "staleness s (forward)", "staleness s' (input gradient)"]);
     for l in &s.staleness {
         st.row(vec![
             l.layer.to_string(),
@@ -168,9 +164,87 @@ pub fn summary(s: &Schedule) -> String {
         pt.row(vec![
             format!("p{p}"),
             busy.to_string(),
-            items.into_iter().map(|(_, n)| n).collect::<Vec<_>>().join(" "),
+            chunk_list(items.into_iter().map(|(_, n)| n).collect()),
         ]);
     }
     out.push_str(&pt.to_string());
     out
+}
+
+/// A processor's chunks in start order; past 12 the rest are counted (JSON has them all).
+fn chunk_list(names: Vec<String>) -> String {
+    const SHOWN: usize = 12;
+    if names.len() <= SHOWN {
+        return names.join(" ");
+    }
+    format!("{} … and {} more", names[..SHOWN].join(" "), names.len() - SHOWN)
+}
+
+/// Per-processor utilization: every value for up to 16 processors, else the spread
+/// (the JSON output has every value).
+fn per_processor(u: &[f64]) -> String {
+    if u.len() <= 16 {
+        return format!(
+            "per processor: {}",
+            u.iter().map(|x| format!("{:.0}%", 100.0 * x)).collect::<Vec<_>>().join(" ")
+        );
+    }
+    let lo = u.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = u.iter().copied().fold(0.0, f64::max);
+    format!("per processor {:.0}–{:.0} %; every value with --format json", 100.0 * lo, 100.0 * hi)
+}
+
+/// A fraction as a percentage with enough digits to be non-zero when it is.
+pub fn fmt_percent(x: f64) -> String {
+    let p = 100.0 * x;
+    if p == 0.0 || p >= 1.0 {
+        format!("{p:.1} %")
+    } else if p >= 0.01 {
+        format!("{p:.2} %")
+    } else {
+        format!("{p:.4} %")
+    }
+}
+
+/// Seconds in the unit that keeps 3 significant digits readable: ns, µs, ms, s or min.
+pub fn fmt_seconds(s: f64) -> String {
+    if !s.is_finite() || s <= 0.0 {
+        return "0 s".into();
+    }
+    let (v, unit) = if s < 1e-6 {
+        (s * 1e9, "ns")
+    } else if s < 1e-3 {
+        (s * 1e6, "µs")
+    } else if s < 1.0 {
+        (s * 1e3, "ms")
+    } else if s < 120.0 {
+        (s, "s")
+    } else {
+        (s / 60.0, "min")
+    };
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.digits$} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fmt_percent, fmt_seconds};
+
+    #[test]
+    fn units() {
+        assert_eq!(fmt_seconds(0.0), "0 s");
+        assert_eq!(fmt_seconds(6.9e-5), "69.0 µs");
+        assert_eq!(fmt_seconds(0.0333), "33.3 ms");
+        assert_eq!(fmt_seconds(2.5), "2.50 s");
+        assert_eq!(fmt_seconds(600.0), "10.0 min");
+        assert_eq!(fmt_percent(0.81), "81.0 %");
+        assert_eq!(fmt_percent(0.0012), "0.12 %");
+        assert_eq!(fmt_percent(0.0), "0.0 %");
+    }
 }

@@ -4,7 +4,11 @@
 pub mod compare;
 pub mod compile;
 pub mod export;
+pub mod flags;
+pub mod outputs;
+pub mod progress;
 pub mod report;
+pub mod schedule_file;
 pub mod simulate;
 pub mod tasks;
 pub mod train;
@@ -22,8 +26,8 @@ pub struct SpecArgs {
     /// Hardware spec (YAML); overrides a `hardware:` section in the model.
     #[arg(long, value_name = "FILE")]
     pub hardware: Option<PathBuf>,
-    /// Number of processors P (overrides the hardware's).
-    #[arg(long, short = 'p', value_name = "N")]
+    /// Number of processors P, 1 to 256 (overrides the hardware's).
+    #[arg(long, short = 'p', value_name = "N", value_parser = flags::processors)]
     pub processors: Option<u64>,
 }
 
@@ -55,13 +59,20 @@ impl fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
-/// Exit status of an error: 2 for bad input, 1 for anything else.
+/// Exit status of an error: 2 for bad input (specs, schedules, flags, files that cannot
+/// be read or written, datasets), 1 for anything else (an internal failure).
 pub fn exit_code(e: &anyhow::Error) -> u8 {
+    use spikepipe_backends::exec::{DataError, ExecError};
+    use spikepipe_backends::sim::SimError;
     let bad = e.chain().any(|c| {
         c.is::<SpecError>()
             || c.is::<BadInput>()
             || c.is::<spikepipe_ir::Violations>()
             || c.is::<serde_json::Error>()
+            || c.is::<std::io::Error>()
+            || c.is::<DataError>()
+            || matches!(c.downcast_ref::<ExecError>(), Some(e) if !matches!(e, ExecError::NonFinite { .. }))
+            || matches!(c.downcast_ref::<SimError>(), Some(SimError::Invalid(_) | SimError::Config(_)))
             || matches!(
                 c.downcast_ref::<ScheduleError>(),
                 Some(ScheduleError::SolverDisabled(_) | ScheduleError::UnknownSolver(_))
@@ -72,6 +83,27 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     } else {
         1
     }
+}
+
+/// The error and its causes on one line, each said once: a typed error that already
+/// prints its source (`cannot read x: No such file…`) is not followed by that source again.
+pub fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let full = cause.to_string();
+        let text = match full.find(" (os error") {
+            Some(i) => &full[..i],
+            None => &full,
+        };
+        if out.contains(text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(text);
+    }
+    out
 }
 
 /// Whether the error is a closed stdout (e.g. `| head`), which is not a failure.

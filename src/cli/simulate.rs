@@ -2,17 +2,18 @@
 //! (`spikepipe_backends::sim`) and reports timing, traffic, utilization and staleness;
 //! optionally writes a Chrome/Perfetto trace and an SVG Gantt chart.
 //!
-//! Bad input (unreadable or malformed file, a schedule that breaks the format's rules,
-//! bad flags) exits with status 2 and names the problem.
+//! Bad input (unreadable or malformed file, a schedule that breaks the format's rules or
+//! whose chunk cycles do not match its hardware, bad flags, an output path that cannot be
+//! written) exits with status 2 and names the problem, before the run starts.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context as _;
 use spikepipe_backends::sim::{self, gantt, LinkModel, SimConfig, SimError};
-use spikepipe_ir::{Schedule, SCHEDULE_FORMAT};
+use spikepipe_ir::Schedule;
 
-use super::{bad_input, Format};
+use super::progress::Ticker;
+use super::{outputs, schedule_file, Format};
 
 /// Interconnect model.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,43 +56,24 @@ pub struct SimulateArgs {
     /// Measure simulator throughput (chunk instances per second) instead of reporting.
     #[arg(long)]
     pub bench: bool,
+    /// No progress line during long runs.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
-/// Reads and parses a schedule file, with messages that name the problem.
-pub fn load_schedule(path: &Path) -> anyhow::Result<Schedule> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad_input(format!("cannot read schedule {}: {e}", path.display())))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| bad_input(format!("{} is not valid JSON: {e}", path.display())))?;
-    match value.get("format").and_then(|f| f.as_str()) {
-        Some(SCHEDULE_FORMAT) => {}
-        Some(other) => {
-            return Err(bad_input(format!(
-                "{}: unsupported schedule format {other:?} (expected {SCHEDULE_FORMAT:?})",
-                path.display()
-            )))
-        }
-        None => {
-            return Err(bad_input(format!(
-                "{}: not a schedule file (no \"format\": {SCHEDULE_FORMAT:?} field)",
-                path.display()
-            )))
-        }
-    }
-    Schedule::from_json(&text).map_err(|e| bad_input(format!("{}: malformed schedule: {e}", path.display())))
-}
-
+/// Keeps the simulator's error type (its exit status depends on it) and names the file.
 fn sim_error(path: &Path, e: SimError) -> anyhow::Error {
-    match e {
-        SimError::Invalid(v) => bad_input(format!("{}: {v}", path.display())),
-        SimError::Config(m) => bad_input(format!("{}: {m}", path.display())),
-        other @ SimError::Deadlock { .. } => anyhow::Error::new(other),
-    }
+    anyhow::Error::new(e).context(path.display().to_string())
 }
 
 /// Runs the subcommand.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let schedule = load_schedule(&args.schedule)?;
+    let schedule = schedule_file::load_verified(&args.schedule)?;
+    for (flag, path) in [("--trace", &args.trace), ("--gantt", &args.gantt)] {
+        if let Some(p) = path {
+            outputs::check_file(flag, p)?;
+        }
+    }
     let links = match args.links {
         Links::Dedicated => LinkModel::Dedicated,
         Links::Shared => LinkModel::Shared,
@@ -101,16 +83,17 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let record = args.trace.is_some() || args.gantt.is_some();
     let config = SimConfig { iterations: args.iterations, links, record_trace: record };
-    let report = sim::simulate(&schedule, &config).map_err(|e| sim_error(&args.schedule, e))?;
+    let report = {
+        let _ticker = Ticker::start(format!("simulating {} iterations …", args.iterations), args.quiet);
+        sim::simulate(&schedule, &config).map_err(|e| sim_error(&args.schedule, e))?
+    };
     if let Some(trace) = &report.trace {
         if let Some(path) = &args.trace {
-            std::fs::write(path, trace.to_chrome_json(&schedule))
-                .with_context(|| format!("cannot write trace {}", path.display()))?;
+            outputs::write("trace", path, &trace.to_chrome_json(&schedule))?;
             eprintln!("wrote trace {}", path.display());
         }
         if let Some(path) = &args.gantt {
-            std::fs::write(path, gantt::render_svg(&schedule, trace, args.gantt_iterations))
-                .with_context(|| format!("cannot write Gantt chart {}", path.display()))?;
+            outputs::write("Gantt chart", path, &gantt::render_svg(&schedule, trace, args.gantt_iterations))?;
             eprintln!("wrote Gantt chart {}", path.display());
         }
     }
@@ -122,7 +105,6 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
 
 /// Simulates the (verified) schedule repeatedly for at least one second.
 fn bench(path: &Path, schedule: &Schedule, iterations: u32, links: LinkModel) -> anyhow::Result<()> {
-    spikepipe_ir::verify_schedule(schedule).map_err(|v| sim_error(path, SimError::Invalid(v)))?;
     let config = SimConfig { iterations, links, record_trace: false };
     let t0 = Instant::now();
     let mut runs = 0u64;

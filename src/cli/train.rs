@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use serde_json::json;
 use spikepipe_backends::exec::{self, progress::EpochBar, DatasetSpec, ExecConfig, ExecError, ExecReport};
-use spikepipe_compiler::{compile, load_model, load_specs, CompileOptions, Method};
-use spikepipe_ir::{LayerStaleness, Network, Optimizer, Schedule};
+use spikepipe_compiler::{compile, load_model, load_specs, Method};
+use spikepipe_ir::{LayerStaleness, ModelSpec, Network, Optimizer};
 
-use super::{bad_input, print, Format, Table};
+use super::flags::{self, SolveArgs};
+use super::{bad_input, outputs, print, schedule_file, Format, Table};
 
 /// Arguments of `spikepipe train`.
 #[derive(clap::Args, Debug)]
@@ -21,32 +22,30 @@ pub struct TrainArgs {
     /// Hardware spec (YAML), for --method.
     #[arg(long, value_name = "FILE")]
     pub hardware: Option<PathBuf>,
-    /// Take the staleness from this schedule file (from `spikepipe compile -o`).
+    /// Take the staleness from this schedule file (from `spikepipe compile -o`). It is
+    /// verified as `simulate` verifies it and must have been compiled for MODEL.
     #[arg(long, value_name = "SCHEDULE.json", conflicts_with = "method")]
     pub schedule: Option<PathBuf>,
     /// Compile a schedule with this method (ilp, heuristic, data-parallel, pipedream, layerwise, gpipe) and use its staleness.
-    #[arg(long, short = 'm', value_parser = super::compile::parse_method)]
+    #[arg(long, short = 'm', value_parser = flags::method)]
     pub method: Option<Method>,
-    /// Processors P for --method (overrides the hardware's).
-    #[arg(long, short = 'p', value_name = "N")]
+    /// Processors P for --method, 1 to 256 (overrides the hardware's).
+    #[arg(long, short = 'p', value_name = "N", value_parser = flags::processors)]
     pub processors: Option<u64>,
-    /// Time limit of each ILP phase in seconds (with --method ilp).
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
-    pub time_limit: f64,
-    /// With --method: keep every layer's staleness at or below N (see `compile --help`).
-    #[arg(long, value_name = "N")]
-    pub max_staleness: Option<u64>,
-    /// Epochs (default: the model's `training.epochs`).
-    #[arg(long, value_name = "E")]
+    /// With --method: ILP time limit, solver and staleness cap.
+    #[command(flatten)]
+    pub solve: SolveArgs,
+    /// Epochs, at least 1 (default: the model's `training.epochs`).
+    #[arg(long, value_name = "E", value_parser = flags::at_least_one)]
     pub epochs: Option<u64>,
     /// Dataset: `digits` (built in) or `idx:DIR` (MNIST-format files).
     #[arg(long, default_value = "digits", value_name = "digits|idx:DIR")]
     pub dataset: String,
-    /// Use only the first N training samples.
-    #[arg(long, value_name = "N")]
+    /// Use only the first N training samples (N ≥ 1).
+    #[arg(long, value_name = "N", value_parser = flags::samples)]
     pub train_limit: Option<usize>,
-    /// Use only the first N test samples.
-    #[arg(long, value_name = "N")]
+    /// Use only the first N test samples (N ≥ 1).
+    #[arg(long, value_name = "N", value_parser = flags::samples)]
     pub test_limit: Option<usize>,
     /// Seed of initialisation, shuffling and spike encoding.
     #[arg(long, default_value_t = 0, value_name = "S")]
@@ -61,7 +60,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub weight_stashing: bool,
     /// Add a bias to every weight layer, `y = W x + b` (as snnTorch's nn.Linear);
-    /// default `y = W x` as in DESIGN §3.
+    /// default `y = W x` (docs/design.md, "Training semantics").
     #[arg(long)]
     pub bias: bool,
     /// Worker threads (0: all cores); results do not depend on it.
@@ -84,43 +83,29 @@ pub struct TrainArgs {
     pub format: Format,
 }
 
-/// The staleness to train with: from a schedule file, a fresh compilation, or none.
-fn staleness(args: &TrainArgs, net: &Network) -> anyhow::Result<(Vec<LayerStaleness>, String)> {
+/// The staleness to train with: from a verified schedule file compiled for this model, a
+/// fresh compilation, or none.
+fn staleness(
+    args: &TrainArgs,
+    model: &ModelSpec,
+    net: &Network,
+) -> anyhow::Result<(Vec<LayerStaleness>, String)> {
     if let Some(path) = &args.schedule {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| bad_input(format!("cannot read schedule {}: {e}", path.display())))?;
-        let s =
-            Schedule::from_json(&text).map_err(|e| bad_input(format!("schedule {}: {e}", path.display())))?;
-        if s.staleness.len() != net.layers.len() {
-            return Err(bad_input(format!(
-                "schedule {} has staleness for {} layers but the model has {} weight layers",
-                path.display(),
-                s.staleness.len(),
-                net.layers.len()
-            )));
-        }
+        let s = schedule_file::load_verified(path)?;
+        schedule_file::check_belongs(path, &s, &args.model, model, net)?;
         return Ok((s.staleness, format!("schedule {}", path.display())));
     }
     if let Some(method) = args.method {
         let specs = load_specs(&args.model, args.hardware.as_deref(), args.processors)?;
-        let mut opts = CompileOptions::new(method);
-        if !(args.time_limit.is_finite() && args.time_limit >= 0.0) {
-            return Err(bad_input("--time-limit must be a non-negative number of seconds"));
-        }
-        opts.time_limit = args.time_limit;
-        opts.max_staleness = args.max_staleness;
-        let s = compile(&specs, &opts)?;
+        let s = compile(&specs, &args.solve.options(method, 10.0))?;
         return Ok((s.staleness, format!("{method} on {} processors", specs.hardware.processors)));
     }
     Ok((Vec::new(), "none (no pipelining)".into()))
 }
 
-/// Executor errors caused by the user's input exit with status 2.
+/// Executor errors keep their type: `main` maps the user's (bad data, files) to exit 2.
 fn exec_error(e: ExecError) -> anyhow::Error {
-    match e {
-        ExecError::NonFinite { .. } | ExecError::Io { .. } => anyhow::Error::new(e),
-        other => bad_input(other.to_string()),
-    }
+    anyhow::Error::new(e)
 }
 
 fn run_one(
@@ -152,8 +137,14 @@ fn fmt_staleness(s: &[LayerStaleness]) -> String {
 /// Runs the subcommand.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (model, net) = load_model(&args.model)?;
-    let (stale, source) = staleness(&args, &net)?;
-    let dataset: DatasetSpec = args.dataset.parse().map_err(|e: exec::DataError| bad_input(e.to_string()))?;
+    if let Some(path) = &args.load {
+        outputs::check_readable("--load", path)?;
+    }
+    if let Some(path) = &args.save {
+        outputs::check_file("--save", path)?;
+    }
+    let (stale, source) = staleness(&args, &model, &net)?;
+    let dataset: DatasetSpec = args.dataset.parse::<DatasetSpec>().map_err(anyhow::Error::new)?;
     let mut training = model.training.clone();
     if let Some(e) = args.epochs {
         training.epochs = e;
@@ -179,8 +170,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     cfg.bias = args.bias;
     cfg.save = args.save.clone();
     cfg.resume = args.load.clone();
-    let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit)
-        .map_err(|e| bad_input(e.to_string()))?;
+    let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit).map_err(anyhow::Error::new)?;
 
     let report = run_one(&net, &cfg, &stale, &data, "train", args.quiet)?;
     let baseline = if args.baseline {

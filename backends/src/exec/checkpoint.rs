@@ -115,7 +115,8 @@ impl<F: Real> Trainer<F> {
         }
         // Write to a temporary file first so a killed run never leaves half a checkpoint.
         let tmp = path.with_extension("tmp-ckpt");
-        std::fs::write(&tmp, &out).map_err(|source| ExecError::Io { path: tmp.clone(), source })?;
+        // Errors name the file the user asked for, not the temporary one.
+        std::fs::write(&tmp, &out).map_err(|source| ExecError::Io { path: path.to_path_buf(), source })?;
         std::fs::rename(&tmp, path).map_err(|source| ExecError::Io { path: path.to_path_buf(), source })
     }
 

@@ -1,7 +1,10 @@
-//! An SVG Gantt chart of a simulated run: one row per processor (and a thin row per
-//! link that carried data), one rectangle per chunk instance coloured by task kind,
-//! a legend, a time axis in cycles with labelled ticks, and dashed lines at multiples of
-//! the scheduled period II.
+//! An SVG Gantt chart of a simulated run: one row per processor, the links below (a thin
+//! row per link that carried data when there are few, else one band holding every
+//! transfer, so 16 processors do not drown in 60 mostly empty link rows), one rectangle
+//! per chunk instance coloured by task kind and labelled as far as its width allows, a
+//! legend, a time axis in cycles with labelled ticks, and dashed lines at multiples of the
+//! scheduled period II. Charts meant to be compared take a common time span
+//! ([`render_svg_span`]), so equal widths mean equal cycles.
 //!
 //! Chunk rectangles carry `class="chunk"`, transfer rectangles `class="transfer"`,
 //! legend swatches `class="legend"`; each chunk/transfer rectangle has a `<title>`
@@ -14,6 +17,7 @@ use spikepipe_ir::{Schedule, TaskKind};
 
 use super::trace::Trace;
 use super::SimReport;
+use crate::svg::{self, esc};
 
 const WIDTH: f64 = 1400.0;
 const LEFT: f64 = 80.0;
@@ -22,6 +26,8 @@ const ROW_H: f64 = 34.0;
 const LINK_H: f64 = 16.0;
 const GAP: f64 = 6.0;
 const TOP: f64 = 86.0;
+/// Above this many busy links, transfers share one band instead of a row per link.
+const MAX_LINK_ROWS: usize = 6;
 
 const KINDS: [TaskKind; 6] = [
     TaskKind::Forward,
@@ -57,10 +63,6 @@ fn kind_label(kind: TaskKind) -> &'static str {
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// `12000` → `12k`, `1500000` → `1.5M` (exact multiples of 0.1k / 0.1M only).
 fn fmt_cycles(c: u64) -> String {
     for (unit, suffix) in [(1_000_000u64, "M"), (1000, "k")] {
@@ -73,47 +75,50 @@ fn fmt_cycles(c: u64) -> String {
     c.to_string()
 }
 
-/// A "nice" tick step (1, 2 or 5 × 10^k) giving about `target` ticks over `span`.
+/// A "nice" tick step (1, 2, 2.5 or 5 × 10^k cycles) giving about `target` ticks over `span`.
 fn tick_step(span: u64, target: u64) -> u64 {
-    let raw = (span / target.max(1)).max(1);
-    let mut mag = 1u64;
-    while mag.saturating_mul(10) <= raw {
-        mag *= 10;
-    }
-    for m in [1, 2, 5, 10] {
-        if mag * m >= raw {
-            return mag * m;
-        }
-    }
-    mag * 10
+    (svg::nice_step(span as f64, target as f64).round() as u64).max(1)
+}
+
+/// The last cycle of the first `iterations` iterations of a recorded run: the time span
+/// [`render_svg`] draws. Take the largest of several to draw them on one scale.
+pub fn span(trace: &Trace, iterations: u32) -> u64 {
+    let iters = iterations.max(1);
+    let chunks = trace.chunks.iter().filter(|e| e.iteration < iters).map(|e| e.end);
+    let transfers = trace.transfers.iter().filter(|e| e.iteration < iters).map(|e| e.end);
+    chunks.chain(transfers).max().unwrap_or(1).max(1)
 }
 
 /// Renders the first `iterations` iterations of a recorded run (see module docs).
 pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String {
+    render_svg_span(schedule, trace, iterations, span(trace, iterations))
+}
+
+/// [`render_svg`] with a time axis from 0 to `t_end` cycles (at least the run's own span).
+pub fn render_svg_span(schedule: &Schedule, trace: &Trace, iterations: u32, t_end: u64) -> String {
     let iters = iterations.max(1);
     let chunks: Vec<_> = trace.chunks.iter().filter(|e| e.iteration < iters).collect();
     let transfers: Vec<_> = trace.transfers.iter().filter(|e| e.iteration < iters).collect();
-    let t_end = chunks.iter().map(|e| e.end).chain(transfers.iter().map(|e| e.end)).max().unwrap_or(1).max(1);
+    let t_end = t_end.max(span(trace, iterations));
     let mut used_links: Vec<u32> = transfers.iter().map(|e| e.link).collect();
     used_links.sort_unstable();
     used_links.dedup();
+    let folded = used_links.len() > MAX_LINK_ROWS;
     let procs = trace.processors as usize;
-    let rows_h = procs as f64 * (ROW_H + GAP) + used_links.len() as f64 * (LINK_H + GAP);
+    let links_h = if folded { ROW_H + GAP } else { used_links.len() as f64 * (LINK_H + GAP) };
+    let rows_h = procs as f64 * (ROW_H + GAP) + links_h;
     let axis_y = TOP + rows_h + 4.0;
     let height = axis_y + 46.0;
     let plot_w = WIDTH - LEFT - RIGHT;
     let x = |t: u64| LEFT + plot_w * t as f64 / t_end as f64;
     let link_row_y = |l: u32| {
-        let k = used_links.iter().position(|&u| u == l).unwrap_or(0);
+        let k = if folded { 0 } else { used_links.iter().position(|&u| u == l).unwrap_or(0) };
         TOP + procs as f64 * (ROW_H + GAP) + k as f64 * (LINK_H + GAP)
     };
+    let link_h = if folded { ROW_H } else { LINK_H };
 
     let mut o = String::with_capacity(4096 + 400 * (chunks.len() + transfers.len()));
-    let _ = writeln!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(o, r##"<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>"##);
+    o.push_str(&svg::begin(WIDTH, height, 12.0));
     let _ = writeln!(
         o,
         r#"<text x="{LEFT}" y="22" font-size="16" font-weight="bold">{} — {} on {} processors, period II = {} cycles, iterations 0–{}</text>"#,
@@ -139,9 +144,10 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
     }
     let _ = writeln!(
         o,
-        r#"<rect class="legend" x="{lx}" y="{ly}" width="14" height="14" fill="{TRANSFER_COLOUR}"/><text x="{}" y="{}">transfer (link rows)</text>"#,
+        r#"<rect class="legend" x="{lx}" y="{ly}" width="14" height="14" fill="{TRANSFER_COLOUR}"/><text x="{}" y="{}">{}</text>"#,
         lx + 19.0,
-        ly + 11.5
+        ly + 11.5,
+        if folded { "transfer (all links in one band)" } else { "transfer (one row per busy link)" }
     );
     let _ = writeln!(
         o,
@@ -158,16 +164,27 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
             y + ROW_H / 2.0 + 4.0
         );
     }
-    for &l in &used_links {
-        let y = link_row_y(l);
-        let name = trace.links.get(l as usize).map_or("link", |s| s.as_str());
+    if folded {
+        let y = link_row_y(0);
         let _ = writeln!(
             o,
-            r##"<rect x="{LEFT}" y="{y}" width="{plot_w}" height="{LINK_H}" fill="#f8f8f8"/><text x="{}" y="{}" text-anchor="end" font-size="10">{}</text>"##,
+            r##"<rect x="{LEFT}" y="{y}" width="{plot_w}" height="{ROW_H}" fill="#f8f8f8"/><text x="{}" y="{}" text-anchor="end" font-size="10">{} links</text>"##,
             LEFT - 8.0,
-            y + LINK_H / 2.0 + 3.5,
-            esc(name)
+            y + ROW_H / 2.0 + 3.5,
+            used_links.len()
         );
+    } else {
+        for &l in &used_links {
+            let y = link_row_y(l);
+            let name = trace.links.get(l as usize).map_or("link", |s| s.as_str());
+            let _ = writeln!(
+                o,
+                r##"<rect x="{LEFT}" y="{y}" width="{plot_w}" height="{LINK_H}" fill="#f8f8f8"/><text x="{}" y="{}" text-anchor="end" font-size="10">{}</text>"##,
+                LEFT - 8.0,
+                y + LINK_H / 2.0 + 3.5,
+                esc(name)
+            );
+        }
     }
     // Period boundaries.
     if trace.period_cycles > 0 && t_end / trace.period_cycles <= 200 {
@@ -202,15 +219,12 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
             e.slot,
             e.start - e.slot
         );
-        let id = if t.chunks.len() > 1 { format!("{}[{}]", t.id, e.chunk) } else { t.id.clone() };
-        let labels = [format!("{id} it{}", e.iteration), id, t.id.clone()];
-        let text = labels.into_iter().find(|l| w >= 6.8 * l.chars().count() as f64 + 4.0);
-        if let Some(text) = text {
+        if let Some((text, size)) = label(t, e.chunk, e.iteration, w) {
             let _ = writeln!(
                 o,
-                r##"<text x="{:.2}" y="{}" text-anchor="middle" font-size="11" fill="#ffffff" pointer-events="none">{}</text>"##,
+                r##"<text x="{:.2}" y="{}" text-anchor="middle" font-size="{size}" fill="#ffffff" pointer-events="none">{}</text>"##,
                 x0 + w / 2.0,
-                y + (ROW_H - 4.0) / 2.0 + 4.0,
+                y + (ROW_H - 4.0) / 2.0 + size / 2.0 - 1.5,
                 esc(&text)
             );
         }
@@ -224,8 +238,9 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
         let w = (x1 - x0).max(0.5);
         let _ = writeln!(
             o,
-            r##"<rect class="transfer" x="{x0:.2}" y="{y}" width="{w:.2}" height="{}" fill="{TRANSFER_COLOUR}" stroke="#ffffff" stroke-width="0.6"><title>{}[{}]→{} p{}→p{} it{}: {} bytes, cycles {}–{} (waited {})</title></rect>"##,
-            LINK_H - 4.0,
+            r##"<rect class="transfer" x="{x0:.2}" y="{y}" width="{w:.2}" height="{}" fill="{TRANSFER_COLOUR}"{} stroke="#ffffff" stroke-width="0.6"><title>{}[{}]→{} p{}→p{} it{}: {} bytes, cycles {}–{} (waited {})</title></rect>"##,
+            link_h - 4.0,
+            if folded { r#" fill-opacity="0.45""# } else { "" },
             esc(&edge.from),
             tr.from_chunk,
             esc(&edge.to),
@@ -263,8 +278,25 @@ pub fn render_svg(schedule: &Schedule, trace: &Trace, iterations: u32) -> String
         LEFT + plot_w / 2.0,
         axis_y + 36.0
     );
-    o.push_str("</svg>\n");
+    o.push_str(svg::END);
     o
+}
+
+/// The longest label that fits a box `w` pixels wide, and its font size: `F1[2] it0`,
+/// `F1[2]`, `F1`, then the same at a smaller size, then the kind letter alone.
+fn label(t: &spikepipe_ir::ScheduledTask, chunk: u32, iteration: u32, w: f64) -> Option<(String, f64)> {
+    let id = if t.chunks.len() > 1 { format!("{}[{chunk}]", t.id) } else { t.id.clone() };
+    let letter: String = t.id.chars().take(1).collect();
+    let fits = |l: &str, size: f64| w >= 0.62 * size * l.chars().count() as f64 + 3.0;
+    let candidates = [
+        (format!("{id} it{iteration}"), 11.0),
+        (id.clone(), 11.0),
+        (t.id.clone(), 11.0),
+        (id, 8.5),
+        (t.id.clone(), 8.5),
+        (letter, 8.5),
+    ];
+    candidates.into_iter().find(|(l, size)| fits(l, *size))
 }
 
 /// [`render_svg`] of a report's recorded trace; `None` if the run was not recorded

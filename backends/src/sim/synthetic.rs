@@ -276,6 +276,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
         bytes_between_processors: moved,
         bytes_total: all,
         comm_overhead: if all == 0 { 0.0 } else { moved as f64 / all as f64 },
+        ..Metrics::default()
     };
     s
 }

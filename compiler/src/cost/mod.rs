@@ -2,8 +2,10 @@
 //! default is [`Systolic`], SCALE-Sim's analytical compute model (DESIGN §5, §9).
 //! [`annotate`] fills every task's `cycles`.
 
+pub mod operands;
 mod systolic;
 
+pub use operands::{OperandAccesses, OperandBits};
 pub use systolic::{gemm_cycles, Systolic};
 
 use spikepipe_ir::{SplitDim, TaskGraph, Work};
@@ -22,6 +24,25 @@ pub trait CostModel {
     /// a dimension streamed through the array.
     fn split_unit(&self, _m: u64, _k: u64, _n: u64, _dim: SplitDim) -> u64 {
         1
+    }
+
+    /// Operand accesses of `work` on one processor (SRAM reads and writes of its
+    /// operands). The default touches every operand element once, as an array large
+    /// enough for the whole GEMM would.
+    fn operand_accesses(&self, work: &Work) -> OperandAccesses {
+        match *work {
+            Work::Gemm { m, k, n } => OperandAccesses {
+                ifmap_reads: m.saturating_mul(k),
+                filter_reads: k.saturating_mul(n),
+                ofmap_writes: m.saturating_mul(n),
+            },
+            Work::Elementwise { elements, .. } => operands::elementwise_accesses(elements),
+        }
+    }
+
+    /// Bytes of operand traffic of `work` with operands of the given widths.
+    fn operand_bytes(&self, work: &Work, bits: OperandBits) -> u64 {
+        self.operand_accesses(work).bytes(bits)
     }
 
     /// Cycles of any work.

@@ -79,6 +79,9 @@ impl CostModel for Systolic {
     fn transfer_cycles(&self, bytes: u64) -> u64 {
         self.latency + bytes.div_ceil(self.bandwidth)
     }
+    fn operand_accesses(&self, work: &spikepipe_ir::Work) -> super::OperandAccesses {
+        super::operands::work_accesses(work, self.rows, self.cols, self.dataflow)
+    }
     fn split_unit(&self, m: u64, k: u64, n: u64, dim: SplitDim) -> u64 {
         let dataflow = match self.dataflow {
             Dataflow::Best => best_dataflow(m, k, n, self.rows, self.cols),

@@ -1,6 +1,10 @@
-//! SVG for the report: a line plot of speedup vs P, and two Gantt charts side by side.
+//! The report's speedup plot (speedup vs P), written with the shared SVG writer
+//! ([`spikepipe_backends::svg`], which also composes charts side by side).
 
 use std::fmt::Write as _;
+
+pub use spikepipe_backends::svg::side_by_side;
+use spikepipe_backends::svg::{self, esc, nice_step};
 
 /// One line of a plot.
 pub struct Series {
@@ -35,22 +39,6 @@ pub fn method_colour(method: &str) -> &'static str {
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A step of 1, 2 or 5 × 10^k giving at most `target` ticks up to `max`.
-fn nice_step(max: f64, target: f64) -> f64 {
-    let raw = (max / target).max(1e-9);
-    let mag = 10f64.powf(raw.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if m * mag >= raw {
-            return m * mag;
-        }
-    }
-    10.0 * mag
-}
-
 fn fmt_tick(v: f64) -> String {
     let s = format!("{v:.2}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -82,11 +70,7 @@ pub fn line_plot(title: &str, x_label: &str, y_label: &str, xs: &[u64], series: 
     let ypos = |v: f64| T + ph * (1.0 - v / ymax);
 
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="13">"#
-    );
-    let _ = writeln!(o, r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>"##);
+    o.push_str(&svg::begin(W, H, 13.0));
     let _ = writeln!(
         o,
         r#"<text x="{}" y="30" text-anchor="middle" font-size="17" font-weight="bold">{}</text>"#,
@@ -188,82 +172,8 @@ pub fn line_plot(title: &str, x_label: &str, y_label: &str, xs: &[u64], series: 
             esc(&s.name)
         );
     }
-    o.push_str("</svg>\n");
+    o.push_str(svg::END);
     o
-}
-
-/// Width and height attributes of an SVG's root element.
-fn size(svg: &str) -> (f64, f64) {
-    let head = svg.split('>').next().unwrap_or_default();
-    let attr = |name: &str| {
-        let key = format!(" {name}=\"");
-        head.find(&key)
-            .and_then(|i| head[i + key.len()..].split('"').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (attr("width"), attr("height"))
-}
-
-/// Places SVG documents side by side under a title, as nested `<svg>` elements.
-pub fn side_by_side(title: &str, parts: &[String]) -> String {
-    const GAP: f64 = 20.0;
-    const TITLE_H: f64 = 40.0;
-    let sizes: Vec<(f64, f64)> = parts.iter().map(|p| size(p)).collect();
-    let width: f64 = sizes.iter().map(|s| s.0).sum::<f64>() + GAP * (parts.len().saturating_sub(1)) as f64;
-    let height = TITLE_H + sizes.iter().map(|s| s.1).fold(0.0, f64::max);
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif">"#
-    );
-    let _ = writeln!(o, r##"<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>"##);
-    let _ = writeln!(o, r#"<text x="20" y="28" font-size="20" font-weight="bold">{}</text>"#, esc(title));
-    let mut x = 0.0;
-    for (p, (w, h)) in parts.iter().zip(&sizes) {
-        let body = p.trim_start();
-        let body = body.strip_prefix("<svg").unwrap_or(body);
-        let _ = write!(o, r#"<svg x="{x}" y="{TITLE_H}" width="{w}" height="{h}""#);
-        // Keep the inner document's own attributes (viewBox, fonts); drop its width/height/xmlns.
-        let (attrs, rest) = body.split_once('>').unwrap_or((body, ""));
-        let kept: String = split_attrs(attrs)
-            .into_iter()
-            .filter(|a| !(a.starts_with("width=") || a.starts_with("height=") || a.starts_with("xmlns=")))
-            .map(|a| format!(" {a}"))
-            .collect();
-        o.push_str(&kept);
-        o.push('>');
-        o.push_str(rest.trim_end());
-        o.push('\n');
-        x += w + GAP;
-    }
-    o.push_str("</svg>\n");
-    o
-}
-
-/// Splits `a="x" b="y z"` into `a="x"`, `b="y z"`.
-fn split_attrs(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in s.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            c if c.is_whitespace() && !quoted => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -287,7 +197,7 @@ mod tests {
         assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
         assert_eq!(s.matches("<circle").count(), 2 + 1);
         let both = side_by_side("x", &[s.clone(), s]);
-        assert_eq!(size(&both), (1820.0, 640.0));
+        assert_eq!(svg::size(&both), (1820.0, 640.0));
         assert_eq!(both.matches("<svg").count(), 3);
         assert_eq!(both.matches("</svg>").count(), 3);
     }

@@ -2,23 +2,36 @@
 //!
 //! For every task t and processor p: a binary `z[t][p]` (t has work on p) and, for a
 //! GEMM that can be cut (along its [`split_dim`]), an integer `r[t][p]` of units on p with
-//! `Σ_p r = U_t`, `r ≤ U_t·z`, `z ≤ r`. A chunk of r units costs exactly `a_t·r + b_t`
-//! on the array (SCALE-Sim: a fold count times a fold length, `b_t` the fill of a
-//! streamed dimension, 0 for a tile-aligned spatial cut), so processor loads are linear:
-//! `load_p = Σ_t a_t·r[t][p] + b_t·z[t][p] ≤ II`.
+//! `Σ_p r = U_t`. A chunk of r units costs `a_t·r + b_t` on the array (SCALE-Sim: a fold
+//! count times a fold length, `b_t` the fill of a streamed dimension), less `e_t` for
+//! the one chunk that holds the task's short last unit (`l[t][p] ≤ z[t][p]`,
+//! `Σ_p l[t][p] ≤ 1`), so processor loads are linear and never above the exact ones:
+//! `load_p = Σ_t a_t·r[t][p] + b_t·z[t][p] − e_t·l[t][p] ≤ II`.
 //!
-//! Links: `out[e][p]` bounds the transfer cycles edge e sends out of p, and
-//! `Σ_e out[e][p] ≤ II`. Bounding each processor's egress (not each directed link) is
-//! conservative, so the real period of the solution is never above the model's.
+//! Links (P ≤ [`PER_LINK_MAX`] = 4): a variable per data edge and directed link bounds the
+//! cycles the edge puts on the link from below, through big-M terms on the binaries, and
+//! each link's sum is `≤ II`. The model is therefore a *relaxation* of the exact period
+//! (the [`Evaluator`]'s, every link counted): a proven model bound is a proven bound on
+//! the real period. Above `PER_LINK_MAX` links are left out (still a relaxation; at P = 8
+//! the per-link model solved under 40 nodes a second, too slow to be useful).
 //!
-//! Symmetry: processors are identical, so loads are ordered `load_0 ≥ load_1 ≥ …`; and
-//! `II ≥ LB`. The heuristic's plan, relabelled to match, is the warm start. A second solve
-//! at the optimal period minimises the summed egress cycles (traffic).
+//! Search over II: the model is solved with `II ≤ H − 1` for the best exact period H
+//! found so far (first the heuristic's). That upper bound tightens the model: a chunk
+//! may hold at most `⌊(H − 1 − b + e)/a⌋` units, so a task needs at least that many
+//! chunks, and two tasks too big to share a processor get a conflict cut. Infeasible
+//! means H is optimal (among the placements the model expresses); a solution whose
+//! exact period falls short of its model value starts the next round below it.
+//!
+//! Symmetry: processors are identical, so they are labelled by first use among the whole
+//! tasks, largest first ([`break_symmetry`]).
+//! The first round admits the heuristic's period and, when the model can express its
+//! plan, starts from it (relabelled); a plan with cuts the model lacks only lends its
+//! period as the incumbent bound. A last solve at the optimal period
+//! minimises the summed link cycles (traffic).
 
-use good_lp::{variable, Expression, Variable};
-use spikepipe_ir::SplitDim;
+use good_lp::{Expression, Variable};
 
-use super::solve::{Model, Solved};
+use super::solve::{Budget, Domain, Failure, Model, Solved, Stop};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
 use crate::schedule::split::{chunk_cycles, split_dim, whole};
 use crate::schedule::{lower_bound, Problem};
@@ -26,13 +39,16 @@ use crate::ScheduleError;
 
 /// How one task may be cut in the ILP.
 struct Cut {
-    dim: SplitDim,
+    dim: spikepipe_ir::SplitDim,
     unit: u64,
     units: u64,
+    size: u64,
     /// Cycles per unit.
     a: f64,
     /// Fixed cycles per chunk.
     b: f64,
+    /// Cycles the short last unit costs less than a full one.
+    e: f64,
 }
 
 fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
@@ -43,61 +59,87 @@ fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
         chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: 0, end: (n * unit).min(size) }) as f64
     };
     let a = cost(2) - cost(1);
-    Some(Cut { dim, unit, units, a, b: (cost(1) - a).max(0.0) })
+    let last =
+        chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: (units - 1) * unit, end: size }) as f64;
+    let b = (cost(1) - a).max(0.0);
+    Some(Cut { dim, unit, units, size, a, b, e: (a + b - last).max(0.0) })
 }
 
 /// The outcome of phase 1.
 pub struct Assignment {
-    /// The plan found.
+    /// The best plan found (the heuristic's if nothing beat it).
     pub plans: Vec<TaskPlan>,
-    /// The best proven lower bound on the period.
-    pub period: f64,
-    /// Proven optimal.
+    /// Whether `plans` came from the model (false: the heuristic's was kept).
+    pub from_model: bool,
+    /// The best proven lower bound on the exact period.
+    pub bound: f64,
+    /// Proven optimal among the placements the model expresses.
     pub optimal: bool,
-    /// Relative gap, if known.
-    pub gap: Option<f64>,
-    /// Seconds in the solver (both solves).
-    pub seconds: f64,
+    /// Whether the wall clock (not the deterministic node budget) cut a solve short.
+    pub clock_stopped: bool,
+    /// Why a solve failed, if one did and nothing better was found.
+    pub failure: Option<Failure>,
 }
 
 struct Vars {
     ii: Variable,
     z: Vec<Vec<Variable>>,
     r: Vec<Option<Vec<Variable>>>,
-    out_total: Expression,
+    link_total: Expression,
+}
+
+/// Up to this many processors every directed link gets its own load constraint; above
+/// it links are left out of the model (both keep the model a relaxation).
+pub const PER_LINK_MAX: usize = 4;
+
+/// What the model is built for.
+struct Shape<'a> {
+    cuts: &'a [Option<Cut>],
+    lb: f64,
+    /// Upper bound on II, in cycles.
+    ub: f64,
+    scale: f64,
 }
 
 /// Builds the model in units of `scale` cycles (so the period is near 1000 and the
-/// simplex stays well conditioned); `fix_period` turns it into the traffic solve.
-fn build(
-    p: &Problem,
-    cuts: &[Option<Cut>],
-    lb: f64,
-    fix_period: Option<f64>,
-    scale: f64,
-    links: bool,
-) -> (Model, Vars) {
+/// simplex stays well conditioned).
+fn build(p: &Problem, s: &Shape) -> (Model, Vars) {
     let procs = p.processors() as usize;
-    let lb = lb / scale;
-    let fix_period = fix_period.map(|x| x / scale);
+    let (scale, cuts, ub) = (s.scale, s.cuts, s.ub);
     let mut m = Model::default();
-    let ii = m.var(variable().min(lb).max(fix_period.unwrap_or(f64::INFINITY)));
+    let ii = m.var(Domain::Real(s.lb.min(ub) / scale, ub / scale));
     let n = cuts.len();
     let mut z = Vec::with_capacity(n);
     let mut r = Vec::with_capacity(n);
     let mut load: Vec<Expression> = vec![Expression::default(); procs];
+    // Smallest cycles each task puts on a processor it uses (for the conflict cuts).
+    let mut least = Vec::with_capacity(n);
     for (t, task) in p.tasks().enumerate() {
-        let zt: Vec<Variable> = (0..procs).map(|_| m.var(variable().binary())).collect();
+        let zt: Vec<Variable> = (0..procs).map(|_| m.var(Domain::Binary)).collect();
         match &cuts[t] {
             Some(c) => {
-                let rt: Vec<Variable> =
-                    (0..procs).map(|_| m.var(variable().integer().min(0).max(c.units as f64))).collect();
+                // Units one chunk can hold within II ≤ ub: fewer big-M, more chunks forced.
+                let cap = (((ub - c.b + c.e) / c.a.max(1e-9)).floor().max(1.0) as u64).min(c.units);
+                let rt: Vec<Variable> = (0..procs).map(|_| m.var(Domain::Integer(0, cap as i32))).collect();
                 m.add((rt.iter().copied().sum::<Expression>()).eq(c.units as f64));
+                let chunks = c.units.div_ceil(cap).min(procs as u64);
+                m.add((zt.iter().copied().sum::<Expression>()).geq(chunks as f64));
+                // Only one chunk holds the short last unit: `l` says which (relaxed).
+                let lt: Vec<Option<Variable>> =
+                    (0..procs).map(|_| (c.e > 0.0).then(|| m.var(Domain::Real(0.0, 1.0)))).collect();
+                if c.e > 0.0 {
+                    m.add(lt.iter().flatten().map(|&l| Expression::from(l)).sum::<Expression>().leq(1.0));
+                }
                 for q in 0..procs {
-                    m.add((rt[q] - c.units as f64 * zt[q]).leq(0.0));
+                    m.add((rt[q] - cap as f64 * zt[q]).leq(0.0));
                     m.add((zt[q] - rt[q]).leq(0.0));
                     load[q] += (c.a / scale) * rt[q] + (c.b / scale) * zt[q];
+                    if let Some(l) = lt[q] {
+                        m.add((l - zt[q]).leq(0.0));
+                        load[q] -= (c.e / scale) * l;
+                    }
                 }
+                least.push(c.a + c.b - c.e);
                 r.push(Some(rt));
             }
             None => {
@@ -105,64 +147,76 @@ fn build(
                 for q in 0..procs {
                     load[q] += (task.cycles as f64 / scale) * zt[q];
                 }
+                least.push(task.cycles as f64);
                 r.push(None);
             }
         }
         z.push(zt);
     }
-    for q in 0..procs {
-        m.add((load[q].clone() - ii).leq(0.0));
-        if q + 1 < procs {
-            m.add((load[q + 1].clone() - load[q].clone()).leq(0.0));
+    for a in 0..n {
+        for b in a + 1..n {
+            if least[a] + least[b] > ub {
+                for (&za, &zb) in z[a].iter().zip(&z[b]) {
+                    m.add((za + zb).leq(1.0));
+                }
+            }
         }
     }
-    let (lat, bw) = (
-        p.hardware.link.latency_cycles as f64 / scale,
-        p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
-    );
-    let mut out_total = Expression::default();
-    if links {
-        let traffic =
-            |m: &mut Model, e: &petgraph::graph::Edge<spikepipe_ir::Dependence>, a: usize, b: usize| {
-                link_traffic(m, (&z, &r, cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw))
-            };
+    for l in &load {
+        m.add((l.clone() - ii).leq(0.0));
+    }
+    break_symmetry(&mut m, p, cuts, &z);
+    let mut link_total = Expression::default();
+    if procs <= PER_LINK_MAX {
+        let (lat, bw) = (
+            p.hardware.link.latency_cycles as f64 / scale,
+            p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
+        );
         // Data edges and weight feedback (updated weights to F/G on other processors)
         // both load the links, as in `spikepipe_ir::required_transfers`.
         let data: Vec<_> = p.graph.graph.raw_edges().iter().collect();
-        if procs <= PER_LINK_MAX {
-            for a in 0..procs {
-                for b in (0..procs).filter(|&b| b != a) {
-                    let mut load = Expression::default();
-                    for e in &data {
-                        load += traffic(&mut m, e, a, b);
-                    }
-                    m.add((load.clone() - ii).leq(0.0));
-                    out_total += load;
-                }
-            }
-        } else {
-            for a in 0..procs {
-                let mut load = Expression::default();
+        for a in 0..procs {
+            for b in (0..procs).filter(|&b| b != a) {
+                let mut link = Expression::default();
                 for e in &data {
-                    load += egress(&mut m, (&z, &r, cuts), e, a, (lat, e.weight.bytes as f64 / bw));
+                    link +=
+                        link_traffic(&mut m, (&z, &r, cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw));
                 }
-                m.add((load.clone() - ii).leq(0.0));
-                out_total += load;
+                m.add((link.clone() - ii).leq(0.0));
+                link_total += link;
             }
         }
     }
-    (m, Vars { ii, z, r, out_total })
+    (m, Vars { ii, z, r, link_total })
 }
 
-/// Up to this many processors every directed link gets its own load constraint (exact,
-/// so the model's optimum is a lower bound); above it, one egress bound per processor.
-const PER_LINK_MAX: usize = 4;
+/// Processors are identical, so label them by first use among the whole tasks, largest
+/// first: the i-th whole task runs on one of processors 0..=i, and on processor q > 0 only
+/// if an earlier whole task runs on q − 1. Every placement has exactly one such labelling.
+fn break_symmetry(m: &mut Model, p: &Problem, cuts: &[Option<Cut>], z: &[Vec<Variable>]) {
+    let mut whole: Vec<(u64, usize)> =
+        p.tasks().enumerate().filter(|(t, _)| cuts[*t].is_none()).map(|(t, task)| (task.cycles, t)).collect();
+    whole.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let procs = z.first().map_or(0, Vec::len);
+    for (i, &(_, t)) in whole.iter().enumerate() {
+        for q in 1..procs {
+            if q > i {
+                m.add(Expression::from(z[t][q]).eq(0.0));
+            } else {
+                let earlier: Expression =
+                    whole[..i].iter().map(|&(_, j)| Expression::from(z[j][q - 1])).sum();
+                m.add((z[t][q] - earlier).leq(0.0));
+            }
+        }
+    }
+}
 
 type Placed<'a> = (&'a [Vec<Variable>], &'a [Option<Vec<Variable>>], &'a [Option<Cut>]);
 
-/// A variable bounding the cycles edge `e` puts on link `a → b`: its transfer's cycles
-/// if the producer has work on `a` and the consumer on `b`, else 0 (big-M on the
-/// binaries; `(lat, full)` are the latency and the whole tensor's cycles).
+/// A variable bounding from below the cycles edge `e` puts on link `a → b`: its
+/// transfer's cycles if the producer has work on `a` and the consumer on `b`, else 0
+/// (big-M on the binaries; `(lat, full)` are the latency and the whole tensor's cycles).
+/// A cut side's share is `(r·unit − short·z)/size`, never above the exact share.
 fn link_traffic(
     m: &mut Model,
     (z, r, cuts): Placed,
@@ -171,117 +225,26 @@ fn link_traffic(
     (lat, full): (f64, f64),
 ) -> Expression {
     let (u, v) = (e.source().index(), e.target().index());
-    let units = |t: usize, q: usize| r[t].as_ref().map_or(Expression::default(), |rt| rt[q].into());
+    let share = |t: usize, c: &Cut, q: usize| -> Expression {
+        let rt = r[t].as_ref().map_or(Expression::default(), |rt| rt[q].into());
+        let short = (c.units * c.unit - c.size) as f64;
+        (full * c.unit as f64 / c.size as f64) * rt - (full * short / c.size as f64) * z[t][q]
+    };
     let big = lat + full;
     let rhs: Expression = match (&cuts[u], &cuts[v]) {
         (None, None) => big * z[u][a] + big * z[v][b] - big,
-        (Some(cu), _) => lat * z[u][a] + (full / cu.units as f64) * units(u, a) - big + big * z[v][b],
+        (Some(cu), None) => lat * z[u][a] + share(u, cu, a) - big + big * z[v][b],
         (None, Some(cv)) if e.weight.sliced_by == Some(cv.dim) => {
-            lat * z[v][b] + (full / cv.units as f64) * units(v, b) - big + big * z[u][a]
+            lat * z[v][b] + share(v, cv, b) - big + big * z[u][a]
         }
         (None, Some(_)) => big * z[v][b] - big + big * z[u][a],
+        // Two cut tasks: the exact traffic is the overlap of their shares; only the
+        // latency is certain.
+        (Some(_), Some(_)) => lat * z[u][a] + lat * z[v][b] - lat,
     };
-    let f = m.var(variable().min(0.0));
+    let f = m.var(Domain::Real(0.0, f64::INFINITY));
     m.add((rhs - f).leq(0.0));
     f.into()
-}
-
-/// A variable bounding the cycles edge `e` sends out of processor `q` to all others
-/// (conservative: the sum over q's links).
-fn egress(
-    m: &mut Model,
-    (z, r, cuts): Placed,
-    e: &petgraph::graph::Edge<spikepipe_ir::Dependence>,
-    q: usize,
-    (lat, full): (f64, f64),
-) -> Expression {
-    let (u, v) = (e.source().index(), e.target().index());
-    let procs = z[u].len();
-    let units = |t: usize| r[t].as_ref().map_or(Expression::default(), |rt| rt[q].into());
-    let rhs: Expression = match (&cuts[u], &cuts[v]) {
-        (None, None) => (lat + full) * z[u][q] - (lat + full) * z[v][q],
-        (Some(cu), _) => lat * z[u][q] + (full / cu.units as f64) * units(u) - (lat + full) * z[v][q],
-        (None, Some(cv)) => {
-            let others: Expression = (0..procs).filter(|&o| o != q).map(|o| Expression::from(z[v][o])).sum();
-            let big = (procs as f64 - 1.0) * (lat + full);
-            let traffic = if e.weight.sliced_by == Some(cv.dim) {
-                lat * others + full - (full / cv.units as f64) * units(v)
-            } else {
-                (lat + full) * others
-            };
-            traffic - big + big * z[u][q]
-        }
-    };
-    let out = m.var(variable().min(0.0));
-    m.add((rhs - out).leq(0.0));
-    out.into()
-}
-
-/// Processors relabelled so loads decrease, matching the model's symmetry breaking.
-fn relabel(ev: &Evaluator, plans: &[TaskPlan]) -> Vec<TaskPlan> {
-    let (loads, _, _) = ev.loads(plans);
-    let mut order: Vec<usize> = (0..loads.len()).collect();
-    order.sort_by(|&a, &b| loads[b].cmp(&loads[a]).then(a.cmp(&b)));
-    let mut new_of = vec![0u32; loads.len()];
-    for (new, &old) in order.iter().enumerate() {
-        new_of[old] = new as u32;
-    }
-    plans
-        .iter()
-        .map(|pl| TaskPlan { procs: pl.procs.iter().map(|&q| new_of[q as usize]).collect(), ..pl.clone() })
-        .collect()
-}
-
-/// Warm-start values of a heuristic plan, if the model can express it.
-fn warm_start(
-    m: &mut Model,
-    vars: &Vars,
-    (p, cuts): (&Problem, &[Option<Cut>]),
-    plans: &[TaskPlan],
-    (period, scale): (f64, f64),
-) -> bool {
-    let procs = vars.z.first().map_or(0, Vec::len);
-    // Units and presence per task and processor, and the loads the model sees (which may
-    // exceed the exact ones: a unit cut short at the end of a range is priced whole).
-    let mut units = vec![vec![0u64; procs]; plans.len()];
-    let mut has = vec![vec![false; procs]; plans.len()];
-    let mut load = vec![0f64; procs];
-    for ((t, plan), task) in plans.iter().enumerate().zip(p.tasks()) {
-        for (range, &q) in plan.ranges.iter().zip(&plan.procs) {
-            let q = q as usize;
-            has[t][q] = true;
-            if let Some(c) = &cuts[t] {
-                if range.dim != c.dim && range.dim != SplitDim::Whole {
-                    return false;
-                }
-                let len = if range.dim == SplitDim::Whole { c.units * c.unit } else { range.len() };
-                units[t][q] += len.div_ceil(c.unit);
-            }
-        }
-        if cuts[t].is_none() && plan.ranges.len() != 1 {
-            return false;
-        }
-        for q in 0..procs {
-            load[q] += match &cuts[t] {
-                Some(c) => c.a * units[t][q] as f64 + c.b * f64::from(u8::from(has[t][q])),
-                None => task.cycles as f64 * f64::from(u8::from(has[t][q])),
-            };
-        }
-    }
-    // The model orders processors by decreasing load: relabel the hint the same way.
-    let mut order: Vec<usize> = (0..procs).collect();
-    order.sort_by(|&a, &b| load[b].total_cmp(&load[a]).then(a.cmp(&b)));
-    for t in 0..plans.len() {
-        for (new, &old) in order.iter().enumerate() {
-            m.warm(vars.z[t][new], f64::from(u8::from(has[t][old])));
-            if let Some(rt) = &vars.r[t] {
-                m.warm(rt[new], units[t][old] as f64);
-            }
-        }
-    }
-    let top = load.iter().copied().fold(period, f64::max);
-    m.warm(vars.ii, top / scale);
-    true
 }
 
 /// Plans from solver values: each processor's units form one contiguous range, in
@@ -299,7 +262,6 @@ fn extract(
             let procs = vars.z[t].len();
             match (&cuts[t], &vars.r[t]) {
                 (Some(c), Some(rt)) => {
-                    let size = c.dim.size(&task.work).unwrap_or(1);
                     let mut plan = TaskPlan { ranges: vec![], cycles: vec![], procs: vec![] };
                     let mut next = 0u64;
                     let mut left = c.units;
@@ -309,7 +271,7 @@ fn extract(
                             continue;
                         }
                         left -= n;
-                        let end = if left == 0 { size } else { ((next + n) * c.unit).min(size) };
+                        let end = if left == 0 { c.size } else { ((next + n) * c.unit).min(c.size) };
                         let range = spikepipe_ir::ChunkRange { dim: c.dim, start: next * c.unit, end };
                         next += n;
                         plan.ranges.push(range);
@@ -333,141 +295,176 @@ fn extract(
         .collect()
 }
 
-/// A phase-1 solution: plans, model period, optimal, gap, seconds.
-type PeriodSolution = (Vec<TaskPlan>, f64, bool, Option<f64>, f64);
+/// Nodes of one round of the search over II.
+const ROUND_NODES: u64 = 3_000;
 
-/// One solve of the period model; `Err` carries the solver's reason.
-fn solve_period(
-    p: &Problem,
-    cuts: &[Option<Cut>],
-    start: &[TaskPlan],
-    start_period: f64,
-    (lb, scale): (f64, f64),
-    links: bool,
-    (solver, seconds): (&str, f64),
-) -> Result<Result<PeriodSolution, String>, ScheduleError> {
-    // microlp's LU occasionally reports a singular basis on these models; the same model
-    // with a slightly different scale (and, last, without the warm start) usually solves.
-    let started = std::time::Instant::now();
-    let mut reason = String::new();
-    for (attempt, (scale, warm)) in
-        [(scale, true), (scale * 1.37, true), (scale * 0.73, false)].into_iter().enumerate()
-    {
-        let left = seconds - started.elapsed().as_secs_f64();
-        if attempt > 0 && left < 0.05 * seconds {
-            break;
-        }
-        let (mut m, vars) = build(p, cuts, lb, None, scale, links);
-        if warm {
-            warm_start(&mut m, &vars, (p, cuts), start, (start_period, scale));
-        }
-        match m.minimise(vars.ii.into(), solver, left.max(0.0))? {
-            Solved::Solution { values, optimal, gap, seconds } => {
-                let period = values.get(&vars.ii).copied().unwrap_or(f64::INFINITY) * scale;
-                return Ok(Ok((extract(p, cuts, &vars, &values), period, optimal, gap, seconds)));
+/// Integer values `(z, r)` of a plan the model can express, processors relabelled to
+/// satisfy [`break_symmetry`]; `None` if the plan uses a cut the model lacks.
+fn hint(p: &Problem, cuts: &[Option<Cut>], vars: &Vars, plans: &[TaskPlan]) -> Option<Vec<(Variable, f64)>> {
+    let procs = vars.z.first().map_or(0, Vec::len);
+    let mut units = vec![vec![0u64; procs]; plans.len()];
+    let mut has = vec![vec![false; procs]; plans.len()];
+    for (t, plan) in plans.iter().enumerate() {
+        match &cuts[t] {
+            None if plan.ranges.len() != 1 || plan.ranges[0] != whole() => return None,
+            Some(c) => {
+                for (range, &q) in plan.ranges.iter().zip(&plan.procs) {
+                    let q = (q as usize).min(procs.checked_sub(1)?);
+                    let (start, end) = if *range == whole() { (0, c.size) } else { (range.start, range.end) };
+                    let aligned = start % c.unit == 0 && (end % c.unit == 0 || end == c.size);
+                    if (*range != whole() && range.dim != c.dim) || !aligned || end <= start {
+                        return None;
+                    }
+                    units[t][q] += (end - start).div_ceil(c.unit);
+                    has[t][q] = true;
+                }
             }
-            Solved::Failed { reason: r, .. } => {
-                trace(format_args!("attempt {attempt} (links {links}): {r}"));
-                let numerical = r.contains("Singular") || r.contains("unexpected");
-                reason = r;
-                if !numerical {
+            None => has[t][(plan.procs[0] as usize).min(procs.checked_sub(1)?)] = true,
+        }
+    }
+    // Label processors by first use among the whole tasks, largest first.
+    let mut whole_tasks: Vec<(u64, usize)> =
+        p.tasks().enumerate().filter(|(t, _)| cuts[*t].is_none()).map(|(t, task)| (task.cycles, t)).collect();
+    whole_tasks.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut order: Vec<usize> = Vec::new();
+    for &(_, t) in &whole_tasks {
+        let q = (0..procs).find(|&q| has[t][q])?;
+        if !order.contains(&q) {
+            order.push(q);
+        }
+    }
+    order.extend((0..procs).filter(|q| !order.contains(q)).collect::<Vec<_>>());
+    let mut values = Vec::new();
+    for t in 0..plans.len() {
+        for (new, &old) in order.iter().enumerate() {
+            values.push((vars.z[t][new], f64::from(u8::from(has[t][old]))));
+            if let Some(rt) = &vars.r[t] {
+                values.push((rt[new], units[t][old] as f64));
+            }
+        }
+    }
+    Some(values)
+}
+
+/// Budgets of phase 1 (branch-and-bound nodes, deterministic).
+pub struct Limits {
+    /// Nodes of all period solves together.
+    pub period_nodes: u64,
+    /// Nodes of the traffic solve.
+    pub traffic_nodes: u64,
+    /// Wall-clock deadline of phase 1.
+    pub deadline: std::time::Instant,
+}
+
+/// Runs phase 1: the search over II from the heuristic's period. `solver` is `microlp`
+/// or `highs`.
+pub fn assign(
+    p: &Problem,
+    heuristic: &[TaskPlan],
+    solver: &str,
+    limits: &Limits,
+) -> Result<Assignment, ScheduleError> {
+    let ev = Evaluator::new(p);
+    let cuts: Vec<Option<Cut>> = p.tasks().map(|t| cut_of(p, t)).collect();
+    let lb = lower_bound(p) as f64;
+    let scale = (lb / 1000.0).max(1.0);
+    let exact = |plans: &[TaskPlan]| ev.score(plans).0;
+
+    let mut best = (heuristic.to_vec(), exact(heuristic), false);
+    let mut bound = lb;
+    let mut nodes_left = limits.period_nodes;
+    let mut clock_stopped = false;
+    let mut failure = None;
+    let mut retried = false;
+    let mut first = true;
+    // Whether the heuristic's plan is one of the model's: only then does a bound the
+    // model proves hold for it too.
+    let mut expressible = false;
+    while (best.1 as f64) > bound && nodes_left > 0 {
+        // The first round admits the heuristic's period and starts from its plan when the
+        // model can express it (an incumbent to prune with); later rounds search below.
+        let ub = best.1 as f64 - if first { 0.0 } else { 1.0 };
+        let shape = Shape { cuts: &cuts, lb: bound, ub, scale: if retried { scale * 1.37 } else { scale } };
+        let (mut m, vars) = build(p, &shape);
+        if first {
+            let values = hint(p, &cuts, &vars, heuristic);
+            expressible = values.is_some();
+            for (v, x) in values.filter(|_| !retried).unwrap_or_default() {
+                m.warm(v, x);
+            }
+        }
+        let was_first = std::mem::replace(&mut first, false);
+        // A round gets part of the nodes: an improved incumbent restarts the search with
+        // a tighter model sooner than the solver's own pruning would tighten it.
+        let budget = Budget { nodes: nodes_left.min(ROUND_NODES), deadline: limits.deadline };
+        let solved = m.minimise(&vars.ii.into(), solver, budget)?;
+        match solved {
+            Solved::Failed { failure: Failure::Infeasible, .. } => {
+                trace(format_args!("II ≤ {ub}: infeasible (heuristic expressible: {expressible})"));
+                if expressible {
+                    bound = best.1 as f64;
+                }
+                break;
+            }
+            Solved::Failed { failure: f, stop, seconds, .. } => {
+                trace(format_args!("II ≤ {ub}: {} after {seconds:.3} s", f.describe()));
+                clock_stopped |= stop == Stop::Clock;
+                // microlp's LU occasionally reports a singular basis; the same model at
+                // another scale usually solves.
+                if f == Failure::Numerical && !retried {
+                    retried = true;
+                    continue;
+                }
+                failure = Some(f);
+                break;
+            }
+            Solved::Solution { values, stop, bound: model_bound, seconds, nodes } => {
+                let plans = extract(p, &cuts, &vars, &values);
+                let e = exact(&plans);
+                let v = values.get(&vars.ii).copied().unwrap_or(f64::INFINITY) * shape.scale;
+                trace(format_args!(
+                    "II ≤ {ub}: model {v:.1} exact {e} stop {stop:?} bound {model_bound:?} in {seconds:.3} s, {nodes} nodes"
+                ));
+                nodes_left = nodes_left.saturating_sub(nodes);
+                let proven_bound =
+                    if stop == Stop::Proven { Some(v) } else { model_bound.map(|b| b * shape.scale) };
+                if let Some(mb) = proven_bound.filter(|_| expressible) {
+                    bound = bound.max(mb);
+                }
+                let improved = e < best.1;
+                if improved {
+                    best = (plans, e, true);
+                }
+                clock_stopped |= stop == Stop::Clock;
+                // Not improved: the first round's optimum may still sit above the bound (a
+                // later round below it settles that); any other round would repeat itself.
+                if !(improved || was_first && stop == Stop::Proven) || stop == Stop::Clock {
                     break;
                 }
             }
         }
     }
-    Ok(Err(reason))
-}
+    let optimal = (best.1 as f64) <= (bound - 1e-6).ceil();
+    trace(format_args!("phase 1: period {} bound {bound:.1} optimal {optimal}", best.1));
 
-/// Runs phase 1 from a heuristic plan. `Ok(Err(reason))` when the solver found nothing.
-///
-/// First the model without link constraints (a relaxation, much easier): its optimum (or
-/// proven bound) is a lower bound on the real period. If a plan's exact period, every
-/// link counted, reaches that bound, it is optimal. Otherwise the full model (with the
-/// conservative egress bound) gets the rest of the budget; its own optimality proof is
-/// not one for the real problem, so the status is then `time_limit` with the gap to the
-/// relaxation's bound.
-pub fn assign(
-    p: &Problem,
-    heuristic: &[TaskPlan],
-    solver: &str,
-    seconds: f64,
-) -> Result<Result<Assignment, String>, ScheduleError> {
-    let ev = Evaluator::new(p);
-    let cuts: Vec<Option<Cut>> = p.tasks().map(|t| cut_of(p, t)).collect();
-    let lb = lower_bound(p) as f64;
-    let start = relabel(&ev, heuristic);
-    let start_period = ev.score(&start).0 as f64;
-    let scale = (lb / 1000.0).max(1.0);
-    let started = std::time::Instant::now();
-
-    // The relaxation's optimum is a valid lower bound on the real period (links only add
-    // constraints); the full model's optimum is not (its egress bound is conservative).
-    let relaxed = solve_period(p, &cuts, &start, start_period, (lb, scale), false, (solver, seconds / 2.0))?;
-    let mut found: Option<(Vec<TaskPlan>, f64)> = None;
-    let mut bound = lb;
-    let mut reason = String::new();
-    match relaxed {
-        Ok((plans, period, optimal, gap, _)) => {
-            let exact = ev.score(&plans).0 as f64;
-            trace(format_args!("relaxed: model {period:.0} exact {exact} optimal {optimal} gap {gap:?}"));
-            if optimal {
-                bound = bound.max(period);
-            } else if let Some(g) = gap {
-                bound = bound.max(period * (1.0 - g));
-            }
-            if exact <= start_period {
-                found = Some((plans, period));
-            }
+    // Least traffic at that period (kept only if the exact period does not grow).
+    let (mut plans, period, from_model) = best;
+    if from_model && limits.traffic_nodes > 0 {
+        let shape = Shape { cuts: &cuts, lb: bound.min(period as f64), ub: period as f64, scale };
+        let (mut m, vars) = build(p, &shape);
+        for (v, x) in hint(p, &cuts, &vars, &plans).unwrap_or_default() {
+            m.warm(v, x);
         }
-        Err(r) => reason = r,
-    }
-    let proven = |plans: &[TaskPlan], bound: f64| ev.score(plans).0 as f64 <= bound.ceil();
-    if found.as_ref().is_none_or(|(plans, _)| !proven(plans, bound)) {
-        let left = (seconds - started.elapsed().as_secs_f64()).max(seconds / 4.0);
-        match solve_period(p, &cuts, &start, start_period, (lb, scale), true, (solver, left))? {
-            Ok((plans, period, optimal, gap, _)) => {
-                trace(format_args!(
-                    "full: model {period:.0} exact {} optimal {optimal} gap {gap:?}",
-                    ev.score(&plans).0
-                ));
-                // With a constraint per directed link the model relaxes only rounding, so
-                // its optimum bounds the real period from below.
-                if optimal && p.processors() as usize <= PER_LINK_MAX {
-                    bound = bound.max((period - 1e-6).ceil());
-                }
-                if found.as_ref().is_none_or(|f| ev.score(&plans).0 <= ev.score(&f.0).0) {
-                    found = Some((plans, period));
-                }
-            }
-            Err(r) => {
-                trace(format_args!("full model failed: {r}"));
-                if reason.is_empty() {
-                    reason = r;
-                }
+        let budget = Budget { nodes: limits.traffic_nodes, deadline: limits.deadline };
+        if let Solved::Solution { values, stop, .. } = m.minimise(&vars.link_total, solver, budget)? {
+            clock_stopped |= stop == Stop::Clock;
+            let lean = extract(p, &cuts, &vars, &values);
+            if ev.score(&lean) < ev.score(&plans) {
+                plans = lean;
             }
         }
     }
-    let Some((plans, period)) = found else { return Ok(Err(reason)) };
-    let exact = ev.score(&plans).0 as f64;
-    let optimal = proven(&plans, bound);
-    let gap = Some(((exact - bound) / exact.max(1.0)).max(0.0));
-    let mut plans = plans;
-    trace(format_args!("phase 1: exact {exact} (model {period:.0}), bound {bound:.0}, optimal {optimal}"));
-    let period = exact;
-
-    // Least traffic at that period, with a quarter of the budget (kept only if the exact
-    // period does not grow).
-    let (mut m2, vars2) = build(p, &cuts, lb, Some(period + 0.5), scale, true);
-    warm_start(&mut m2, &vars2, (p, &cuts), &plans, (period, scale));
-    if let Solved::Solution { values, .. } = m2.minimise(vars2.out_total.clone(), solver, seconds / 4.0)? {
-        let lean = extract(p, &cuts, &vars2, &values);
-        if ev.score(&lean).0 <= ev.score(&plans).0 {
-            plans = lean;
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(Ok(Assignment { plans, period: bound, optimal, gap, seconds }))
+    Ok(Assignment { plans, from_model, bound, optimal, clock_stopped, failure })
 }
 
 /// Prints solver progress to stderr when `SPIKEPIPE_TRACE` is set.

@@ -1,39 +1,60 @@
-//! `ilp`: the optimization-based scheduler (DESIGN §6), on good_lp + microlp.
+//! `ilp`: the optimization-based scheduler (DESIGN §6), on microlp (HiGHS optional).
 //!
-//! 1. [`assign`]: assignment + splitting minimising the period (then traffic), warm-started
-//!    from the heuristic. On time-out without an incumbent, or a solver error, the
-//!    heuristic's schedule is the fallback and the file says `fallback`.
-//! 2. The better of the ILP's and the heuristic's placements (by the exact period, with
-//!    every directed link counted) is timed by modulo list scheduling.
+//! 1. [`assign`]: assignment + splitting minimising the period, as a search over II
+//!    below the heuristic's period (the heuristic's placement is the incumbent, never a
+//!    warm start, so it may use cuts the model cannot express). Whichever placement has
+//!    the lower exact period (every directed link counted) is kept, so the ILP is never
+//!    worse than the heuristic. If the solver finds nothing (out of budget, numerical
+//!    failure) the heuristic's schedule is the fallback and the file says `fallback`.
+//! 2. The placement is timed by modulo list scheduling.
 //! 3. [`order`]: at that period, start times and per-resource order minimising total
-//!    staleness; kept only if it lowers staleness.
+//!    staleness (optionally with every layer's staleness capped); kept only if it lowers
+//!    staleness.
 //!
-//! Budgets: phase 1 gets the time limit, its traffic refinement a quarter of it, phase 2
-//! half of it, so one compilation takes at most 1.75× `--time-limit` in the solver.
+//! Budgets: every solve is bounded by a count of branch-and-bound nodes, so the result
+//! is the same on every run, and by one wall-clock deadline for the whole compilation
+//! (`--time-limit`: phase 1 may use 80 % of it, phase 2 the rest). Only when the clock,
+//! not the node count, stops a solve can a rerun differ; the solver note says so.
 
 mod assign;
 mod order;
 mod solve;
 
+use std::time::{Duration, Instant};
+
 use spikepipe_ir::{SolverInfo, SolverStatus};
 
-use super::heuristic::{best_plan, placement_of, Evaluator};
+use super::heuristic::{best_plan, placement_of};
 use super::{timing, Outcome, Problem, Scheduler};
 use crate::{CompileOptions, ScheduleError};
 
-pub use solve::{Model, Solved};
+pub use assign::PER_LINK_MAX;
+pub use order::{reorder, Reordered};
+pub use solve::{Budget, Domain, Failure, Model, Solved, Stop};
+
+/// Branch-and-bound nodes of all period solves of phase 1 together.
+pub const PERIOD_NODES: u64 = 6_000;
+/// Nodes of phase 1's traffic solve.
+pub const TRAFFIC_NODES: u64 = 500;
+/// Nodes of phase 2.
+pub const ORDER_NODES: u64 = 1_000;
 
 /// The ILP scheduler.
 pub struct Ilp {
     time_limit: f64,
     solver: String,
+    max_staleness: Option<u64>,
 }
 
 impl Ilp {
-    /// An ILP scheduler with the options' time limit and solver.
+    /// An ILP scheduler with the options' time limit, solver and staleness cap.
     pub fn new(opts: &CompileOptions) -> Ilp {
-        Ilp { time_limit: opts.time_limit, solver: opts.solver.clone() }
+        Ilp { time_limit: opts.time_limit, solver: opts.solver.clone(), max_staleness: opts.max_staleness }
     }
+}
+
+fn after(start: Instant, seconds: f64) -> Instant {
+    start + Duration::from_secs_f64(seconds.clamp(0.0, 1e7))
 }
 
 impl Scheduler for Ilp {
@@ -42,67 +63,64 @@ impl Scheduler for Ilp {
     }
 
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
+        let started = Instant::now();
         let heuristic = best_plan(p)?;
-        let ev = Evaluator::new(p);
-        let heuristic_period = ev.score(&heuristic).0;
-        let (plans, mut solver) = match assign::assign(p, &heuristic, &self.solver, self.time_limit)? {
-            Err(reason) => (
-                heuristic,
-                SolverInfo {
-                    name: self.solver.clone(),
-                    status: SolverStatus::Fallback,
-                    seconds: 0.0,
-                    gap: None,
-                    note: Some(format!("phase 1 found no solution ({reason}); heuristic schedule used")),
-                },
-            ),
-            Ok(a) => {
-                let ilp_period = ev.score(&a.plans).0;
-                let status = if a.optimal { SolverStatus::Optimal } else { SolverStatus::TimeLimit };
-                let gap = match status {
-                    SolverStatus::Optimal => Some(0.0),
-                    _ => a.gap,
-                };
-                if ilp_period <= heuristic_period {
-                    (
-                        a.plans,
-                        SolverInfo { name: self.solver.clone(), status, seconds: a.seconds, gap, note: None },
-                    )
-                } else {
-                    let note = format!(
-                        "phase 1 period {ilp_period} (lower bound {:.0}) is above the heuristic's {heuristic_period} once every link is counted; heuristic placement kept",
-                        a.period
-                    );
-                    let status =
-                        if status == SolverStatus::Optimal { SolverStatus::Feasible } else { status };
-                    (
-                        heuristic,
-                        SolverInfo {
-                            name: self.solver.clone(),
-                            status,
-                            seconds: a.seconds,
-                            gap,
-                            note: Some(note),
-                        },
-                    )
-                }
-            }
+        let limits = assign::Limits {
+            period_nodes: PERIOD_NODES,
+            traffic_nodes: TRAFFIC_NODES,
+            deadline: after(started, 0.8 * self.time_limit),
         };
-        let placement = placement_of(&plans);
-        let mut s = crate::emit::draft(p, "", &placement, "ilp", solver.clone());
-        timing::time_modulo(&mut s);
-        if solver.status != SolverStatus::Fallback {
-            match order::reorder(&s, &self.solver, self.time_limit / 2.0)? {
-                order::Reordered::Better(better) => s = *better,
-                order::Reordered::NoBetter(why) => {
-                    solver.note = Some(match solver.note.take() {
-                        Some(n) => format!("{n}; phase 2: {why}"),
-                        None => format!("phase 2: {why}"),
-                    });
+        let a = assign::assign(p, &heuristic, &self.solver, &limits)?;
+        let mut clock = a.clock_stopped;
+        let mut solver = SolverInfo {
+            name: self.solver.clone(),
+            status: SolverStatus::Optimal,
+            seconds: 0.0,
+            gap: None,
+            note: None,
+        };
+        let period = super::heuristic::Evaluator::new(p).score(&a.plans).0 as f64;
+        match (a.optimal, a.failure, a.from_model) {
+            (true, _, _) => solver.gap = Some(0.0),
+            (false, Some(f), false) => {
+                solver.status = SolverStatus::Fallback;
+                solver.note =
+                    Some(format!("phase 1 found no solution ({}); heuristic schedule used", f.describe()));
+            }
+            (false, _, from_model) => {
+                solver.status = SolverStatus::TimeLimit;
+                solver.gap = Some(((period - a.bound) / period.max(1.0)).max(0.0));
+                if !from_model {
+                    solver.note = Some(
+                        "phase 1 found nothing better than the heuristic's placement, which is kept".into(),
+                    );
                 }
             }
         }
+        let placement = placement_of(&a.plans);
+        let mut s = crate::emit::draft(p, "", &placement, "ilp", solver.clone());
+        timing::time_modulo(&mut s);
+        if solver.status != SolverStatus::Fallback {
+            let budget = Budget { nodes: ORDER_NODES, deadline: after(started, self.time_limit) };
+            let (result, clock2) = order::reorder(&s, &self.solver, budget, self.max_staleness)?;
+            clock |= clock2;
+            match result {
+                Reordered::Better(better) => s = *better,
+                Reordered::NoBetter(why) => add_note(&mut solver, &format!("phase 2: {why}")),
+            }
+        }
+        if clock {
+            add_note(&mut solver, "the wall-clock limit cut a solve short, so a rerun may differ");
+        }
+        solver.seconds = started.elapsed().as_secs_f64();
         s.solver = solver.clone();
         Ok(Outcome { placement, solver, timed: Some(s) })
     }
+}
+
+fn add_note(solver: &mut SolverInfo, text: &str) {
+    solver.note = Some(match solver.note.take() {
+        Some(n) => format!("{n}; {text}"),
+        None => text.to_string(),
+    });
 }

@@ -10,14 +10,16 @@
 //! the one wrap-around. The list schedule is always a feasible warm start. Dependences are
 //! `σ_v ≥ σ_u + len_u` through the transfers; staleness `s_l ∈ ℕ` satisfies
 //! `II·(s_l + 1) ≥ σ(U_l) + len(U_l) − σ(F_l)` for every chunk pair. The objective is
-//! `Σ s_l + Σ s'_l` plus a tie-break under one unit that starts items early.
+//! `Σ s_l + Σ s'_l` plus a tie-break under one unit that starts items early. An optional
+//! cap bounds every `s_l` (the per-layer staleness limit); if no order at this period
+//! meets it, the list schedule is kept and the caller raises the period.
 
 use std::collections::{BTreeMap, HashMap};
 
-use good_lp::{variable, Expression, Variable};
+use good_lp::{Expression, Variable};
 use spikepipe_ir::{compute_staleness, samples_overlap, verify_schedule, EdgeKind, Schedule, TaskKind};
 
-use super::solve::{Model, Solved};
+use super::solve::{Budget, Domain, Model, Solved, Stop};
 use crate::ScheduleError;
 
 /// Pairs of items on one resource up to which the order itself is optimised.
@@ -41,8 +43,14 @@ struct Item {
     start: u64,
 }
 
-/// Improves the starts of a timed schedule.
-pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered, ScheduleError> {
+/// Improves the starts of a timed schedule within `budget`, every layer's staleness at
+/// most `cap` if given. The flag says whether the wall clock cut the solve short.
+pub fn reorder(
+    timed: &Schedule,
+    solver: &str,
+    budget: Budget,
+    cap: Option<u64>,
+) -> Result<(Reordered, bool), ScheduleError> {
     let mut s = timed.clone();
     s.staleness = compute_staleness(&s);
     let s = &s;
@@ -63,9 +71,9 @@ pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered
     let kmax = items.iter().map(|i| i.start / s.period_cycles.max(1)).max().unwrap_or(0) + 1;
 
     let mut m = Model::default();
-    let o: Vec<Variable> = items.iter().map(|_| m.var(variable().min(0.0).max(ii - 1.0))).collect();
-    let k: Vec<Variable> =
-        items.iter().map(|_| m.var(variable().integer().min(0).max(kmax as f64))).collect();
+    let kmax = kmax.min(i32::MAX as u64 / 2) as i32;
+    let o: Vec<Variable> = items.iter().map(|_| m.var(Domain::Real(0.0, ii - 1.0))).collect();
+    let k: Vec<Variable> = items.iter().map(|_| m.var(Domain::Integer(0, kmax))).collect();
     let sigma = |i: usize| -> Expression { o[i] + ii * k[i] };
 
     let mut by_resource: BTreeMap<(u8, u32, u32), Vec<usize>> = BTreeMap::new();
@@ -80,7 +88,7 @@ pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered
         if free_order {
             for (a, &i) in members.iter().enumerate() {
                 for &j in &members[a + 1..] {
-                    let y = m.var(variable().binary());
+                    let y = m.var(Domain::Binary);
                     let d = o[j] - o[i] + ii * y;
                     m.add((items[i].len as f64 - d.clone()).leq(0.0));
                     m.add((d + items[j].len as f64 - ii).leq(0.0));
@@ -129,7 +137,8 @@ pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered
             (find(TaskKind::InputGrad), now.and_then(|x| x.input_grad)),
         ];
         for (reader, current) in readers.into_iter().filter_map(|(r, c)| r.map(|r| (r, c.unwrap_or(0)))) {
-            let st = m.var(variable().integer().min(0).max(kmax as f64 + 2.0));
+            let most = cap.map_or(kmax + 2, |c| c.min(kmax as u64 + 2) as i32);
+            let st = m.var(Domain::Integer(0, most));
             m.warm(st, current as f64);
             for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
                 for ri in 0..s.tasks[reader].chunks.len() {
@@ -141,7 +150,7 @@ pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered
         }
     }
     // Tie-break: earlier starts, worth less than one unit of staleness in all.
-    let eps = 1.0 / ((items.len() as f64 + 1.0) * (kmax as f64 + 2.0) * ii.max(1.0));
+    let eps = 1.0 / ((items.len() as f64 + 1.0) * (f64::from(kmax) + 2.0) * ii.max(1.0));
     for i in 0..items.len() {
         objective += eps * sigma(i);
     }
@@ -150,10 +159,14 @@ pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered
         m.warm(k[i], (it.start / period) as f64);
     }
 
-    let values = match m.minimise(objective, solver, seconds)? {
-        Solved::Solution { values, .. } => values,
-        Solved::Failed { reason, .. } => {
-            return Ok(Reordered::NoBetter(format!("no solution ({reason}); list schedule kept")))
+    let (values, clock) = match m.minimise(&objective, solver, budget)? {
+        Solved::Solution { values, stop, seconds, nodes, .. } => {
+            super::assign::trace(format_args!("phase 2: {stop:?} after {seconds:.3} s, {nodes} nodes"));
+            (values, stop == Stop::Clock)
+        }
+        Solved::Failed { failure, stop, .. } => {
+            let why = format!("no solution ({}); list schedule kept", failure.describe());
+            return Ok((Reordered::NoBetter(why), stop == Stop::Clock));
         }
     };
     let value = |v: &Variable| values.get(v).copied().unwrap_or(0.0);
@@ -169,12 +182,15 @@ pub fn reorder(timed: &Schedule, solver: &str, seconds: f64) -> Result<Reordered
     }
     out.staleness = compute_staleness(&out);
     if verify_schedule(&out).is_err() {
-        return Ok(Reordered::NoBetter("solution did not verify after rounding; list schedule kept".into()));
+        let why = "solution did not verify after rounding; list schedule kept";
+        return Ok((Reordered::NoBetter(why.into()), clock));
     }
     let order = if free_order { "order and starts" } else { "starts (list order kept)" };
-    Ok(if total(&out) < total(s) {
+    let capped = cap.is_none_or(|c| spikepipe_ir::staleness_summary(&out.staleness).0 <= c);
+    let result = if total(&out) < total(s) && capped {
         Reordered::Better(Box::new(out))
     } else {
         Reordered::NoBetter(format!("optimising {order} did not lower total staleness {}", total(s)))
-    })
+    };
+    Ok((result, clock))
 }

@@ -1,0 +1,79 @@
+//! The flags several subcommands share, declared once: value parsers that reject a bad
+//! processor count, time limit or solver while the command line is read (exit status 2,
+//! before any work), and the solve flags `compile`, `compare`, `train` and `report` flatten.
+
+use spikepipe_compiler::options::{parse_processors, parse_time_limit};
+use spikepipe_compiler::{CompileOptions, Method, Solver};
+
+/// clap value parser of a processor count (1 to 256).
+pub fn processors(text: &str) -> Result<u64, String> {
+    parse_processors(text).map_err(|e| option_message(&e))
+}
+
+/// clap value parser of a time limit in seconds (0 to a week).
+pub fn time_limit(text: &str) -> Result<f64, String> {
+    parse_time_limit(text).map_err(|e| option_message(&e))
+}
+
+/// clap value parser of a solver this build includes.
+pub fn solver(text: &str) -> Result<Solver, String> {
+    let s: Solver = text.parse()?;
+    s.check_available().map_err(|e| option_message(&e))
+}
+
+/// clap value parser of a scheduling method.
+pub fn method(text: &str) -> Result<Method, String> {
+    text.parse()
+}
+
+/// clap value parser of a count that must be at least 1 (`--epochs`, `--train-limit`).
+pub fn at_least_one(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("0 would do nothing; give at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number ≥ 1")),
+    }
+}
+
+/// clap prints `invalid value 'X' for '--flag <N>': MESSAGE`; the flag is already named.
+fn option_message(e: &spikepipe_compiler::SpecError) -> String {
+    match e {
+        spikepipe_compiler::SpecError::Option { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// How long and with what the ILP may solve, and the staleness cap: the flags of every
+/// subcommand that compiles.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SolveArgs {
+    /// Wall-clock limit of the whole ILP solve (all phases) in seconds, 0 to 604800
+    /// (default 10; `report`: 2). The search also stops at fixed node budgets, so a run
+    /// they end is reproducible; if the clock ends it first the note says so, and if
+    /// nothing was found the heuristic's schedule is used.
+    #[arg(long, value_name = "SECS", value_parser = time_limit, allow_negative_numbers = true)]
+    pub time_limit: Option<f64>,
+    /// ILP solver: microlp (built in) or highs (needs `--features highs`).
+    #[arg(long, value_name = "NAME", default_value = "microlp", value_parser = solver)]
+    pub solver: Solver,
+    /// Keep every layer's staleness s (the number of updates a forward pass's weights miss;
+    /// see docs/design.md) at or below N: the period is raised (or PipeDream's placement
+    /// used) until it is. Trades speed for gradient freshness.
+    #[arg(long, value_name = "N")]
+    pub max_staleness: Option<u64>,
+}
+
+impl SolveArgs {
+    /// Compile options for `method` with these flags (`default_limit` if no `--time-limit`).
+    pub fn options(&self, method: Method, default_limit: f64) -> CompileOptions {
+        let mut o = CompileOptions::new(method).with_time_limit(self.time_limit.unwrap_or(default_limit));
+        o.solver = self.solver.name().to_string();
+        o.max_staleness = self.max_staleness;
+        o
+    }
+}
+
+/// clap value parser of a sample count that must be at least 1 (`--train-limit`).
+pub fn samples(text: &str) -> Result<usize, String> {
+    at_least_one(text).and_then(|n| usize::try_from(n).map_err(|_| format!("{n} is too large")))
+}
