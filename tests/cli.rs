@@ -134,7 +134,7 @@ fn compile_table_summarises_the_schedule() {
     assert!(out.contains(&pct), "{pct} in:\n{out}");
 }
 
-const ROW_KEYS: [&str; 13] = [
+const ROW_KEYS: [&str; 14] = [
     "method",
     "processors",
     "period_cycles",
@@ -146,6 +146,7 @@ const ROW_KEYS: [&str; 13] = [
     "mean_staleness",
     "bytes_between_processors",
     "comm_overhead",
+    "peak_memory_bytes",
     "solve_seconds",
     "status",
 ];
@@ -245,6 +246,31 @@ fn bad_flags_exit_2() {
     let err = rejected(&["tasks", MODEL, "--hardware", HW, "--format", "xml"]);
     assert!(err.contains("xml"), "{err}");
     rejected(&["frobnicate"]);
+}
+
+#[test]
+fn max_memory_caps_every_processor_and_rejects_bad_values() {
+    let free = Schedule::from_json(&compile_json(&["--method", "heuristic"])).expect("schedule");
+    let need = *free.metrics.peak_memory_bytes.iter().max().expect("one per processor");
+    assert_eq!(free.metrics.peak_memory_bytes.len(), 4);
+    let cap = (need * 3 / 4).to_string();
+    let s = Schedule::from_json(&compile_json(&["--method", "heuristic", "--max-memory", &cap]))
+        .expect("schedule");
+    assert_eq!(s.hardware.memory_bytes, Some(need * 3 / 4));
+    assert!(
+        s.metrics.peak_memory_bytes.iter().all(|&b| b <= need * 3 / 4),
+        "{:?}",
+        s.metrics.peak_memory_bytes
+    );
+    verify_schedule(&s).expect("valid");
+    for bad in ["0", "lots", "12XB"] {
+        let o = common::spikepipe(&["compile", MODEL, "--hardware", HW, "--max-memory", bad]);
+        assert_eq!(o.status.code(), Some(2), "--max-memory {bad}");
+    }
+    // Below one layer's weights: a clear message, exit status 2.
+    let o = common::spikepipe(&["compile", MODEL, "--hardware", HW, "--max-memory", "1K"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::stderr(&o).contains("weights and optimizer state"), "{}", common::stderr(&o));
 }
 
 // ---------------------------------------------------------------------------------------

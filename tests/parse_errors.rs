@@ -73,7 +73,7 @@ model_case!(
     unknown_layer,
 );
 
-hardware_case!(hw_zero_processors, hw_unknown_dataflow, hw_wrong_type);
+hardware_case!(hw_zero_processors, hw_unknown_dataflow, hw_wrong_type, hw_zero_memory, hw_memory_wrong_type);
 
 #[test]
 fn cli_zero_processors() {

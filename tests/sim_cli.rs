@@ -115,6 +115,32 @@ fn bad_schedule_files_exit_2_naming_the_problem() {
 }
 
 #[test]
+fn simulate_reports_peak_memory_and_a_memory_counter_track() {
+    let d = dir();
+    let s = schedule();
+    let path = write(&d, "mem.json", &s.to_json());
+    let trace = d.join("mem-trace.json").to_string_lossy().into_owned();
+    let n = (2 * spikepipe_ir::memory_span_periods(&s) + 2).to_string();
+    let o = spikepipe(&["simulate", &path, "--iterations", &n, "--format", "json", "--trace", &trace]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    let peak: Vec<u64> =
+        v["peak_memory_bytes"].as_array().expect("array").iter().map(|x| x.as_u64().unwrap()).collect();
+    assert_eq!(peak.len(), s.processors() as usize);
+    assert_eq!(peak, spikepipe_ir::peak_memory_bytes(&s), "measured = predicted");
+    let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let counters: Vec<&serde_json::Value> =
+        t["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "C").collect();
+    assert!(!counters.is_empty(), "memory counter events");
+    let max0 = counters
+        .iter()
+        .filter(|e| e["name"] == "memory p0")
+        .map(|e| e["args"]["bytes"].as_u64().unwrap())
+        .max();
+    assert_eq!(max0, Some(peak[0]), "the p0 track peaks at p0's peak");
+}
+
+#[test]
 fn gantt_at_16_processors_folds_links_and_labels_narrow_boxes() {
     let d = dir();
     let sched = d.join("p16.json").to_string_lossy().into_owned();

@@ -28,7 +28,7 @@ fn two_task_schedule() -> Schedule {
     };
     let mut s = Schedule {
         format: SCHEDULE_FORMAT.into(),
-        model: ModelInfo { name: "hand".into(), spec_hash: "0".into(), layers: 1, batch: 4 },
+        model: ModelInfo { name: "hand".into(), spec_hash: "0".into(), layers: 1, batch: 4, optimizer: None },
         hardware: HardwareSpec {
             processors: 2,
             array: ArraySpec { rows: 8, cols: 8, dataflow: Dataflow::Ws },
@@ -36,6 +36,7 @@ fn two_task_schedule() -> Schedule {
             clock_mhz: 100.0,
             link: LinkSpec { bytes_per_cycle: 16, latency_cycles: 20 },
             bits: BitsSpec::default(),
+            memory_bytes: None,
         },
         method: "hand".into(),
         micro_batches: None,

@@ -32,6 +32,8 @@ pub struct CompareRow {
     pub bytes_between_processors: u64,
     /// bytes between processors / all bytes moved.
     pub comm_overhead: f64,
+    /// Peak bytes live per processor (the table and CSV show the largest).
+    pub peak_memory_bytes: Vec<u64>,
     /// Solver wall time.
     pub solve_seconds: f64,
     /// Solver status.
@@ -104,6 +106,7 @@ fn compare_at(
             mean_staleness: mean_staleness(&s),
             bytes_between_processors: s.metrics.bytes_between_processors,
             comm_overhead: s.metrics.comm_overhead,
+            peak_memory_bytes: s.metrics.peak_memory_bytes.clone(),
             solve_seconds: s.solver.seconds,
             status: s.solver.status.name().into(),
         };

@@ -70,6 +70,7 @@ pub fn draft(
             spec_hash: spec_hash.to_string(),
             layers: p.graph.layers(),
             batch: p.network.batch,
+            optimizer: None,
         },
         hardware: p.hardware.clone(),
         method: method.to_string(),
@@ -129,6 +130,7 @@ fn metrics(p: &Problem, s: &Schedule) -> Metrics {
         comm_overhead: round6(between as f64 / total.max(1) as f64),
         operand_bytes: operands,
         comm_overhead_paper: round6(between as f64 / operands.saturating_add(total).max(1) as f64),
+        peak_memory_bytes: spikepipe_ir::peak_memory_bytes(s),
     }
 }
 

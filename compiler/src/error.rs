@@ -110,6 +110,9 @@ pub enum ScheduleError {
         /// What is wrong.
         violations: spikepipe_ir::Violations,
     },
+    /// No schedule fits the memory per processor.
+    #[error(transparent)]
+    Memory(#[from] crate::memory_fit::MemoryError),
 }
 
 /// Rewrites the Rust type names serde puts in its messages (`expected u64`,

@@ -17,6 +17,7 @@ mod error;
 pub mod front;
 pub mod locate;
 pub mod lower;
+pub mod memory_fit;
 pub mod options;
 pub mod parse;
 mod pipeline;
@@ -26,8 +27,9 @@ mod shapes;
 pub mod versus;
 
 pub use error::{plain_types, Location, ScheduleError, SpecError, SpecResult};
+pub use memory_fit::Recompute;
 pub use options::Solver;
 pub use parse::{load_hardware, load_model, load_specs, Specs};
-pub use pipeline::{compile, lower_and_cost, CompileOptions};
+pub use pipeline::{compile, lower_and_cost, lower_and_cost_with, CompileOptions};
 pub use schedule::{lower_bound, Method};
 pub use shapes::infer_network;

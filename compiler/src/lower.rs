@@ -27,11 +27,28 @@ fn neuron_ops(kind: NeuronKind) -> (u64, u64) {
 
 /// Lowers a network; task `cycles` stay 0 until [`crate::cost::annotate`].
 pub fn lower(name: &str, net: &Network, bits: &BitsSpec, optimizer: Optimizer) -> TaskGraph {
+    lower_with(name, net, bits, optimizer, &[])
+}
+
+/// Lowers a network with activation checkpointing on the 1-based layers `recompute`
+/// (the last layer is never recomputed: its `E` follows its `S` at once). For such a
+/// layer `l`, a task `R_l` re-runs `F_l`'s GEMM once the error of layer `l+1` exists
+/// (`E_{l+1} → R_l`, no data), and `E_l` re-runs the neuron's forward pass from `R_l`'s
+/// synaptic current before its reverse-time sweep (`E_l` gains `S_l`'s operations per
+/// element). `S_l → E_l` is dropped: the neuron state is never kept across the pipeline.
+pub fn lower_with(
+    name: &str,
+    net: &Network,
+    bits: &BitsSpec,
+    optimizer: Optimizer,
+    recompute: &[u32],
+) -> TaskGraph {
     let mut g = petgraph::graph::DiGraph::new();
     let bt = net.batch * net.timesteps;
     let count = net.layers.len();
     let mut prev_s = None;
     let mut prev_e = None;
+    let (mut pending_recompute, mut recompute_before) = (None, None);
     let data = |bytes| Dependence { kind: EdgeKind::Data, bytes, sliced_by: None };
     let sliced = |bytes, dim| Dependence { kind: EdgeKind::Data, bytes, sliced_by: Some(dim) };
     // Updated weights: an `F`/`G` chunk split along N needs only its columns/rows of W.
@@ -49,9 +66,13 @@ pub fn lower(name: &str, net: &Network, bits: &BitsSpec, optimizer: Optimizer) -
             TaskKind::Neuron,
             Work::Elementwise { elements: outputs, ops_per_element: fw_ops + pool_op },
         ));
+        let again = !last && recompute.contains(&l);
         let e = g.add_node(task(
             TaskKind::NeuronBackward,
-            Work::Elementwise { elements: outputs, ops_per_element: bw_ops + pool_op + last as u64 },
+            Work::Elementwise {
+                elements: outputs,
+                ops_per_element: bw_ops + pool_op + last as u64 + if again { fw_ops + pool_op } else { 0 },
+            },
         ));
         let gi = (i > 0).then(|| g.add_node(task(TaskKind::InputGrad, Work::Gemm { m: pl, k: nl, n: kl })));
         let w = g.add_node(task(TaskKind::WeightGrad, Work::Gemm { m: kl, k: pl, n: nl }));
@@ -68,7 +89,21 @@ pub fn lower(name: &str, net: &Network, bits: &BitsSpec, optimizer: Optimizer) -
         let in_bits = if i == 0 { bits.spike } else { input_bits(net, i, bits) };
 
         g.add_edge(f, s, data(tensor_bytes(outputs, bits.activation)));
-        g.add_edge(s, e, data(tensor_bytes(outputs, bits.activation)));
+        if again {
+            let r = g.add_node(task(TaskKind::Recompute, Work::Gemm { m: pl, k: kl, n: nl }));
+            g.add_edge(r, e, data(tensor_bytes(outputs, bits.activation)));
+            if let Some(ps) = prev_s {
+                g.add_edge(ps, r, sliced(tensor_bytes(in_elems, in_bits), SplitDim::M));
+            }
+            pending_recompute = Some(r);
+        } else {
+            g.add_edge(s, e, data(tensor_bytes(outputs, bits.activation)));
+        }
+        // Recompute layer l−1 only once layer l's error exists (latest sensible time).
+        if let Some(r) = recompute_before.take() {
+            g.add_edge(e, r, data(0));
+        }
+        recompute_before = pending_recompute.take();
         if let Some(ps) = prev_s {
             g.add_edge(ps, f, sliced(tensor_bytes(in_elems, in_bits), SplitDim::M));
             g.add_edge(ps, w, sliced(tensor_bytes(in_elems, in_bits), SplitDim::M));

@@ -194,6 +194,9 @@ pub fn check_hardware(hw: &HardwareSpec, at: Vec<Step>) -> Result<(), FieldError
             return Err(FieldError::new(p(&["bits", name]), format!("bit width must be 1..64, got {bits}")));
         }
     }
+    if let Some(m) = hw.memory_bytes {
+        positive(m, p(&["memory_bytes"]), "memory per processor (bytes)")?;
+    }
     for (name, v) in [("rows", hw.array.rows), ("cols", hw.array.cols)] {
         if v > 1 << 16 {
             return Err(FieldError::new(p(&["array", name]), format!("{v} is larger than 65536")));

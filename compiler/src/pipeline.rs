@@ -6,7 +6,6 @@ use spikepipe_ir::{Schedule, SolverStatus, TaskGraph};
 
 use crate::cost::{annotate, Systolic};
 use crate::emit;
-use crate::lower::lower;
 use crate::schedule::{candidates, scheduler, Method, Problem};
 use crate::{ScheduleError, Specs};
 
@@ -27,6 +26,8 @@ pub struct CompileOptions {
     /// `ilp` choose the fastest candidate that keeps it; `pipedream` and `layerwise` raise
     /// their period until they keep it. `None`: no limit.
     pub max_staleness: Option<u64>,
+    /// Activation checkpointing (which layers recompute their forward during backward).
+    pub recompute: crate::memory_fit::Recompute,
 }
 
 impl CompileOptions {
@@ -39,6 +40,7 @@ impl CompileOptions {
             solver: "microlp".into(),
             reproducible: false,
             max_staleness: None,
+            recompute: Default::default(),
         }
     }
     /// Limits every layer's staleness (see [`CompileOptions::max_staleness`]).
@@ -60,15 +62,31 @@ impl CompileOptions {
 
 /// Lowers a model to its task graph and costs every task (passes 2 and 3).
 pub fn lower_and_cost(specs: &Specs) -> TaskGraph {
-    let mut graph =
-        lower(&specs.model.name, &specs.network, &specs.hardware.bits, specs.model.training.optimizer);
+    lower_and_cost_with(specs, &[])
+}
+
+/// [`lower_and_cost`] with activation checkpointing on the given layers.
+pub fn lower_and_cost_with(specs: &Specs, recompute: &[u32]) -> TaskGraph {
+    let mut graph = crate::lower::lower_with(
+        &specs.model.name,
+        &specs.network,
+        &specs.hardware.bits,
+        specs.model.training.optimizer,
+        recompute,
+    );
     annotate(&mut graph, &Systolic::new(&specs.hardware));
     graph
 }
 
-/// Compiles specs to a verified schedule: lower, cost, schedule, time, emit.
+/// Compiles specs to a verified schedule: lower, cost, schedule, time, emit (and, under
+/// a memory cap, choose the layers to recompute: [`crate::memory_fit::with_recompute`]).
 pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, ScheduleError> {
-    let graph = lower_and_cost(specs);
+    crate::memory_fit::with_recompute(specs, opts, compile_with)
+}
+
+/// [`compile`] with activation checkpointing on exactly the layers `recompute`.
+fn compile_with(specs: &Specs, opts: &CompileOptions, recompute: &[u32]) -> Result<Schedule, ScheduleError> {
+    let graph = lower_and_cost_with(specs, recompute);
     let cost = Systolic::new(&specs.hardware);
     let problem = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
     let started = Instant::now();
@@ -85,7 +103,13 @@ pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, Schedul
         let what = format!("staleness ≤ {cap} not reached (best: {})", max_staleness(&schedule));
         schedule.solver.note = join_notes(schedule.solver.note.take(), what);
     }
+    let staleness_cap = cap;
     schedule.model.spec_hash = emit::spec_hash(specs);
+    schedule.model.optimizer = Some(specs.model.training.optimizer);
+    if let Some(cap) = specs.hardware.memory_bytes {
+        // Synchronous methods stay synchronous (staleness 0) while fitting.
+        schedule = crate::memory_fit::fit_memory(&problem, schedule, cap, staleness_cap)?;
+    }
     schedule.solver.seconds =
         if opts.reproducible { 0.0 } else { emit::round6(started.elapsed().as_secs_f64()) };
     emit::finish(&problem, schedule)

@@ -30,6 +30,10 @@ pub struct HardwareSpec {
     /// Bit widths of the tensors (default spike 1, others 16).
     #[serde(default)]
     pub bits: BitsSpec,
+    /// Memory of each processor in bytes (one capacity for everything a schedule keeps
+    /// alive there; see `docs/memory.md`). `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
 }
 
 fn default_clock() -> f64 {

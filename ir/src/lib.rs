@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod hardware;
+mod memory;
 mod model;
 mod network;
 mod schedule;
@@ -17,6 +18,10 @@ mod task_graph;
 mod verify;
 
 pub use hardware::{ArraySpec, BitsSpec, Dataflow, HardwareSpec, LinkSpec};
+pub use memory::{
+    buffers, memory_span_periods, peak_memory, peak_memory_bytes, point_times, static_memory,
+    static_memory_bytes, Buffer, MemoryKind, MemoryOptions, Point, ProcessorMemory,
+};
 pub use model::{
     Encoding, LayerSpec, Loss, ModelSpec, NeuronKind, NeuronOverride, NeuronSpec, Optimizer, PoolKind, Reset,
     Surrogate, SurrogateKind, TrainingSpec,

@@ -65,6 +65,10 @@ pub struct ModelInfo {
     pub layers: u32,
     /// Minibatch size B (chunk sample ranges are within `0..batch`).
     pub batch: u64,
+    /// The optimizer, whose state (Adam's two moments) counts in the memory a schedule
+    /// needs. `None` in files written before it was recorded: no optimizer state counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<crate::Optimizer>,
 }
 
 /// Solver outcome.
@@ -315,6 +319,9 @@ pub struct Metrics {
     /// The paper's figure: `bytes_between_processors / (operand_bytes + bytes_total)`.
     #[serde(default)]
     pub comm_overhead_paper: f64,
+    /// Peak bytes live on each processor in steady state ([`crate::peak_memory_bytes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peak_memory_bytes: Vec<u64>,
 }
 
 impl Schedule {

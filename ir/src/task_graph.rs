@@ -29,6 +29,9 @@ pub enum TaskKind {
     WeightGrad,
     /// `U_l`: optimizer update.
     Update,
+    /// `R_l`: the forward GEMM of `F_l` run again during backward (activation
+    /// checkpointing), so the neuron state need not be stored from `S_l` to `E_l`.
+    Recompute,
 }
 
 impl TaskKind {
@@ -41,6 +44,7 @@ impl TaskKind {
             TaskKind::InputGrad => 'G',
             TaskKind::WeightGrad => 'W',
             TaskKind::Update => 'U',
+            TaskKind::Recompute => 'R',
         }
     }
     /// The snake_case name used in JSON.
@@ -52,11 +56,12 @@ impl TaskKind {
             TaskKind::InputGrad => "input_grad",
             TaskKind::WeightGrad => "weight_grad",
             TaskKind::Update => "update",
+            TaskKind::Recompute => "recompute",
         }
     }
     /// Whether this task runs on the systolic array.
     pub fn is_gemm(self) -> bool {
-        matches!(self, TaskKind::Forward | TaskKind::InputGrad | TaskKind::WeightGrad)
+        matches!(self, TaskKind::Forward | TaskKind::InputGrad | TaskKind::WeightGrad | TaskKind::Recompute)
     }
 }
 

@@ -25,7 +25,8 @@ pub enum CompareFormat {
 #[command(
     after_help = "Examples:\n  spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml\n  \
 spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 4,8 --methods ilp,pipedream --format csv\n  \
-spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --front --methods heuristic,data-parallel,pipedream,gpipe"
+spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --front --methods heuristic,data-parallel,pipedream,gpipe\n  \
+spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --max-memory 256MiB"
 )]
 pub struct CompareArgs {
     /// Model spec (YAML).
@@ -61,6 +62,10 @@ pub struct CompareArgs {
     /// Largest staleness cap tried by --front.
     #[arg(long, default_value_t = 3, value_name = "K", requires = "front")]
     pub front_caps: u64,
+    /// Memory per processor in bytes (overrides the hardware's `memory_bytes`; see
+    /// `compile --help`).
+    #[arg(long, value_name = "BYTES", value_parser = super::compile::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 /// CSV header of a front (the fields of [`FrontPoint`] in order).
@@ -113,7 +118,7 @@ pub fn render_front(points: &[FrontPoint], format: CompareFormat) -> anyhow::Res
 }
 
 /// CSV header of a comparison (the fields of [`CompareRow`] in order).
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "method",
     "processors",
     "period_cycles",
@@ -125,6 +130,7 @@ pub const COLUMNS: [&str; 13] = [
     "mean_staleness",
     "bytes_between_processors",
     "comm_overhead",
+    "peak_memory_bytes",
     "solve_seconds",
     "status",
 ];
@@ -143,6 +149,7 @@ pub fn cells(r: &CompareRow) -> Vec<String> {
         format!("{:.2}", r.mean_staleness),
         r.bytes_between_processors.to_string(),
         format!("{:.6}", r.comm_overhead),
+        r.peak_memory_bytes.iter().max().copied().unwrap_or(0).to_string(),
         format!("{:.3}", r.solve_seconds),
         r.status.clone(),
     ]
@@ -204,7 +211,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     if args.methods.is_empty() {
         return Err(BadInput("--methods: name at least one method".into()).into());
     }
-    let specs = load_specs(&args.model, args.hardware.as_deref(), None)?;
+    let mut specs = load_specs(&args.model, args.hardware.as_deref(), None)?;
+    if args.max_memory.is_some() {
+        specs.hardware.memory_bytes = args.max_memory;
+    }
     let opts = args.solve.options(Method::Ilp, 10.0).reproducible(args.reproducible);
     if args.front {
         let runs = args.processors.len() as u64 * args.methods.len() as u64 * (args.front_caps + 2);

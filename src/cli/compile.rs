@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use spikepipe_backends::sim::{simulate, LinkModel, SimConfig};
-use spikepipe_compiler::{compile, CompileOptions, Method};
+use spikepipe_backends::sim::{human_bytes, simulate, LinkModel, SimConfig};
+use spikepipe_compiler::{compile, CompileOptions, Method, Recompute};
 use spikepipe_ir::Schedule;
 
 use super::flags::{self, SolveArgs};
@@ -15,7 +15,8 @@ use super::{outputs, print, BadInput, Format, SpecArgs, Table};
 #[command(
     after_help = "Examples:\n  spikepipe compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml\n  \
 spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --method heuristic -o vgg.json\n  \
-spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --format json | jq .period_cycles"
+spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --format json | jq .period_cycles\n  \
+spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --method heuristic --max-memory 512MiB"
 )]
 pub struct CompileArgs {
     #[command(flatten)]
@@ -47,6 +48,60 @@ pub struct CompileArgs {
     /// No progress line while solving.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Memory per processor in bytes (suffixes K, M, G, KiB, MiB, GiB accepted); overrides
+    /// the hardware's `memory_bytes`. The schedule is changed until every processor's peak
+    /// memory fits (period raised, PipeDream's placement tried, layers recomputed), or the
+    /// compile fails naming what does not fit (docs/memory.md).
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_memory: Option<u64>,
+    /// Layers (1-based, comma-separated) that recompute their forward pass during
+    /// backward instead of storing their neuron state (activation checkpointing); `none`
+    /// for no recompute. Default: none, except that with a memory cap `ilp` and
+    /// `heuristic` choose the layers that give the shortest period that fits.
+    #[arg(long, value_name = "LAYERS|none", value_parser = parse_layers)]
+    pub recompute: Option<Layers>,
+}
+
+/// Parses a byte count for clap: `1048576`, `512K`, `64MiB`, `2G`, `1.5GiB` (K/M/G are
+/// powers of 1000, KiB/MiB/GiB powers of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" => 1_000,
+        "M" | "MB" => 1_000_000,
+        "G" | "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        u => return Err(format!("unknown unit `{u}` in `{s}` (use B, K, M, G, KiB, MiB or GiB)")),
+    };
+    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not a byte count"))?;
+    let bytes = (v * scale as f64).round();
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("`{s}`: give at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A `--recompute` value: 1-based layers (empty: none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layers(pub Vec<u32>);
+
+/// Parses `--recompute`: `none` or comma-separated 1-based layers.
+pub fn parse_layers(s: &str) -> Result<Layers, String> {
+    if s == "none" {
+        return Ok(Layers(Vec::new()));
+    }
+    s.split(',')
+        .map(|x| match x.trim().parse::<u32>() {
+            Ok(l) if l >= 1 => Ok(l),
+            _ => Err(format!("`{x}` is not a layer number (1, 2, …); give e.g. `1,2,3` or `none`")),
+        })
+        .collect::<Result<Vec<u32>, String>>()
+        .map(Layers)
 }
 
 impl CompileArgs {
@@ -57,13 +112,32 @@ impl CompileArgs {
         }
         let mut o = self.solve.options(self.method, 10.0).reproducible(self.reproducible);
         o.micro_batches = self.micro_batches;
+        o.recompute = match &self.recompute {
+            None => Recompute::Auto,
+            Some(Layers(v)) if v.is_empty() => Recompute::Off,
+            Some(Layers(v)) => Recompute::Layers(v.clone()),
+        };
         Ok(o)
     }
 }
 
 /// Runs the subcommand.
 pub fn run(args: CompileArgs) -> anyhow::Result<()> {
-    let specs = args.spec.load()?;
+    let mut specs = args.spec.load()?;
+    if args.max_memory.is_some() {
+        specs.hardware.memory_bytes = args.max_memory;
+    }
+    let layers = specs.network.layers.len() as u32;
+    if let Some(Layers(v)) = &args.recompute {
+        if let Some(l) = v.iter().find(|&&l| l >= layers) {
+            return Err(BadInput(format!(
+                "--recompute: layer {l} cannot recompute; the model has {layers} weight layers and the last \
+                 ({layers}) never recomputes, so give layers 1 to {}",
+                layers.saturating_sub(1)
+            ))
+            .into());
+        }
+    }
     let options = args.options()?;
     if let Some(path) = &args.output {
         outputs::check_file("-o", path)?;
@@ -116,6 +190,7 @@ pub fn summary(s: &Schedule) -> String {
          utilization   {:.1} %  ({})\n\
          between procs {} bytes per iteration  (comm overhead {} of {} bytes)\n\
          paper metric  {} of {} operand + {} tensor bytes\n\
+         peak memory   {} on the fullest processor{}\n\
          solver        {} {}  {}{}{}\n\n",
         s.model.name,
         s.method,
@@ -133,6 +208,11 @@ pub fn summary(s: &Schedule) -> String {
         fmt_percent(m.comm_overhead_paper),
         m.operand_bytes,
         m.bytes_total,
+        human_bytes(m.peak_memory_bytes.iter().copied().max().unwrap_or(0)),
+        s.hardware
+            .memory_bytes
+            .map(|c| format!(" (memory {} per processor)", human_bytes(c)))
+            .unwrap_or_default(),
         s.solver.name,
         s.solver.status.name(),
         fmt_seconds(s.solver.seconds),
@@ -149,7 +229,7 @@ pub fn summary(s: &Schedule) -> String {
     }
     out.push_str(&st.to_string());
     out.push('\n');
-    let mut pt = Table::new(&["processor", "busy_cycles", "chunks"]);
+    let mut pt = Table::new(&["processor", "busy_cycles", "peak_memory", "chunks"]);
     for p in 0..s.hardware.processors as u32 {
         let mut items: Vec<(u64, String)> = Vec::new();
         let mut busy = 0;
@@ -164,6 +244,7 @@ pub fn summary(s: &Schedule) -> String {
         pt.row(vec![
             format!("p{p}"),
             busy.to_string(),
+            m.peak_memory_bytes.get(p as usize).map_or("-".into(), |&b| human_bytes(b)),
             chunk_list(items.into_iter().map(|(_, n)| n).collect()),
         ]);
     }

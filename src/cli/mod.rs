@@ -75,7 +75,11 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             || matches!(c.downcast_ref::<SimError>(), Some(SimError::Invalid(_) | SimError::Config(_)))
             || matches!(
                 c.downcast_ref::<ScheduleError>(),
-                Some(ScheduleError::SolverDisabled(_) | ScheduleError::UnknownSolver(_))
+                Some(
+                    ScheduleError::SolverDisabled(_)
+                        | ScheduleError::UnknownSolver(_)
+                        | ScheduleError::Memory(_)
+                )
             )
     });
     if bad {

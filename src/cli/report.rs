@@ -84,6 +84,10 @@ pub struct ReportArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Memory per processor in bytes for every schedule (overrides the hardware's
+    /// `memory_bytes`; see `compile --help`).
+    #[arg(long, value_name = "BYTES", value_parser = super::compile::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 /// A model the run could not train, and why.
@@ -144,7 +148,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let mut specs = Vec::new();
     for hw in &hardware {
         for m in &models {
-            specs.push((file_stem(hw), load_specs(m, Some(hw), None)?));
+            let mut sp = load_specs(m, Some(hw), None)?;
+            if args.max_memory.is_some() {
+                sp.hardware.memory_bytes = args.max_memory;
+            }
+            specs.push((file_stem(hw), sp));
         }
     }
     outputs::prepare_dir("--out", &args.out)?;

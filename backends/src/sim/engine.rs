@@ -7,6 +7,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use super::memory::{MemorySample, Tracker};
 use super::plan::{Plan, WeightSource};
 use super::trace::{ChunkEvent, TransferEvent};
 use super::{SimConfig, SimError};
@@ -42,6 +43,9 @@ pub(crate) struct Outcome {
     pub staleness: Vec<[Option<u64>; 2]>,
     pub chunk_events: Vec<ChunkEvent>,
     pub transfer_events: Vec<TransferEvent>,
+    /// Measured peak bytes per processor (empty without a memory tracker).
+    pub peak_memory: Vec<u64>,
+    pub memory_samples: Vec<MemorySample>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -82,10 +86,11 @@ struct Sim<'a> {
     proc_list: Vec<u32>,
     link_dirty: Vec<bool>,
     link_list: Vec<u32>,
+    mem: Option<Tracker>,
     out: Outcome,
 }
 
-pub(crate) fn run(plan: &Plan, config: &SimConfig) -> Result<Outcome, SimError> {
+pub(crate) fn run(plan: &Plan, config: &SimConfig, mem: Option<Tracker>) -> Result<Outcome, SimError> {
     let n = config.iterations;
     let nl = plan.links.len();
     let np = plan.processors as usize;
@@ -119,6 +124,7 @@ pub(crate) fn run(plan: &Plan, config: &SimConfig) -> Result<Outcome, SimError> 
         proc_list: Vec::with_capacity(np),
         link_dirty: vec![false; nl],
         link_list: Vec::with_capacity(nl),
+        mem,
         out: Outcome {
             iter_start: vec![0; n as usize],
             iter_finish: vec![0; n as usize],
@@ -141,6 +147,11 @@ pub(crate) fn run(plan: &Plan, config: &SimConfig) -> Result<Outcome, SimError> 
     }
     sim.start_work();
     while let Some(Reverse((t, c))) = sim.heap.pop() {
+        if t != sim.now {
+            if let Some(m) = sim.mem.as_mut() {
+                m.settle(sim.now);
+            }
+        }
         sim.now = t;
         sim.handle(c);
         while let Some(&Reverse((t2, c2))) = sim.heap.peek() {
@@ -163,6 +174,11 @@ pub(crate) fn run(plan: &Plan, config: &SimConfig) -> Result<Outcome, SimError> 
         return Err(SimError::Deadlock { at_cycle: sim.now, blocked });
     }
     sim.out.total_cycles = sim.now;
+    if let Some(mut m) = sim.mem.take() {
+        m.settle(sim.now);
+        sim.out.peak_memory = m.peak;
+        sim.out.memory_samples = m.samples;
+    }
     Ok(sim.out)
 }
 
@@ -216,6 +232,9 @@ impl Sim<'_> {
             TRANSFER_END => {
                 let cur = self.links[id as usize];
                 self.links[id as usize].busy = false;
+                if let Some(m) = self.mem.as_mut() {
+                    m.transfer_end(cur.transfer as usize, iter);
+                }
                 self.arrived[cur.transfer as usize] += 1;
                 self.mark_link(id);
                 self.mark_proc(self.p.transfers[cur.transfer as usize].dst);
@@ -243,6 +262,9 @@ impl Sim<'_> {
         let i = pr.head_iter;
         self.settle_after_start(q as usize);
         self.done[g] += 1;
+        if let Some(m) = self.mem.as_mut() {
+            m.chunk_end(g, i);
+        }
         let rem = &mut self.iter_rem[i as usize];
         *rem -= 1;
         if *rem == 0 {
@@ -298,6 +320,9 @@ impl Sim<'_> {
         let Some((x, i, ready)) = self.queues[l].pop_front() else { return };
         let tp = &self.p.transfers[x as usize];
         self.links[l] = LinkCur { busy: true, transfer: x };
+        if let Some(m) = self.mem.as_mut() {
+            m.transfer_start(x as usize, i);
+        }
         let end = self.now + tp.cycles;
         self.heap.push(Reverse((end, code(TRANSFER_END, l as u32, i))));
         self.out.transfer_instances += 1;
@@ -346,6 +371,9 @@ impl Sim<'_> {
         }
         // Start.
         self.procs[q].busy = true;
+        if let Some(m) = self.mem.as_mut() {
+            m.chunk_start(g, i);
+        }
         let end = self.now + ch.cycles;
         self.heap.push(Reverse((end, code(CHUNK_END, q as u32, i))));
         self.out.chunk_instances += 1;

@@ -1,6 +1,7 @@
 //! An SVG Gantt chart of a simulated run: one row per processor, the links below (a thin
 //! row per link that carried data when there are few, else one band holding every
-//! transfer, so 16 processors do not drown in 60 mostly empty link rows), one rectangle
+//! transfer, so 16 processors do not drown in 60 mostly empty link rows; then a memory
+//! row: bytes live per processor as step lines), one rectangle
 //! per chunk instance coloured by task kind and labelled as far as its width allows, a
 //! legend, a time axis in cycles with labelled ticks, and dashed lines at multiples of the
 //! scheduled period II. Charts meant to be compared take a common time span
@@ -29,13 +30,14 @@ const TOP: f64 = 86.0;
 /// Above this many busy links, transfers share one band instead of a row per link.
 const MAX_LINK_ROWS: usize = 6;
 
-const KINDS: [TaskKind; 6] = [
+const KINDS: [TaskKind; 7] = [
     TaskKind::Forward,
     TaskKind::Neuron,
     TaskKind::NeuronBackward,
     TaskKind::InputGrad,
     TaskKind::WeightGrad,
     TaskKind::Update,
+    TaskKind::Recompute,
 ];
 
 /// Fill colour of a task kind.
@@ -47,6 +49,7 @@ pub fn kind_colour(kind: TaskKind) -> &'static str {
         TaskKind::InputGrad => "#e15759",
         TaskKind::WeightGrad => "#b07aa1",
         TaskKind::Update => "#9c755f",
+        TaskKind::Recompute => "#76b7b2",
     }
 }
 
@@ -60,6 +63,7 @@ fn kind_label(kind: TaskKind) -> &'static str {
         TaskKind::InputGrad => "G input gradient",
         TaskKind::WeightGrad => "W weight gradient",
         TaskKind::Update => "U update",
+        TaskKind::Recompute => "R recompute",
     }
 }
 
@@ -106,7 +110,8 @@ pub fn render_svg_span(schedule: &Schedule, trace: &Trace, iterations: u32, t_en
     let folded = used_links.len() > MAX_LINK_ROWS;
     let procs = trace.processors as usize;
     let links_h = if folded { ROW_H + GAP } else { used_links.len() as f64 * (LINK_H + GAP) };
-    let rows_h = procs as f64 * (ROW_H + GAP) + links_h;
+    let mem_h = if trace.memory.is_empty() { 0.0 } else { super::memory::TRACK_H + GAP };
+    let rows_h = procs as f64 * (ROW_H + GAP) + links_h + mem_h;
     let axis_y = TOP + rows_h + 4.0;
     let height = axis_y + 46.0;
     let plot_w = WIDTH - LEFT - RIGHT;
@@ -131,7 +136,10 @@ pub fn render_svg_span(schedule: &Schedule, trace: &Trace, iterations: u32, t_en
     // Legend.
     let mut lx = LEFT;
     let ly = 40.0;
-    for kind in KINDS {
+    // Recompute tasks exist only in schedules that use activation checkpointing.
+    let shown =
+        KINDS.into_iter().filter(|&k| k != TaskKind::Recompute || schedule.tasks.iter().any(|t| t.kind == k));
+    for kind in shown {
         let _ = writeln!(
             o,
             r#"<rect class="legend" x="{lx}" y="{ly}" width="14" height="14" fill="{}"/><text x="{}" y="{}">{}</text>"#,
@@ -252,6 +260,17 @@ pub fn render_svg_span(schedule: &Schedule, trace: &Trace, iterations: u32, t_en
             e.end,
             e.start - e.ready
         );
+    }
+    if !trace.memory.is_empty() {
+        o.push_str(&super::memory::gantt_track(
+            &trace.memory,
+            trace.processors,
+            t_end,
+            TOP + procs as f64 * (ROW_H + GAP) + links_h,
+            LEFT,
+            plot_w,
+            &x,
+        ));
     }
     // Time axis.
     let _ = writeln!(

@@ -36,6 +36,12 @@
 //! * **In flight**: an iteration is in flight from the start of its first chunk instance
 //!   until the end of its last (`[start, finish)`); `max_in_flight` is the largest number
 //!   in flight at once — the activation sets that must be stored.
+//! * **Peak memory** per processor: the most bytes live at once during the run, counting
+//!   the buffers of [`spikepipe_ir::buffers`] at the times the run really allocated and
+//!   freed them, plus the static weights and optimizer state
+//!   ([`spikepipe_ir::static_memory`]). After the pipeline has filled it equals the
+//!   schedule's predicted `metrics.peak_memory_bytes`; `memory_span_periods` says how
+//!   many iterations that takes (`recommended_iterations` covers it).
 //! * **Observed staleness** of layer l: for `F_l` of iteration i, let `j` be the newest
 //!   iteration whose `U_l` (all chunks) had reached the processor of the first chunk of
 //!   `F_l(i)` when it started — ended there, or its weights' transfer arrived there
@@ -54,6 +60,7 @@
 
 mod engine;
 pub mod gantt;
+mod memory;
 mod plan;
 mod report;
 pub mod synthetic;
@@ -63,7 +70,8 @@ use std::fmt;
 
 use spikepipe_ir::{verify_schedule, Schedule, Violations};
 
-pub use report::{LinkUsage, ObservedStaleness, ProcessorUtilization, SimReport};
+pub use memory::MemorySample;
+pub use report::{human_bytes, LinkUsage, ObservedStaleness, ProcessorUtilization, SimReport};
 pub use trace::{ChunkEvent, Trace, TransferEvent};
 
 /// How transfers share the interconnect.
@@ -144,7 +152,8 @@ impl std::error::Error for SimError {
 pub fn simulate(schedule: &Schedule, config: &SimConfig) -> Result<SimReport, SimError> {
     verify_schedule(schedule).map_err(SimError::Invalid)?;
     let plan = plan::Plan::build(schedule, config)?;
-    let outcome = engine::run(&plan, config)?;
+    let mem = memory::Tracker::new(schedule, &plan, config.iterations, config.record_trace);
+    let outcome = engine::run(&plan, config, Some(mem))?;
     Ok(report::build(schedule, &plan, config, outcome))
 }
 
@@ -155,6 +164,6 @@ pub fn simulate(schedule: &Schedule, config: &SimConfig) -> Result<SimReport, Si
 /// never unsafe).
 pub fn simulate_unverified_counts(schedule: &Schedule, config: &SimConfig) -> Result<(u64, u64), SimError> {
     let plan = plan::Plan::build(schedule, config)?;
-    let outcome = engine::run(&plan, config)?;
+    let outcome = engine::run(&plan, config, None)?;
     Ok((outcome.chunk_instances, outcome.total_cycles))
 }

@@ -63,6 +63,12 @@ pub struct SimReport {
     pub max_in_flight: u32,
     /// Observed staleness per layer.
     pub staleness: Vec<ObservedStaleness>,
+    /// Measured peak bytes live per processor (see the module docs).
+    pub peak_memory_bytes: Vec<u64>,
+    /// The schedule's prediction ([`spikepipe_ir::peak_memory_bytes`]), for comparison.
+    pub predicted_peak_memory_bytes: Vec<u64>,
+    /// The hardware's memory per processor, if given.
+    pub memory_bytes: Option<u64>,
     /// Recorded instances (only with [`SimConfig::record_trace`]); not serialized.
     #[serde(skip)]
     pub trace: Option<Trace>,
@@ -196,10 +202,12 @@ pub(crate) fn build(s: &Schedule, plan: &Plan, config: &SimConfig, out: Outcome)
             }
         })
         .collect();
+    let predicted = spikepipe_ir::peak_memory_bytes(s);
     let mhz = if s.hardware.clock_mhz > 0.0 { s.hardware.clock_mhz } else { 1000.0 };
     let trace = config.record_trace.then(|| Trace {
         chunks: out.chunk_events,
         transfers: out.transfer_events,
+        memory: out.memory_samples,
         links: link_names.clone(),
         processors: plan.processors,
         period_cycles: plan.period,
@@ -229,8 +237,26 @@ pub(crate) fn build(s: &Schedule, plan: &Plan, config: &SimConfig, out: Outcome)
         link_usage,
         max_in_flight: out.max_in_flight,
         staleness,
+        peak_memory_bytes: out.peak_memory,
+        predicted_peak_memory_bytes: predicted,
+        memory_bytes: s.hardware.memory_bytes,
         trace,
     }
+}
+
+/// Bytes for people: `812.4 MiB`, `3.1 KiB`, `17 B`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if b < 1024 {
+        return format!("{b} B");
+    }
+    let mut v = b as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -301,6 +327,15 @@ impl SimReport {
                     l.link, l.transfers, l.bytes, l.busy_cycles, l.busy_percent
                 );
             }
+        }
+        let _ = writeln!(o, "\n  processor  peak memory (predicted)");
+        for (q, peak) in self.peak_memory_bytes.iter().enumerate() {
+            let predicted = self.predicted_peak_memory_bytes.get(q).copied().unwrap_or(0);
+            let over = match self.memory_bytes {
+                Some(cap) if *peak > cap => format!("  over the {} memory", human_bytes(cap)),
+                _ => String::new(),
+            };
+            let _ = writeln!(o, "  p{q:<9} {:>11} ({}){over}", human_bytes(*peak), human_bytes(predicted));
         }
         let _ = writeln!(o, "\n  layer  forward s (sched)  input-grad s' (sched)");
         for st in &self.staleness {

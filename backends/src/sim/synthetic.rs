@@ -197,6 +197,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
             latency_cycles: spec.link_latency,
         },
         bits: BitsSpec::default(),
+        memory_bytes: None,
     };
     let schedule_edges: Vec<ScheduleEdge> = edges
         .iter()
@@ -215,6 +216,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
             spec_hash: "0000000000000000".into(),
             layers: l_count,
             batch: b,
+            optimizer: None,
         },
         hardware,
         method: "synthetic".into(),
@@ -278,6 +280,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
         comm_overhead: if all == 0 { 0.0 } else { moved as f64 / all as f64 },
         ..Metrics::default()
     };
+    s.metrics.peak_memory_bytes = spikepipe_ir::peak_memory_bytes(&s);
     s
 }
 

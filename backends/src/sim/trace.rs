@@ -54,6 +54,8 @@ pub struct Trace {
     pub processors: u32,
     /// Scheduled period II.
     pub period_cycles: u64,
+    /// Bytes live per processor over time (a sample per change).
+    pub memory: Vec<super::MemorySample>,
 }
 
 /// The display name of a chunk instance, `F1[0] it3`.
@@ -110,6 +112,11 @@ impl Trace {
                 "args": {"iteration": e.iteration, "bytes": t.bytes, "start_cycle": e.start,
                          "end_cycle": e.end, "wait_cycles": e.start - e.ready},
             }));
+        }
+        // Perfetto draws "C" (counter) events as one track per name.
+        for m in &self.memory {
+            events.push(json!({"name": format!("memory p{}", m.processor), "ph": "C", "pid": 0,
+                "ts": us(m.cycle), "args": {"bytes": m.bytes}}));
         }
         let doc = json!({"traceEvents": events, "displayTimeUnit": "ns"});
         serde_json::to_string(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

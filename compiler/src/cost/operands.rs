@@ -94,7 +94,7 @@ pub fn work_accesses(work: &Work, r: u64, c: u64, dataflow: Dataflow) -> Operand
 /// activations, `E` on gradients, `U` on weights.
 pub fn operand_bits(kind: TaskKind, bits: &BitsSpec) -> OperandBits {
     let (ifmap, filter, ofmap) = match kind {
-        TaskKind::Forward => (bits.spike, bits.weight, bits.activation),
+        TaskKind::Forward | TaskKind::Recompute => (bits.spike, bits.weight, bits.activation),
         TaskKind::InputGrad => (bits.gradient, bits.weight, bits.gradient),
         TaskKind::WeightGrad => (bits.spike, bits.gradient, bits.gradient),
         TaskKind::Neuron => (bits.activation, 0, bits.activation),

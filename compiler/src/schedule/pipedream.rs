@@ -254,6 +254,10 @@ impl Scheduler for Pipedream {
         let mut candidates: Vec<Placement> =
             replicated_plans(p).iter().map(|plan| stages::placement(p, plan)).collect();
         candidates.push(plain_placement(p));
+        if let Some(cap) = p.hardware.memory_bytes {
+            // As PipeDream's planner does, refuse plans that do not fit the memory.
+            candidates = crate::memory_fit::pipedream_candidates(p, candidates, cap, layer_costs(p));
+        }
         let exact =
             |pl: &Placement| timing::min_period(&crate::emit::draft(p, "", pl, "pipedream", solver()));
         let placement = candidates

@@ -31,7 +31,7 @@ fn rows_per_sample(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
     let layer = &p.network.layers[task.layer as usize - 1];
     let bt_rows = p.network.timesteps * layer.op.positions();
     match (task.kind, dim) {
-        (TaskKind::Forward | TaskKind::InputGrad, SplitDim::M) => Some(bt_rows),
+        (TaskKind::Forward | TaskKind::InputGrad | TaskKind::Recompute, SplitDim::M) => Some(bt_rows),
         (TaskKind::WeightGrad, SplitDim::K) => Some(bt_rows),
         (TaskKind::Neuron | TaskKind::NeuronBackward, SplitDim::Elements) => {
             Some(p.network.timesteps * layer.op.output_elements())

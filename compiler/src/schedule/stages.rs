@@ -34,7 +34,7 @@ pub struct Stage {
 /// The dimension a task is cut along to split it by samples (parameters for `U`).
 pub fn sample_dim(kind: TaskKind) -> SplitDim {
     match kind {
-        TaskKind::Forward | TaskKind::InputGrad => SplitDim::M,
+        TaskKind::Forward | TaskKind::InputGrad | TaskKind::Recompute => SplitDim::M,
         TaskKind::WeightGrad => SplitDim::K,
         TaskKind::Neuron | TaskKind::NeuronBackward | TaskKind::Update => SplitDim::Elements,
     }
