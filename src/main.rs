@@ -41,6 +41,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Write a schedule as a PyTorch/snnTorch training package (train.py, distributed.py).
     Export(cli::export::ExportArgs),
+    /// Pick the schedule and staleness mitigation with the smallest simulated time to accuracy.
+    Tune(cli::tune::TuneArgs),
     /// Compile, simulate (and optionally train) every model and write the evaluation report.
     Report(cli::report::ReportArgs),
 }
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Export(a) => cli::export::run(a),
+        Command::Tune(a) => cli::tune::run(a),
         Command::Report(a) => cli::report::run(a),
     };
     match result {

@@ -252,7 +252,7 @@ fn staleness_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], stashi
     let d = small_digits(64, 8);
     let mut c = cfg(1, opt, Encoding::Current);
     c.training.lr = 0.05;
-    c.weight_stashing = stashing;
+    c.mitigation.stash = stashing;
     c.bias = bias;
     let st = stale(fwd, grad);
     let mut tr = Trainer::<f64>::new(&net, &c, &st).expect("trainer");
@@ -433,4 +433,228 @@ fn checkpoint_resume_gives_identical_weights_and_accuracy() {
     let other = mlp(&[64, 21, 10], NeuronKind::Iir2, Reset::Subtract, 5, 32);
     assert!(matches!(Trainer::<f32>::load(&path, &other, &c, &[]), Err(ExecError::Checkpoint { .. })));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Mitigations against a hand-written reference that keeps every weight version and
+/// applies the formulas of docs/time-to-accuracy.md directly.
+fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitigation: &str) {
+    use reference::*;
+    let mit: exec::Mitigation = mitigation.parse().expect("mitigation");
+    let net = mlp(&[64, 12, 8, 10], NeuronKind::Iir2, Reset::Subtract, 5, 8);
+    let d = small_digits(64, 8);
+    let mut c = cfg(1, opt, Encoding::Current);
+    c.training.lr = if opt == Optimizer::Sgd { 0.05 } else { 0.01 };
+    c.mitigation = mit;
+    let st = stale(fwd, grad);
+    let mut tr = Trainer::<f64>::new(&net, &c, &st).expect("trainer");
+    let to_rows =
+        |m: &DMatrix<f64>| (0..m.nrows()).map(|r| m.row(r).iter().cloned().collect()).collect::<Vec<_>>();
+    let layers: Vec<Layer> = tr
+        .weights()
+        .iter()
+        .map(|w| Layer {
+            w: to_rows(w),
+            bias: false,
+            iir2: true,
+            alpha: 0.9,
+            beta: 0.8,
+            theta: 1.0,
+            slope: 25.0,
+        })
+        .collect();
+    let nl = layers.len();
+    // hist[l][j]: version j of layer l.
+    let mut hist: Vec<Vec<Vec<Vec<f64>>>> = layers.iter().map(|l| vec![l.w.clone()]).collect();
+    let zeros = |w: &Vec<Vec<f64>>| vec![vec![0.0; w[0].len()]; w.len()];
+    let mut m1: Vec<Vec<Vec<f64>>> = hist.iter().map(|h| zeros(&h[0])).collect();
+    let mut m2 = m1.clone();
+    let read = |h: &Vec<Vec<Vec<f64>>>, i: usize, dl: usize| -> Vec<Vec<f64>> {
+        let j = i.saturating_sub(dl);
+        let wj = &h[j];
+        if !mit.predict || dl == 0 {
+            return wj.clone();
+        }
+        let prev = &h[j.saturating_sub(1)];
+        wj.iter()
+            .zip(prev)
+            .map(|(r, p)| r.iter().zip(p).map(|(a, b)| a + dl as f64 * (a - b)).collect())
+            .collect()
+    };
+    let batches = 8;
+    for i in 0..batches {
+        let idx: Vec<usize> = (i * 8..i * 8 + 8).collect();
+        tr.train_batch(&d.train, &idx, 1, i).expect("batch");
+        let xs: Vec<Vec<f64>> =
+            idx.iter().map(|&q| d.train.sample(q).iter().map(|&p| p as f64).collect()).collect();
+        let labels: Vec<u8> = idx.iter().map(|&q| d.train.labels[q]).collect();
+        let sf = |l: usize| fwd[l] as usize;
+        let sg = |l: usize| if mit.stash { fwd[l] as usize } else { grad[l] as usize };
+        let wf: Vec<_> = (0..nl).map(|l| read(&hist[l], i, sf(l))).collect();
+        let wg: Vec<_> = (0..nl).map(|l| read(&hist[l], i, sg(l))).collect();
+        let mut g = grads(&layers, &wf, &wg, &xs, &labels, 5);
+        for l in 0..nl {
+            let newest = hist[l][i].clone();
+            if mit.delay_comp && sf(l) > 0 && i > 0 {
+                for o in 0..g[l].len() {
+                    for q in 0..g[l][o].len() {
+                        let gr = g[l][o][q];
+                        let lambda = match opt {
+                            Optimizer::Sgd => 0.04,
+                            Optimizer::Adam => {
+                                let bc2 = 1.0 - 0.999f64.powi(i as i32);
+                                2.0 / ((m2[l][o][q] / bc2).sqrt() + 1e-8)
+                            }
+                        };
+                        g[l][o][q] = gr + lambda * gr * gr * (newest[o][q] - wf[l][o][q]);
+                    }
+                }
+            }
+            let lr = c.training.lr * if mit.lr_scale { 1.0 / (1.0 + sf(l) as f64) } else { 1.0 };
+            let t = (i + 1) as i32;
+            let mut next = newest.clone();
+            for o in 0..next.len() {
+                for q in 0..next[o].len() {
+                    let gr = g[l][o][q];
+                    next[o][q] += match opt {
+                        Optimizer::Sgd => -(lr * gr),
+                        Optimizer::Adam => {
+                            // momentum: β1 = max(0, 9 − s) / (max(0, 9 − s) + 1).
+                            let b1 = if mit.momentum {
+                                let lag = 9usize.saturating_sub(sf(l)) as f64;
+                                lag / (lag + 1.0)
+                            } else {
+                                0.9
+                            };
+                            m1[l][o][q] = b1 * m1[l][o][q] + (1.0 - b1) * gr;
+                            m2[l][o][q] = 0.999 * m2[l][o][q] + (1.0 - 0.999) * gr * gr;
+                            let bc1 = 1.0 - b1.powi(t);
+                            let bc2 = 1.0 - 0.999f64.powi(t);
+                            -((lr / bc1) * m1[l][o][q] / (m2[l][o][q].sqrt() / bc2.sqrt() + 1e-8))
+                        }
+                    };
+                }
+            }
+            hist[l].push(next);
+        }
+    }
+    let mut moved = 0.0f64;
+    for (l, w) in tr.weights().iter().enumerate() {
+        let want = &hist[l][batches];
+        for o in 0..w.nrows() {
+            for q in 0..w.ncols() {
+                let (a, b) = (w[(o, q)], want[o][q]);
+                assert!(
+                    (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                    "{mitigation}: layer {} w[{o},{q}] {a} vs reference {b}",
+                    l + 1
+                );
+                moved = moved.max((b - hist[l][0][o][q]).abs());
+            }
+        }
+    }
+    assert!(moved > 1e-4, "training did not move the weights");
+}
+
+#[test]
+fn lr_scale_matches_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[2, 1, 0], &[0, 2, 1], "lr-scale");
+    mitigation_matches_reference(Optimizer::Sgd, &[2, 1, 0], &[0, 2, 1], "lr-scale");
+}
+
+#[test]
+fn delay_comp_matches_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "delay-comp");
+    mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "delay-comp");
+}
+
+#[test]
+fn predict_matches_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "predict");
+    mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "predict");
+}
+
+#[test]
+fn momentum_matches_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[9, 3, 0], &[0, 2, 1], "momentum");
+    mitigation_matches_reference(Optimizer::Sgd, &[9, 3, 0], &[0, 2, 1], "momentum");
+}
+
+#[test]
+fn combined_mitigations_match_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "stash,predict");
+    mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "predict,lr-scale,delay-comp");
+    mitigation_matches_reference(Optimizer::Adam, &[0, 0, 0], &[0, 0, 0], "predict,lr-scale,delay-comp");
+}
+
+#[test]
+fn mitigation_names_round_trip() {
+    for s in [
+        "none",
+        "stash",
+        "lr-scale",
+        "delay-comp",
+        "predict",
+        "momentum",
+        "stash,lr-scale,delay-comp,predict,momentum",
+    ] {
+        let m: exec::Mitigation = s.parse().expect("parses");
+        assert_eq!(m.to_string(), s);
+    }
+    assert_eq!("predict,stash".parse::<exec::Mitigation>().expect("parses").to_string(), "stash,predict");
+    let e = "stash,bogus".parse::<exec::Mitigation>().expect_err("bogus");
+    assert!(e.to_string().contains("'bogus'"), "{e}");
+}
+
+#[test]
+fn evaluations_every_n_iterations_and_at_epoch_ends() {
+    let net = mlp(&[64, 16, 10], NeuronKind::Iir2, Reset::Subtract, 4, 16);
+    let d = small_digits(96, 16); // 6 batches per epoch
+    let mut c = cfg(2, Optimizer::Adam, Encoding::Rate);
+    c.eval_every = Some(4);
+    let r = exec::train_on(&net, &c, &[], &d, &mut |_| {}).expect("train");
+    let its: Vec<u64> = r.evals.iter().map(|e| e.iteration).collect();
+    assert_eq!(its, vec![4, 6, 8, 12]);
+    assert_eq!(r.evals[1].test_accuracy, r.epochs[0].test_accuracy);
+    assert_eq!(r.evals[3].test_accuracy, r.final_test_accuracy);
+    // Evaluating in between never changes the training.
+    c.eval_every = None;
+    let plain = exec::train_on(&net, &c, &[], &d, &mut |_| {}).expect("train");
+    let acc = |r: &exec::ExecReport| {
+        r.epochs.iter().map(|e| (e.train_loss.to_bits(), e.test_accuracy)).collect::<Vec<_>>()
+    };
+    assert_eq!(acc(&plain), acc(&r));
+}
+
+#[test]
+fn time_to_accuracy_uses_fill_then_one_period_per_iteration() {
+    let evals = [
+        exec::EvalPoint {
+            iteration: 10,
+            epoch: 1,
+            test_accuracy: 0.5,
+            silent_outputs: 0.0,
+            firing_rates: vec![],
+        },
+        exec::EvalPoint {
+            iteration: 20,
+            epoch: 1,
+            test_accuracy: 0.81,
+            silent_outputs: 0.0,
+            firing_rates: vec![],
+        },
+        exec::EvalPoint {
+            iteration: 30,
+            epoch: 2,
+            test_accuracy: 0.79,
+            silent_outputs: 0.0,
+            firing_rates: vec![],
+        },
+    ];
+    let timing = exec::PipelineTiming { fill_cycles: 5_000, period_cycles: 1_000, clock_hz: 1e6 };
+    let t = exec::time_to_accuracy(&evals, 0.8, Some(&timing));
+    assert_eq!((t.iterations, t.reached), (Some(20), true));
+    assert!((t.seconds.expect("timed") - (5_000.0 + 19.0 * 1_000.0) / 1e6).abs() < 1e-12);
+    let miss = exec::time_to_accuracy(&evals, 0.9, Some(&timing));
+    assert_eq!((miss.iterations, miss.seconds, miss.reached), (None, None, false));
+    assert_eq!(exec::time_to_accuracy(&evals, 0.8, None).seconds, None);
 }

@@ -12,6 +12,7 @@ pub mod schedule_file;
 pub mod simulate;
 pub mod tasks;
 pub mod train;
+pub mod tune;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use spikepipe_backends::exec::{self, progress::EpochBar, DatasetSpec, ExecConfig, ExecError, ExecReport};
+use spikepipe_backends::exec::{
+    self, progress::EpochBar, time_to_accuracy, DatasetSpec, ExecConfig, ExecError, ExecReport, Mitigation,
+    PipelineTiming, TimeToAccuracy,
+};
 use spikepipe_compiler::{compile, load_model, load_specs, Method};
 use spikepipe_ir::{LayerStaleness, ModelSpec, Network, Optimizer};
 
@@ -15,7 +18,13 @@ use super::{bad_input, outputs, print, schedule_file, Format, Table};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  spikepipe train models/mlp-digits.yaml\n  \
 spikepipe train models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml --method ilp -p 4 --baseline\n  \
-spikepipe train models/mlp-fmnist.yaml --dataset idx:/usr/share/datasets/fashion-mnist --epochs 1 --format json")]
+spikepipe train models/mlp-fmnist.yaml --dataset idx:/usr/share/datasets/fashion-mnist --epochs 1 --format json\n  \
+spikepipe train models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -m heuristic -p 8 --mitigation predict --baseline\n  \
+spikepipe train models/mlp-digits.yaml --schedule s.json --target-accuracy 0.8 --eval-every 5\n\n\
+Time to accuracy (docs/time-to-accuracy.md): the test set is evaluated every --eval-every\n\
+iterations and at every epoch's end; the iterations to the target are those of the first\n\
+evaluation at or above it, and with a schedule (--schedule or --method) the simulated time\n\
+is fill + (iterations − 1) × period cycles at the hardware clock.")]
 pub struct TrainArgs {
     /// Model spec (YAML), e.g. models/mlp-digits.yaml.
     pub model: PathBuf,
@@ -56,9 +65,25 @@ pub struct TrainArgs {
     /// Optimizer (default: the model's).
     #[arg(long, value_parser = ["adam", "sgd"])]
     pub optimizer: Option<String>,
-    /// Input-gradient passes use the weights their forward pass used (PipeDream weight stashing).
+    /// Staleness mitigations, comma-separated: none, stash (weight stashing), lr-scale
+    /// (lr / (1 + s) per layer), delay-comp (DC-ASGD correction), predict (weights
+    /// extrapolated s steps ahead along the optimiser's last step). See docs/time-to-accuracy.md.
+    #[arg(long, default_value = "none", value_name = "LIST", value_parser = parse_mitigation)]
+    pub mitigation: Mitigation,
+    /// Scale each layer's initial weights, from the input, so that its firing rate on the
+    /// first training batch is R (0–1), e.g. 0.1; default: PyTorch's initialisation as is.
+    #[arg(long, value_name = "R")]
+    pub init_rate: Option<f64>,
+    /// Same as `--mitigation stash` (kept for older scripts).
     #[arg(long)]
     pub weight_stashing: bool,
+    /// Evaluate the test set every N iterations (default: 4 times per epoch); epoch ends always.
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<usize>,
+    /// Test accuracy (0–1) for the time to accuracy (default with --baseline: the
+    /// baseline's final accuracy − 0.005).
+    #[arg(long, value_name = "X")]
+    pub target_accuracy: Option<f64>,
     /// Add a bias to every weight layer, `y = W x + b` (as snnTorch's nn.Linear);
     /// default `y = W x` (docs/design.md, "Training semantics").
     #[arg(long)]
@@ -83,24 +108,34 @@ pub struct TrainArgs {
     pub format: Format,
 }
 
+/// Parses `--mitigation`.
+pub fn parse_mitigation(s: &str) -> Result<Mitigation, String> {
+    s.parse().map_err(|e: exec::UnknownMitigation| e.to_string())
+}
+
+/// Staleness, where it came from, and the schedule's timing (for the time to accuracy).
+type Staleness = (Vec<LayerStaleness>, String, Option<PipelineTiming>);
+
 /// The staleness to train with: from a verified schedule file compiled for this model, a
 /// fresh compilation, or none.
-fn staleness(
-    args: &TrainArgs,
-    model: &ModelSpec,
-    net: &Network,
-) -> anyhow::Result<(Vec<LayerStaleness>, String)> {
+fn staleness(args: &TrainArgs, model: &ModelSpec, net: &Network) -> anyhow::Result<Staleness> {
     if let Some(path) = &args.schedule {
         let s = schedule_file::load_verified(path)?;
         schedule_file::check_belongs(path, &s, &args.model, model, net)?;
-        return Ok((s.staleness, format!("schedule {}", path.display())));
+        let timing = PipelineTiming::from_schedule(&s);
+        return Ok((s.staleness, format!("schedule {}", path.display()), Some(timing)));
     }
     if let Some(method) = args.method {
         let specs = load_specs(&args.model, args.hardware.as_deref(), args.processors)?;
         let s = compile(&specs, &args.solve.options(method, 10.0))?;
-        return Ok((s.staleness, format!("{method} on {} processors", specs.hardware.processors)));
+        let timing = PipelineTiming::from_schedule(&s);
+        return Ok((
+            s.staleness,
+            format!("{method} on {} processors", specs.hardware.processors),
+            Some(timing),
+        ));
     }
-    Ok((Vec::new(), "none (no pipelining)".into()))
+    Ok((Vec::new(), "none (no pipelining)".into(), None))
 }
 
 /// Executor errors keep their type: `main` maps the user's (bad data, files) to exit 2.
@@ -143,7 +178,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.save {
         outputs::check_file("--save", path)?;
     }
-    let (stale, source) = staleness(&args, &model, &net)?;
+    let (stale, source, timing) = staleness(&args, &model, &net)?;
     let dataset: DatasetSpec = args.dataset.parse::<DatasetSpec>().map_err(anyhow::Error::new)?;
     let mut training = model.training.clone();
     if let Some(e) = args.epochs {
@@ -166,16 +201,33 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     cfg.test_limit = args.test_limit;
     cfg.seed = args.seed;
     cfg.threads = args.threads;
-    cfg.weight_stashing = args.weight_stashing;
+    cfg.mitigation = args.mitigation;
+    if let Some(r) = args.init_rate {
+        if !(r > 0.0 && r < 1.0) {
+            return Err(bad_input(format!("--init-rate must be between 0 and 1 (exclusive), got {r}")));
+        }
+    }
+    cfg.init_rate = args.init_rate;
+    cfg.mitigation.stash |= args.weight_stashing;
     cfg.bias = args.bias;
     cfg.save = args.save.clone();
     cfg.resume = args.load.clone();
     let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit).map_err(anyhow::Error::new)?;
+    if let Some(x) = args.target_accuracy {
+        if !(0.0..=1.0).contains(&x) {
+            return Err(bad_input(format!("--target-accuracy must be between 0 and 1, got {x}")));
+        }
+    }
+    cfg.eval_every = match args.eval_every {
+        Some(0) => return Err(bad_input("--eval-every must be at least 1")),
+        Some(n) => Some(n),
+        None => Some(data.train.len().div_ceil(net.batch.max(1) as usize).div_ceil(4).max(1)),
+    };
 
     let report = run_one(&net, &cfg, &stale, &data, "train", args.quiet)?;
     let baseline = if args.baseline {
         let mut bcfg = cfg.clone();
-        bcfg.weight_stashing = false;
+        bcfg.mitigation = Mitigation::NONE;
         bcfg.save = None;
         bcfg.resume = None;
         Some(run_one(&net, &bcfg, &[], &data, "baseline", args.quiet)?)
@@ -183,11 +235,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         None
     };
 
+    let target =
+        args.target_accuracy.or_else(|| baseline.as_ref().map(|b| (b.final_test_accuracy - 0.005).max(0.0)));
+    let tta = target.map(|x| time_to_accuracy(&report.evals, x, timing.as_ref()));
+    let baseline_tta = target.zip(baseline.as_ref()).map(|(x, b)| time_to_accuracy(&b.evals, x, None));
+
     match args.format {
         Format::Json => {
             let mut v = serde_json::to_value(&report)?;
             v["model"] = json!(model.name);
             v["staleness_source"] = json!(source);
+            v["timing"] = serde_json::to_value(timing)?;
+            v["time_to_accuracy"] = serde_json::to_value(tta)?;
+            v["baseline_time_to_accuracy"] = serde_json::to_value(baseline_tta)?;
             if let Some(b) = &baseline {
                 v["baseline_final_test_accuracy"] = json!(b.final_test_accuracy);
                 v["baseline_epochs"] = serde_json::to_value(&b.epochs)?;
@@ -204,7 +264,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 report.seed,
                 fmt_staleness(&report.staleness),
                 source,
-                if report.weight_stashing { ", weight stashing" } else { "" }
+                if report.mitigation == "none" {
+                    String::new()
+                } else {
+                    format!(", mitigation {}", report.mitigation)
+                }
             );
             let mut header = vec!["epoch", "train loss", "train acc", "test acc", "seconds", "samples/s"];
             if baseline.is_some() {
@@ -239,7 +303,27 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     report.final_test_accuracy - b.final_test_accuracy
                 ));
             }
+            if let Some(t) = &tta {
+                out.push_str(&fmt_tta("time to accuracy", t, timing.as_ref()));
+            }
+            if let Some(t) = &baseline_tta {
+                out.push_str(&fmt_tta("baseline time to accuracy", t, None));
+            }
             print(&out)
         }
+    }
+}
+
+fn fmt_tta(what: &str, t: &TimeToAccuracy, timing: Option<&PipelineTiming>) -> String {
+    match (t.iterations, t.seconds) {
+        (None, _) => format!("{what} {:.4}: not reached\n", t.target),
+        (Some(k), Some(secs)) => format!(
+            "{what} {:.4}: {k} iterations, {secs:.4} simulated s (fill {} + {} × period {} cycles)\n",
+            t.target,
+            timing.map_or(0, |x| x.fill_cycles),
+            k - 1,
+            timing.map_or(0, |x| x.period_cycles)
+        ),
+        (Some(k), None) => format!("{what} {:.4}: {k} iterations\n", t.target),
     }
 }

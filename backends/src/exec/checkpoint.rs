@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | 8 | magic `SPKEXEC1` |
 //! | 8 | `u64` length H of the header |
-//! | H | UTF-8 JSON [`Header`]: format, dtype (`f32`/`f64`), network, staleness, stashing, seed, epochs done, optimizer (kind, lr, step), bias (absent: false), per-layer shapes (with a bias the last column is the bias) and number of kept weight versions, epoch history |
+//! | H | UTF-8 JSON [`Header`]: format, dtype (`f32`/`f64`), network, staleness, stashing, mitigations, seed, epochs done, optimizer (kind, lr, step), bias (absent: false), per-layer shapes (with a bias the last column is the bias) and number of kept weight versions, epoch history, evaluations |
 //! | … | blob: for every layer in order, its weight versions oldest → newest (the last one is the current weights), then for Adam the first and second moments; every matrix `rows × cols` in column-major order (`W[n, k]` at `k·rows + n`) as dtype values |
 //!
 //! The RNG needs no state: every random draw comes from a ChaCha8 stream derived from
@@ -18,7 +18,8 @@ use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 use spikepipe_ir::{LayerStaleness, Network, Optimizer};
 
-use super::{EpochReport, ExecConfig, ExecError, OptState, Real, Trainer, WeightRing, Weights};
+use super::trainer::Weights;
+use super::{EpochReport, EvalPoint, ExecConfig, ExecError, Mitigation, OptState, Real, Trainer, WeightRing};
 
 /// Magic bytes at the start of a checkpoint.
 pub const MAGIC: &[u8; 8] = b"SPKEXEC1";
@@ -39,6 +40,9 @@ pub struct Header {
     pub staleness: Vec<LayerStaleness>,
     /// Weight stashing.
     pub weight_stashing: bool,
+    /// Mitigations (`none` or a list, see [`Mitigation`]); absent in older files: stashing only.
+    #[serde(default)]
+    pub mitigation: Option<String>,
     /// Seed.
     pub seed: u64,
     /// Completed epochs.
@@ -56,6 +60,9 @@ pub struct Header {
     pub layers: Vec<LayerEntry>,
     /// Reports of the completed epochs.
     pub history: Vec<EpochReport>,
+    /// Test evaluations so far; absent in older files.
+    #[serde(default)]
+    pub evals: Vec<EvalPoint>,
 }
 
 /// Shape entry of one layer.
@@ -86,7 +93,8 @@ impl<F: Real> Trainer<F> {
             dtype: F::DTYPE.into(),
             network: self.net.clone(),
             staleness: self.staleness.clone(),
-            weight_stashing: self.weight_stashing,
+            weight_stashing: self.mitigation.stash,
+            mitigation: Some(self.mitigation.to_string()),
             seed: self.seed,
             epochs_done: self.epochs_done,
             optimizer: self.opt.kind,
@@ -98,6 +106,7 @@ impl<F: Real> Trainer<F> {
                 .map(|v| LayerEntry { rows: v[0].nrows(), cols: v[0].ncols(), versions: v.len() })
                 .collect(),
             history: self.history.clone(),
+            evals: self.evals.clone(),
         };
         let json = serde_json::to_vec(&header).map_err(|e| bad(path, e.to_string()))?;
         let mut out = Vec::new();
@@ -194,7 +203,12 @@ impl<F: Real> Trainer<F> {
         if pos != blob.len() {
             return Err(bad(path, "trailing data"));
         }
-        let same_staleness = h.staleness == tr.staleness && h.weight_stashing == tr.weight_stashing;
+        let saved_mitigation = match &h.mitigation {
+            Some(m) => m.parse::<Mitigation>().map_err(|e| bad(path, e.to_string()))?,
+            None => Mitigation { stash: h.weight_stashing, ..Mitigation::NONE },
+        };
+        let same_staleness = h.staleness == tr.staleness && saved_mitigation == tr.mitigation;
+        let depths: Vec<usize> = (0..tr.delays.len()).map(|l| tr.ring_depth(l)).collect();
         tr.weights = match &tr.weights {
             Weights::Plain(_) => {
                 Weights::Plain(all_versions.into_iter().map(|mut v| v.pop().expect("non-empty")).collect())
@@ -202,12 +216,12 @@ impl<F: Real> Trainer<F> {
             Weights::Ring(_) => Weights::Ring(
                 all_versions
                     .into_iter()
-                    .zip(&tr.delays)
-                    .map(|(mut vers, &(f, g))| {
+                    .zip(&depths)
+                    .map(|(mut vers, &depth)| {
                         if !same_staleness {
                             vers = vec![vers.pop().expect("non-empty")];
                         }
-                        WeightRing::from_versions(vers, f.max(g))
+                        WeightRing::from_versions(vers, depth)
                     })
                     .collect(),
             ),
@@ -215,6 +229,7 @@ impl<F: Real> Trainer<F> {
         tr.opt = OptState { kind: h.optimizer, lr: cfg.training.lr, step: h.step, m, v };
         tr.epochs_done = h.epochs_done;
         tr.history = h.history;
+        tr.evals = h.evals;
         Ok(tr)
     }
 }

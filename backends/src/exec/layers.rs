@@ -19,6 +19,7 @@ use nalgebra::{DMatrix, Dyn};
 use spikepipe_ir::{LayerOp, PoolKind, WeightLayer};
 
 use super::neuron::NeuronParams;
+use super::spikes;
 use super::{ExecError, Real};
 
 /// Synaptic operation with `usize` sizes.
@@ -102,15 +103,11 @@ pub struct PoolPlan {
     pub ow: usize,
 }
 
-/// Columns per block of the sparse kernels.
-const BLOCK: usize = 8;
-
-/// Input density above which the dense GEMM beats the spike-driven sums. matrixmultiply
-/// dispatches to AVX2/AVX-512 kernels at run time while the sparse loops are compiled for
-/// baseline x86-64 (SSE2); measured on the mlp-fmnist layers the dense GEMM was ~2.5×
-/// faster at the densities training sees (0.2–0.4), so the spike-driven path only pays
-/// for sparse activity.
-pub const DENSE_ABOVE: f64 = 0.1;
+/// Input density above which the dense GEMM beats the accumulate-only kernels of
+/// [`spikes`]. matrixmultiply dispatches to AVX2/FMA kernels at run time while the
+/// spike kernels are compiled for baseline x86-64 (SSE2 through `wide`); measured on
+/// mlp-fmnist's layers (bench/README.md) the spike kernels win up to about this density.
+pub const DENSE_ABOVE: f64 = 0.5;
 
 /// Fraction of non-zero entries.
 fn density<F: Real>(x: &DMatrix<F>) -> f64 {
@@ -252,26 +249,8 @@ impl<F: Real> LayerPlan<F> {
         match self.op {
             Op::Linear { .. } if sparse && density(x) < DENSE_ABOVE => {
                 let mut y = DMatrix::<F>::zeros(self.n, m);
-                let (n, k) = (self.n, self.k);
-                let ws = w.as_slice();
-                let xs = x.as_slice();
-                let ys = y.as_mut_slice();
-                // Blocks of columns: each weight column is read once per block and added
-                // to the block's outputs whose input spiked.
-                for m0 in (0..m).step_by(BLOCK) {
-                    let m1 = (m0 + BLOCK).min(m);
-                    let yb = &mut ys[m0 * n..m1 * n];
-                    for kk in 0..k {
-                        let wc = &ws[kk * n..(kk + 1) * n];
-                        for (j, yc) in yb.chunks_exact_mut(n).enumerate() {
-                            if xs[(m0 + j) * k + kk] != F::zero() {
-                                for (a, &b) in yc.iter_mut().zip(wc) {
-                                    *a += b;
-                                }
-                            }
-                        }
-                    }
-                }
+                let lists = spikes::active_rows(x.as_slice(), self.k, m);
+                spikes::gather_columns(&w.as_slice()[..self.n * self.k], self.n, &lists, y.as_mut_slice());
                 y
             }
             Op::Linear { .. } => w.columns(0, self.k) * x,
@@ -299,24 +278,9 @@ impl<F: Real> LayerPlan<F> {
         self.bias_grad(delta, grad);
         match self.op {
             Op::Linear { .. } if sparse && density(x) < DENSE_ABOVE => {
-                let (n, k) = (self.n, self.k);
-                let gs = grad.as_mut_slice();
-                let xs = x.as_slice();
-                let ds = delta.as_slice();
-                for m0 in (0..x.ncols()).step_by(BLOCK) {
-                    let m1 = (m0 + BLOCK).min(x.ncols());
-                    let db = &ds[m0 * n..m1 * n];
-                    for kk in 0..k {
-                        let gc = &mut gs[kk * n..(kk + 1) * n];
-                        for (j, dc) in db.chunks_exact(n).enumerate() {
-                            if xs[(m0 + j) * k + kk] != F::zero() {
-                                for (a, &b) in gc.iter_mut().zip(dc) {
-                                    *a += b;
-                                }
-                            }
-                        }
-                    }
-                }
+                let lists = spikes::active_cols(x.as_slice(), self.k, x.ncols());
+                let gw = &mut grad.as_mut_slice()[..self.n * self.k];
+                spikes::gather_columns(delta.as_slice(), self.n, &lists, gw);
             }
             Op::Linear { .. } => {
                 // Xᵀ as a strided view (no copy): row stride K, column stride 1.

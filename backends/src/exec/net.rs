@@ -97,6 +97,10 @@ pub struct ChunkResult<F> {
     pub loss: f64,
     /// Correct predictions.
     pub correct: usize,
+    /// Samples whose last layer emitted no spike at any step.
+    pub silent: usize,
+    /// Spikes emitted per layer (before pooling), summed over neurons, steps and samples.
+    pub spikes: Vec<f64>,
     /// Gradient of (loss sum × `scale`) per layer (`N × cols`); empty for forward-only runs.
     pub grads: Vec<DMatrix<F>>,
 }
@@ -115,6 +119,17 @@ fn logits<F: Real>(plan: &NetPlan<F>, out: &DMatrix<F>, v_last: &DMatrix<F>, b: 
         }
     }
     z
+}
+
+/// Samples (of `b`, columns `t·b + j` of `out`) without a single non-zero output.
+fn silent_samples<F: Real>(out: &DMatrix<F>, c: usize, b: usize) -> usize {
+    let mut fired = vec![false; b];
+    for (col, x) in out.as_slice().chunks_exact(c).enumerate() {
+        if x.iter().any(|&v| v != F::zero()) {
+            fired[col % b] = true;
+        }
+    }
+    fired.iter().filter(|&&f| !f).count()
 }
 
 fn argmax(z: &[f64]) -> usize {
@@ -145,6 +160,7 @@ pub fn run_chunk<F: Real>(
     let b = labels.len();
     let train = wt_grad.is_some();
     let mut saved: Vec<Saved<F>> = Vec::with_capacity(plan.layers.len());
+    let mut spikes = Vec::with_capacity(plan.layers.len());
     let mut x = x0;
     for (l, lp) in plan.layers.iter().enumerate() {
         let y = lp.forward(w_fwd[l], &x, plan.use_sparse(l));
@@ -153,6 +169,7 @@ pub fn run_chunk<F: Real>(
         let mut s = DMatrix::<F>::zeros(lp.out_elems, m);
         lp.neuron.forward(y.as_slice(), v.as_mut_slice(), s.as_mut_slice(), lp.out_elems * b, plan.smooth);
         drop(y);
+        spikes.push(s.as_slice().iter().map(|v| v.to_f64()).sum::<f64>());
         let (pooled, arg) = lp.pool_forward(s.clone());
         let next = pooled;
         if train || l + 1 == plan.layers.len() {
@@ -172,6 +189,7 @@ pub fn run_chunk<F: Real>(
     let z = logits(plan, &out, &last.v, b);
     let mut loss = 0.0;
     let mut correct = 0;
+    let silent = silent_samples(&out, plan.classes, b);
     let mut dz = vec![vec![0.0f64; plan.classes]; b];
     for (j, zj) in z.iter().enumerate() {
         let label = labels[j] as usize;
@@ -186,7 +204,9 @@ pub fn run_chunk<F: Real>(
             *d = (zj[c] - lse).exp() - if c == label { 1.0 } else { 0.0 };
         }
     }
-    let Some(wt_grad) = wt_grad else { return ChunkResult { loss, correct, grads: Vec::new() } };
+    let Some(wt_grad) = wt_grad else {
+        return ChunkResult { loss, correct, silent, spikes, grads: Vec::new() };
+    };
 
     // Backward.
     let c = plan.classes;
@@ -229,5 +249,5 @@ pub fn run_chunk<F: Real>(
         };
     }
     grads.reverse();
-    ChunkResult { loss, correct, grads }
+    ChunkResult { loss, correct, silent, spikes, grads }
 }

@@ -42,20 +42,38 @@ impl<F: Real> OptState<F> {
 
     /// Applies gradient `g` of layer `l` to `w`.
     pub fn apply(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>) {
+        self.apply_scaled(l, w, g, 1.0);
+    }
+
+    /// Adam's bias correction of the second moment after the steps applied so far
+    /// (`None` for SGD or before the first step).
+    pub fn second_moment(&self, l: usize) -> Option<(&DMatrix<F>, f64)> {
+        (self.kind == Optimizer::Adam && self.step > 0)
+            .then(|| (&self.v[l], 1.0 - BETA2.powi(self.step.min(i32::MAX as u64) as i32)))
+    }
+
+    /// Like [`apply`](Self::apply) with the learning rate multiplied by `factor`.
+    pub fn apply_scaled(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64) {
+        self.apply_with(l, w, g, factor, BETA1);
+    }
+
+    /// Like [`apply_scaled`](Self::apply_scaled) with Adam's β1 set to `beta1` (SGD ignores it).
+    pub fn apply_with(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64, beta1: f64) {
+        let lr_l = self.lr * factor;
         match self.kind {
             Optimizer::Sgd => {
-                let lr = F::f(self.lr);
+                let lr = F::f(lr_l);
                 for (a, &b) in w.as_mut_slice().iter_mut().zip(g.as_slice()) {
                     *a -= lr * b;
                 }
             }
             Optimizer::Adam => {
                 let t = self.step.max(1) as i32;
-                let bc1 = 1.0 - BETA1.powi(t);
+                let bc1 = 1.0 - beta1.powi(t);
                 let bc2 = 1.0 - BETA2.powi(t);
-                let step_size = F::f(self.lr / bc1);
+                let step_size = F::f(lr_l / bc1);
                 let bc2_sqrt = F::f(bc2.sqrt());
-                let (b1, b2, eps) = (F::f(BETA1), F::f(BETA2), F::f(EPS));
+                let (b1, b2, eps) = (F::f(beta1), F::f(BETA2), F::f(EPS));
                 let (one_b1, one_b2) = (F::one() - b1, F::one() - b2);
                 let ms = self.m[l].as_mut_slice();
                 let vs = self.v[l].as_mut_slice();

@@ -41,6 +41,14 @@ impl EpochBar {
                     b.set_message(format!("loss {loss:.4}"));
                 }
             }
+            Progress::Eval(e) => {
+                if let Some(b) = &self.bar {
+                    b.println(format!(
+                        "{} iteration {}: test accuracy {:.4}",
+                        self.label, e.iteration, e.test_accuracy
+                    ));
+                }
+            }
             Progress::EpochEnd(_) => {
                 if let Some(b) = self.bar.take() {
                     b.finish_and_clear();
