@@ -39,6 +39,8 @@ enum Command {
     Simulate(cli::simulate::SimulateArgs),
     /// Train the SNN for real with the gradient delays a schedule implies.
     Train(cli::train::TrainArgs),
+    /// Write a schedule as a PyTorch/snnTorch training package (train.py, distributed.py).
+    Export(cli::export::ExportArgs),
     /// Pick the schedule and staleness mitigation with the smallest simulated time to accuracy.
     Tune(cli::tune::TuneArgs),
     /// Compile, simulate (and optionally train) every model and write the evaluation report.
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => cli::compare::run(a),
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Train(a) => cli::train::run(a),
+        Command::Export(a) => cli::export::run(a),
         Command::Tune(a) => cli::tune::run(a),
         Command::Report(a) => cli::report::run(a),
     };

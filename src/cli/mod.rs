@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod compile;
+pub mod export;
 pub mod flags;
 pub mod outputs;
 pub mod progress;
