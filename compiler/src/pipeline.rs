@@ -6,6 +6,7 @@ use spikepipe_ir::{Schedule, SolverStatus, TaskGraph};
 
 use crate::cost::{annotate, Systolic};
 use crate::emit;
+use crate::schedule::timing::max_staleness;
 use crate::schedule::{candidates, scheduler, Method, Problem};
 use crate::{ScheduleError, Specs};
 
@@ -113,10 +114,6 @@ fn compile_with(specs: &Specs, opts: &CompileOptions, recompute: &[u32]) -> Resu
     schedule.solver.seconds =
         if opts.reproducible { 0.0 } else { emit::round6(started.elapsed().as_secs_f64()) };
     emit::finish(&problem, schedule)
-}
-
-fn max_staleness(s: &Schedule) -> u64 {
-    spikepipe_ir::staleness_summary(&spikepipe_ir::compute_staleness(s)).0
 }
 
 fn join_notes(a: Option<String>, b: String) -> Option<String> {

@@ -14,7 +14,7 @@
 //! standard methods' placements are candidates, `heuristic` is never slower than the
 //! best of them at the same staleness cap.
 
-use spikepipe_ir::{compute_staleness, staleness_summary, Schedule, SolverInfo};
+use spikepipe_ir::{Schedule, SolverInfo};
 
 use super::gpipe::Gpipe;
 use super::heuristic::{best_plan, placement_of};
@@ -34,7 +34,7 @@ pub struct Candidate {
 impl Candidate {
     /// Largest staleness of any layer, recomputed from the starts.
     pub fn max_staleness(&self) -> u64 {
-        staleness_summary(&compute_staleness(&self.schedule)).0
+        timing::max_staleness(&self.schedule)
     }
     /// Ordering key under a cap: (misses the cap, period, max staleness, bytes moved).
     pub fn key(&self, cap: Option<u64>) -> (bool, u64, u64, u64) {

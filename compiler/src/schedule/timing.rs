@@ -188,6 +188,12 @@ fn staleness_key(s: &Schedule) -> (u64, u64) {
     staleness_summary(&compute_staleness(s))
 }
 
+/// Largest staleness of a timed schedule whose `staleness` field is not filled yet
+/// (recomputed from its starts and transfers).
+pub fn max_staleness(s: &Schedule) -> u64 {
+    staleness_key(s).0
+}
+
 /// Times a placed schedule at the smallest period whose list schedule keeps every
 /// layer's staleness at most `cap`: the slack above the placement's minimum period lets
 /// chunks start when their inputs arrive, which shortens an iteration and so the
