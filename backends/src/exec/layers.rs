@@ -104,15 +104,14 @@ pub struct PoolPlan {
 }
 
 /// Input density above which the dense GEMM beats the accumulate-only kernels of
-/// [`spikes`]. matrixmultiply dispatches to AVX2/FMA kernels at run time while the
-/// spike kernels are compiled for baseline x86-64 (SSE2 through `wide`); measured on
-/// mlp-fmnist's layers (bench/README.md) the spike kernels win up to about this density.
+/// [`spikes`] (measured on mlp-fmnist's layers, bench/README.md).
 pub const DENSE_ABOVE: f64 = 0.5;
 
-/// Fraction of non-zero entries.
-fn density<F: Real>(x: &DMatrix<F>) -> f64 {
-    let nz = x.as_slice().iter().filter(|&&v| v != F::zero()).count();
-    nz as f64 / x.len().max(1) as f64
+/// The non-zero rows of every column of a binary input `x`, when it is sparse enough
+/// for the accumulate-only kernels to win.
+fn sparse_lists<F: Real>(x: &DMatrix<F>) -> Option<spikes::Lists> {
+    let lists = spikes::active_rows(x.as_slice(), x.nrows(), x.ncols());
+    ((lists.entries() as f64) < DENSE_ABOVE * x.len() as f64).then_some(lists)
 }
 
 fn us(x: u64) -> usize {
@@ -246,10 +245,11 @@ impl<F: Real> LayerPlan<F> {
 
     fn forward_nobias(&self, w: &DMatrix<F>, x: &DMatrix<F>, sparse: bool) -> DMatrix<F> {
         let m = x.ncols();
+        let lists = if sparse && matches!(self.op, Op::Linear { .. }) { sparse_lists(x) } else { None };
         match self.op {
-            Op::Linear { .. } if sparse && density(x) < DENSE_ABOVE => {
+            Op::Linear { .. } if lists.is_some() => {
                 let mut y = DMatrix::<F>::zeros(self.n, m);
-                let lists = spikes::active_rows(x.as_slice(), self.k, m);
+                let lists = lists.unwrap_or_default();
                 spikes::gather_columns(&w.as_slice()[..self.n * self.k], self.n, &lists, y.as_mut_slice());
                 y
             }
@@ -276,9 +276,10 @@ impl<F: Real> LayerPlan<F> {
     /// to `grad` (`N × cols()`).
     pub fn weight_grad(&self, delta: &DMatrix<F>, x: &DMatrix<F>, sparse: bool, grad: &mut DMatrix<F>) {
         self.bias_grad(delta, grad);
+        let lists = if sparse && matches!(self.op, Op::Linear { .. }) { sparse_lists(x) } else { None };
         match self.op {
-            Op::Linear { .. } if sparse && density(x) < DENSE_ABOVE => {
-                let lists = spikes::active_cols(x.as_slice(), self.k, x.ncols());
+            Op::Linear { .. } if lists.is_some() => {
+                let lists = lists.unwrap_or_default().transpose(self.k);
                 let gw = &mut grad.as_mut_slice()[..self.n * self.k];
                 spikes::gather_columns(delta.as_slice(), self.n, &lists, gw);
             }

@@ -1,5 +1,7 @@
 //! The float type the executor computes in: f32 for training, f64 for gradient checks.
 
+use super::spikes::{gather_rows_scalar, GatherF32, Lists};
+
 /// Floating-point type of the executor (f32 for training, f64 for gradient checks).
 pub trait Real: nalgebra::RealField + GatherAdd + Copy + Send + Sync + 'static {
     /// Name in checkpoints.
@@ -52,63 +54,22 @@ impl Real for f64 {
     }
 }
 
-/// The accumulate-only kernel of binary inputs: `acc[r] += Σ_{i ∈ list} src[i·n + r0 + r]`
-/// for `r < acc.len()` — adding the columns `list` of a column-major matrix with `n` rows,
-/// restricted to rows `r0..r0 + acc.len()`.
+/// The accumulate-only kernel of binary inputs, per float type: see
+/// [`spikes::gather_columns`](super::spikes::gather_columns).
 pub trait GatherAdd: Sized {
-    /// See the trait.
-    fn gather_add(acc: &mut [Self], src: &[Self], n: usize, r0: usize, list: &[u32]);
-}
-
-fn gather_add_scalar<T: Copy + std::ops::AddAssign>(
-    acc: &mut [T],
-    src: &[T],
-    n: usize,
-    r0: usize,
-    list: &[u32],
-) {
-    let len = acc.len();
-    for &i in list {
-        let base = i as usize * n + r0;
-        for (a, &s) in acc.iter_mut().zip(&src[base..base + len]) {
-            *a += s;
-        }
-    }
+    /// `out[:, c] += Σ_{i ∈ lists.of(c)} src[:, i]`, every column `n` long (column-major).
+    fn gather_columns(src: &[Self], n: usize, lists: &Lists, out: &mut [Self]);
 }
 
 impl GatherAdd for f64 {
-    fn gather_add(acc: &mut [f64], src: &[f64], n: usize, r0: usize, list: &[u32]) {
-        gather_add_scalar(acc, src, n, r0, list);
+    fn gather_columns(src: &[f64], n: usize, lists: &Lists, out: &mut [f64]) {
+        gather_rows_scalar(src, n, lists, out, 0..n);
     }
 }
 
-/// Rows per register tile of the f32 kernel: four 8-lane vectors (eight SSE registers on
-/// baseline x86-64, four AVX ones where the compiler may use them).
-pub const GATHER_TILE: usize = 32;
-
-fn lanes(s: &[f32]) -> wide::f32x8 {
-    let mut a = [0.0f32; 8];
-    a.copy_from_slice(s);
-    wide::f32x8::from(a)
-}
-
 impl GatherAdd for f32 {
-    fn gather_add(acc: &mut [f32], src: &[f32], n: usize, r0: usize, list: &[u32]) {
-        if acc.len() != GATHER_TILE {
-            return gather_add_scalar(acc, src, n, r0, list);
-        }
-        // The four accumulators stay in registers over the whole list.
-        let mut a = [lanes(&acc[0..8]), lanes(&acc[8..16]), lanes(&acc[16..24]), lanes(&acc[24..32])];
-        for &i in list {
-            let base = i as usize * n + r0;
-            let s = &src[base..base + GATHER_TILE];
-            a[0] += lanes(&s[0..8]);
-            a[1] += lanes(&s[8..16]);
-            a[2] += lanes(&s[16..24]);
-            a[3] += lanes(&s[24..32]);
-        }
-        for (q, v) in a.iter().enumerate() {
-            acc[q * 8..q * 8 + 8].copy_from_slice(&v.to_array());
-        }
+    fn gather_columns(src: &[f32], n: usize, lists: &Lists, out: &mut [f32]) {
+        // Picks AVX-512, AVX2 or scalar code at run time (safe `pulp` dispatch).
+        pulp::Arch::new().dispatch(GatherF32 { src, n, lists, out });
     }
 }
