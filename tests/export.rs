@@ -455,13 +455,17 @@ fn rate_coded_accuracy_matches_executor_over_seeds() {
     eprintln!(
         "{name}: pipedream P = 2, {ACC_EPOCHS} epochs: executor {a:.4} {ours:?}; exported {b:.4} {theirs:?}"
     );
-    // Within 1 point, or — when the seeds are noisier than that — within three standard
-    // errors of the paired per-seed differences (the two differ only in float summation
-    // order, which flips spikes at the threshold and so changes each seed's run).
-    let diffs: Vec<f64> = ours.iter().zip(&theirs).map(|(x, y)| x - y).collect();
-    let dm = mean(&diffs);
-    let var = diffs.iter().map(|d| (d - dm).powi(2)).sum::<f64>() / (diffs.len() as f64 - 1.0).max(1.0);
-    let se = (var / diffs.len() as f64).sqrt();
+    // The two sides draw their own sample orders and spikes (ChaCha8 streams against
+    // torch's generators), so seed k of one is not paired with seed k of the other: these
+    // are two independent samples of a final accuracy whose spread over seeds is about 2
+    // points (and one run in 20–30 collapses, in both; docs/export.md). Within 1 point, or
+    // within three standard errors of the difference of the two means (Welch) when the
+    // seeds are noisier than that.
+    let var = |v: &[f64]| {
+        let m = mean(v);
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0).max(1.0)
+    };
+    let se = (var(&ours) / ours.len() as f64 + var(&theirs) / theirs.len() as f64).sqrt();
     let tol = 0.01f64.max(3.0 * se);
     assert!(
         (a - b).abs() <= tol,

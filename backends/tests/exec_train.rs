@@ -445,6 +445,8 @@ fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitig
     let mut c = cfg(1, opt, Encoding::Current);
     c.training.lr = if opt == Optimizer::Sgd { 0.05 } else { 0.01 };
     c.mitigation = mit;
+    // Half of the 8 minibatches below warm up, so both phases of `warmup` are checked.
+    c.warmup_iterations = Some(4);
     let st = stale(fwd, grad);
     let mut tr = Trainer::<f64>::new(&net, &c, &st).expect("trainer");
     let to_rows =
@@ -509,7 +511,11 @@ fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitig
                     }
                 }
             }
-            let lr = c.training.lr * if mit.lr_scale { 1.0 / (1.0 + sf(l) as f64) } else { 1.0 };
+            let mut lr = c.training.lr * if mit.lr_scale { 1.0 / (1.0 + sf(l) as f64) } else { 1.0 };
+            if mit.warmup && sf(l) > 0 {
+                // PipeMare: lr · (1 + s)^−(1 − min(1, i/K)), K = 4.
+                lr *= (1.0 + sf(l) as f64).powf(-(1.0 - (i as f64 / 4.0).min(1.0)));
+            }
             let t = (i + 1) as i32;
             let mut next = newest.clone();
             for o in 0..next.len() {
@@ -580,6 +586,13 @@ fn momentum_matches_reference() {
 }
 
 #[test]
+fn warmup_matches_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "warmup");
+    mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "warmup");
+    mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "warmup,lr-scale,predict");
+}
+
+#[test]
 fn combined_mitigations_match_reference() {
     mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "stash,predict");
     mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "predict,lr-scale,delay-comp");
@@ -595,7 +608,7 @@ fn mitigation_names_round_trip() {
         "delay-comp",
         "predict",
         "momentum",
-        "stash,lr-scale,delay-comp,predict,momentum",
+        "stash,lr-scale,delay-comp,predict,momentum,warmup",
     ] {
         let m: exec::Mitigation = s.parse().expect("parses");
         assert_eq!(m.to_string(), s);

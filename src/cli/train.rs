@@ -74,6 +74,9 @@ pub struct TrainArgs {
     /// first training batch is R (0–1), e.g. 0.1; default: PyTorch's initialisation as is.
     #[arg(long, value_name = "R")]
     pub init_rate: Option<f64>,
+    /// Iterations K of the `warmup` mitigation, at least 1 (default: one epoch).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub warmup_iterations: Option<u64>,
     /// Same as `--mitigation stash` (kept for older scripts).
     #[arg(long)]
     pub weight_stashing: bool,
@@ -88,6 +91,11 @@ pub struct TrainArgs {
     /// default `y = W x` (docs/design.md, "Training semantics").
     #[arg(long)]
     pub bias: bool,
+    /// Use dense GEMMs for spike inputs too, instead of the accumulate-only spike
+    /// kernels. Same arithmetic in another summation order (slower); for benchmarks and
+    /// for measuring what float summation order alone changes in a run.
+    #[arg(long)]
+    pub dense_kernels: bool,
     /// Worker threads (0: all cores); results do not depend on it.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
@@ -210,6 +218,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     cfg.init_rate = args.init_rate;
     cfg.mitigation.stash |= args.weight_stashing;
     cfg.bias = args.bias;
+    cfg.dense_kernels = args.dense_kernels;
+    cfg.warmup_iterations = args.warmup_iterations;
     cfg.save = args.save.clone();
     cfg.resume = args.load.clone();
     let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit).map_err(anyhow::Error::new)?;

@@ -19,6 +19,10 @@
 //!   begets momentum", Mitliagkas et al. 2016); Adam's β1 of the layer is lowered so the
 //!   total lag stays that of β1 = 0.9 without delay: `β1/(1 − β1) = max(0, 9 − s)`, i.e.
 //!   `β1_s = max(0, 9 − s) / max(1, 10 − s)`.
+//! - `warmup`: PipeMare's learning-rate rescheduling (Yang et al. 2021): in iteration k
+//!   the layer's rate is `lr · (1 + s)^−(1 − min(1, k/K))` — divided by its delay + 1 at
+//!   the start, where delayed steps overshoot most, and back to the full rate after K
+//!   warm-up iterations (default: one epoch).
 
 use std::fmt;
 use std::str::FromStr;
@@ -47,20 +51,29 @@ pub struct Mitigation {
     /// Adam's β1 lowered by the staleness.
     #[serde(default)]
     pub momentum: bool,
+    /// PipeMare's learning-rate rescheduling over the first K iterations.
+    #[serde(default)]
+    pub warmup: bool,
 }
 
 /// A mitigation list that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum)")]
+#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup)")]
 pub struct UnknownMitigation(pub String);
 
 impl Mitigation {
     /// No mitigation.
-    pub const NONE: Mitigation =
-        Mitigation { stash: false, lr_scale: false, delay_comp: false, predict: false, momentum: false };
+    pub const NONE: Mitigation = Mitigation {
+        stash: false,
+        lr_scale: false,
+        delay_comp: false,
+        predict: false,
+        momentum: false,
+        warmup: false,
+    };
 
     /// The names, in the canonical order.
-    pub const NAMES: [&'static str; 5] = ["stash", "lr-scale", "delay-comp", "predict", "momentum"];
+    pub const NAMES: [&'static str; 6] = ["stash", "lr-scale", "delay-comp", "predict", "momentum", "warmup"];
 
     /// `none` and each single mitigation: the set `spikepipe tune` probes.
     pub fn singles() -> Vec<Mitigation> {
@@ -90,19 +103,22 @@ impl Mitigation {
         }
     }
 
-    /// Learning-rate factor of a layer with forward staleness `s`.
-    pub fn lr_factor(&self, s: usize) -> f64 {
-        if self.lr_scale {
-            1.0 / (1.0 + s as f64)
-        } else {
-            1.0
+    /// Learning-rate factor of a layer with forward staleness `s` in iteration `k`
+    /// (0-based) of a run whose warm-up lasts `warmup_iters` iterations.
+    pub fn lr_factor(&self, s: usize, k: u64, warmup_iters: u64) -> f64 {
+        let delay = 1.0 + s as f64;
+        let mut f = if self.lr_scale { 1.0 / delay } else { 1.0 };
+        if self.warmup && s > 0 {
+            let done = (k as f64 / warmup_iters.max(1) as f64).min(1.0);
+            f *= delay.powf(-(1.0 - done));
         }
+        f
     }
 }
 
 impl fmt::Display for Mitigation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let on = [self.stash, self.lr_scale, self.delay_comp, self.predict, self.momentum];
+        let on = [self.stash, self.lr_scale, self.delay_comp, self.predict, self.momentum, self.warmup];
         let names: Vec<&str> = Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if names.is_empty() {
             f.write_str("none")
@@ -124,6 +140,7 @@ impl FromStr for Mitigation {
                 "delay-comp" => m.delay_comp = true,
                 "predict" => m.predict = true,
                 "momentum" => m.momentum = true,
+                "warmup" => m.warmup = true,
                 other => return Err(UnknownMitigation(other.to_string())),
             }
         }

@@ -162,6 +162,12 @@ pub struct ExecConfig {
     pub bias: bool,
     /// Calibrate the initial weights to this firing rate per layer ([`Trainer::calibrate`]).
     pub init_rate: Option<f64>,
+    /// Use the dense GEMM even where the input is binary spikes (default false: the
+    /// accumulate-only kernels of [`spikes`]). The two differ only in float summation
+    /// order; the switch is there to measure what that order alone changes.
+    pub dense_kernels: bool,
+    /// Iterations of the `warmup` mitigation (default: one epoch of the training set).
+    pub warmup_iterations: Option<u64>,
     /// Write a checkpoint here after every epoch.
     pub save: Option<PathBuf>,
     /// Start from this checkpoint (its seed, epoch, weights and optimizer state).
@@ -184,6 +190,8 @@ impl ExecConfig {
             detach_reset: true,
             bias: false,
             init_rate: None,
+            dense_kernels: false,
+            warmup_iterations: None,
             save: None,
             resume: None,
         }

@@ -44,6 +44,8 @@ pub struct Trainer<F: Real> {
     pub(crate) history: Vec<EpochReport>,
     pub(crate) evals: Vec<EvalPoint>,
     eval_every: Option<usize>,
+    /// K of the `warmup` mitigation; `None` until the first epoch sets it to one epoch.
+    warmup_iters: Option<u64>,
 }
 
 impl<F: Real> Trainer<F> {
@@ -59,6 +61,7 @@ impl<F: Real> Trainer<F> {
             cfg.bias,
         )?;
         plan.detach_reset = cfg.detach_reset;
+        plan.sparse = !cfg.dense_kernels;
         let mut init = Vec::with_capacity(plan.layers.len());
         for lp in &plan.layers {
             let mut rng = rng_for(cfg.seed, RNG_INIT, lp.index as u64, 0, 0);
@@ -96,6 +99,7 @@ impl<F: Real> Trainer<F> {
             history: Vec::new(),
             evals: Vec::new(),
             eval_every: cfg.eval_every.filter(|&n| n > 0),
+            warmup_iters: cfg.warmup_iterations,
         };
         let shapes: Vec<(usize, usize)> = tr.plan.layers.iter().map(|l| (l.n, l.cols())).collect();
         tr.opt = OptState::new(cfg.training.optimizer, cfg.training.lr, &shapes);
@@ -344,7 +348,10 @@ impl<F: Real> Trainer<F> {
         let factors: Vec<(f64, f64)> = self
             .delays
             .iter()
-            .map(|&(f, _)| (self.mitigation.lr_factor(f), self.mitigation.beta1(f)))
+            .map(|&(f, _)| {
+                let k = self.opt.step;
+                (self.mitigation.lr_factor(f, k, self.warmup_iters.unwrap_or(1)), self.mitigation.beta1(f))
+            })
             .collect();
         self.opt.begin_step();
         match &mut self.weights {
@@ -381,6 +388,7 @@ impl<F: Real> Trainer<F> {
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rng_for(self.seed, RNG_SHUFFLE, epoch, 0, 0));
         let batches = order.len().div_ceil(self.batch);
+        self.warmup_iters.get_or_insert(batches as u64);
         progress(Progress::EpochStart { epoch, epochs: epochs_total, batches });
         let (mut loss, mut correct) = (0.0, 0usize);
         for (bi, idx) in order.chunks(self.batch).enumerate() {
