@@ -75,7 +75,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "R")]
     pub init_rate: Option<f64>,
     /// Iterations K of the `warmup` mitigation, at least 1 (default: one epoch).
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "K", value_parser = super::flags::at_least_one)]
     pub warmup_iterations: Option<u64>,
     /// Same as `--mitigation stash` (kept for older scripts).
     #[arg(long)]
