@@ -1,8 +1,9 @@
 //! The evaluation experiment: for one model on one machine, every method at every
 //! processor count is compiled ([`spikepipe_compiler::compare`]) and simulated on
 //! dedicated links, giving one [`Row`] each; [`accuracy`] trains a model with schedules'
-//! staleness and without. Rows are plain serde data; rendering them (Markdown, CSV,
-//! plots) is the command line's job.
+//! staleness and without, and measures each schedule's simulated time to accuracy
+//! ([`TtaRow`], [`Curve`]; docs/time-to-accuracy.md). Rows are plain serde data;
+//! rendering them (Markdown, CSV, plots) is the command line's job.
 //!
 //! Every number is the one `spikepipe compile` / `spikepipe simulate` print for the same
 //! inputs: the schedules come from the same `compile` call, the simulations from the same
@@ -13,11 +14,13 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use spikepipe_backends::exec::{self, DataError, DatasetSpec, ExecConfig, ExecError};
+use spikepipe_backends::exec::{
+    self, default_target, time_to_accuracy, DataError, DatasetSpec, ExecConfig, ExecError, PipelineTiming,
+};
 use spikepipe_backends::sim::{self, LinkModel, SimConfig, SimError, SimReport};
 use spikepipe_compiler::compare::{compare, mean_staleness, ratio};
 use spikepipe_compiler::{CompileOptions, Method, ScheduleError, Specs};
-use spikepipe_ir::{ModelSpec, Network, Schedule};
+use spikepipe_ir::{LayerSpec, ModelSpec, Network, Schedule};
 
 /// Where [`dataset_for`] finds Fashion-MNIST (Debian's `dataset-fashion-mnist`).
 pub const FMNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -70,6 +73,12 @@ macro_rules! cell_by_display {
 cell_by_display!(String, u32, u64, f64, bool);
 
 impl Cell for Option<f64> {
+    fn cell(&self) -> String {
+        self.map(|v| v.to_string()).unwrap_or_default()
+    }
+}
+
+impl Cell for Option<u64> {
     fn cell(&self) -> String {
         self.map(|v| v.to_string()).unwrap_or_default()
     }
@@ -286,10 +295,16 @@ pub fn versus(
 
 /// The data set a model trains on, chosen by its input shape (the executor needs
 /// inputs of exactly that size): 64 features are the built-in 8×8 digits; 784 features or
-/// `[1, 28, 28]` are Fashion-MNIST from [`FMNIST_DIR`] when installed. `Err` says why not.
-pub fn dataset_for(model: &ModelSpec) -> Result<DatasetSpec, String> {
+/// `[1, 28, 28]` are Fashion-MNIST from [`FMNIST_DIR`] when installed. A convolutional
+/// model trains only on a subset (`train_limit` given): on the full data it takes hours
+/// here. `Err` says why not.
+pub fn dataset_for(model: &ModelSpec, train_limit: Option<usize>) -> Result<DatasetSpec, String> {
     let elements: u64 = model.input.iter().product();
+    let convolutional = model.layers.iter().any(|l| matches!(l, LayerSpec::Conv2d { .. }));
     match elements {
+        64 | 784 if convolutional && train_limit.is_none() => {
+            Err("convolutional, too slow on the full training set (give --train-limit N)".into())
+        }
         64 => Ok(DatasetSpec::Digits),
         784 if Path::new(FMNIST_DIR).is_dir() => {
             format!("idx:{FMNIST_DIR}").parse().map_err(|e: DataError| e.to_string())
@@ -328,8 +343,87 @@ pub struct Accuracy {
     pub pipelined: f64,
 }
 
-/// What one model's training comparison runs: limits and epochs, and the schedules
-/// (hardware stem, schedule) whose staleness to apply.
+row! {
+    /// One (model, hardware, P, method) line of the time-to-accuracy table: the
+    /// schedule's timing, the run with its staleness, and its simulated time to the
+    /// target (docs/time-to-accuracy.md).
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct TtaRow {
+        /// Model name.
+        pub model: String,
+        /// Hardware file stem.
+        pub hardware: String,
+        /// P.
+        pub processors: u64,
+        /// Method of the schedule.
+        pub method: String,
+        /// Whether the method is a standard one (data-parallel, pipedream, gpipe).
+        pub standard: bool,
+        /// Period (cycles).
+        pub period_cycles: u64,
+        /// Fill: makespan of iteration 0 (cycles).
+        pub fill_cycles: u64,
+        /// Hardware clock (MHz).
+        pub clock_mhz: f64,
+        /// Largest staleness of any layer.
+        pub max_staleness: u64,
+        /// Iterations between evaluations (the iterations to target are exact to within it).
+        pub eval_every: u64,
+        /// Final test accuracy of the run with this schedule's staleness.
+        pub final_accuracy: f64,
+        /// Final test accuracy of the no-delay run.
+        pub no_delay_accuracy: f64,
+        /// Target: no-delay final − 0.005.
+        pub target: f64,
+        /// Whether an evaluation reached the target.
+        pub reached: bool,
+        /// Iterations of the first evaluation at or above the target.
+        pub iterations: Option<u64>,
+        /// Simulated seconds of those iterations on this schedule.
+        pub seconds: Option<f64>,
+        /// The standard method fastest to the target at this (hardware, P) (empty: none
+        /// reached it, or none was trained).
+        pub best_standard: String,
+        /// Seconds of `best_standard` ÷ this row's seconds (empty where either is missing).
+        pub ratio_vs_best_standard: Option<f64>,
+    }
+}
+
+/// Test accuracy against simulated time of one schedule's run: each evaluation after k
+/// iterations at `T(k)` seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    /// Model name.
+    pub model: String,
+    /// Hardware file stem.
+    pub hardware: String,
+    /// P.
+    pub processors: u64,
+    /// Method of the schedule.
+    pub method: String,
+    /// Largest staleness of the schedule.
+    pub max_staleness: u64,
+    /// Whether the run is the no-delay run (staleness 0 everywhere).
+    pub no_delay: bool,
+    /// (simulated seconds, test accuracy), one per evaluation, in order.
+    pub points: Vec<(f64, f64)>,
+    /// The point where the run first reaches the target.
+    pub reached: Option<(f64, f64)>,
+}
+
+/// What [`accuracy`] measured for one model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Training {
+    /// Final accuracy per schedule against the no-delay run.
+    pub accuracy: Vec<Accuracy>,
+    /// Time to accuracy per schedule.
+    pub tta: Vec<TtaRow>,
+    /// Accuracy against simulated time per schedule.
+    pub curves: Vec<Curve>,
+}
+
+/// What one model's training comparison runs: limits, epochs and evaluations, and the
+/// schedules (hardware stem, schedule) whose staleness to apply.
 pub struct TrainPlan<'a> {
     /// Epochs (the model's own if `None`).
     pub epochs: Option<u64>,
@@ -337,49 +431,112 @@ pub struct TrainPlan<'a> {
     pub train_limit: Option<usize>,
     /// Test samples used (all if `None`).
     pub test_limit: Option<usize>,
+    /// Iterations between evaluations (`None`: [`EVALS_PER_EPOCH`] per epoch).
+    pub eval_every: Option<usize>,
     /// The schedules to train with.
     pub schedules: Vec<(String, &'a Schedule)>,
 }
+
+/// Evaluations per epoch of [`accuracy`]'s runs by default (as `spikepipe tune`).
+pub const EVALS_PER_EPOCH: usize = 8;
 
 impl TrainPlan<'_> {
     /// Epochs of every run for this model.
     pub fn epochs_of(&self, model: &ModelSpec) -> u64 {
         self.epochs.unwrap_or(model.training.epochs)
     }
+
+    /// The training runs this plan needs: one per distinct staleness (training depends
+    /// only on it), the no-delay run first; each lists the planned schedules it serves.
+    pub fn runs(
+        &self,
+        net: &Network,
+    ) -> Result<Vec<(Vec<spikepipe_ir::LayerStaleness>, Vec<usize>)>, ExecError> {
+        let key = |st: &[spikepipe_ir::LayerStaleness]| -> Result<Vec<(u64, Option<u64>)>, ExecError> {
+            Ok(exec::check_staleness(net, st)?.iter().map(|l| (l.forward, l.input_grad)).collect())
+        };
+        let mut runs: Vec<(Vec<(u64, Option<u64>)>, Vec<spikepipe_ir::LayerStaleness>, Vec<usize>)> =
+            vec![(key(&[])?, Vec::new(), Vec::new())];
+        for (i, (_, s)) in self.schedules.iter().enumerate() {
+            let k = key(&s.staleness)?;
+            match runs.iter_mut().find(|r| r.0 == k) {
+                Some(r) => r.2.push(i),
+                None => runs.push((k, s.staleness.clone(), vec![i])),
+            }
+        }
+        Ok(runs.into_iter().map(|(_, st, users)| (st, users)).collect())
+    }
+}
+
+/// A run's label for progress: the schedules it serves.
+fn run_label(plan: &TrainPlan, users: &[usize], no_delay: bool) -> String {
+    let names: Vec<String> = users
+        .iter()
+        .map(|&i| {
+            let (hw, s) = &plan.schedules[i];
+            format!("{} P = {} on {hw}", s.method, s.hardware.processors)
+        })
+        .collect();
+    match (no_delay, names.is_empty()) {
+        (true, true) => "no pipelining".into(),
+        (true, false) => format!("no pipelining = {}", names.join(", ")),
+        (false, _) => names.join(", "),
+    }
 }
 
 /// Trains `model` without pipelining and then with each planned schedule's staleness,
-/// on `dataset`. `epoch_done` is told after every epoch of every run.
+/// on `dataset`, evaluating the test set every `eval_every` iterations; schedules with
+/// equal staleness share one run (zero-staleness ones share the no-delay run). Gives the
+/// final accuracies, and each schedule's simulated time to the default target (the
+/// no-delay run's final accuracy − 0.005, [`default_target`]) and accuracy-vs-time curve.
+/// `epoch_done` is told after every epoch of every run.
 pub fn accuracy(
     model: &ModelSpec,
     net: &Network,
     dataset: &DatasetSpec,
     plan: &TrainPlan,
     epoch_done: &mut dyn FnMut(&str, &exec::EpochReport),
-) -> Result<Vec<Accuracy>, ExperimentError> {
+) -> Result<Training, ExperimentError> {
     let data = exec::load_dataset(dataset, plan.train_limit, plan.test_limit)
         .map_err(|source| ExperimentError::Data { model: model.name.clone(), source })?;
     let mut training = model.training.clone();
     training.epochs = plan.epochs_of(model);
+    let eval_every =
+        plan.eval_every.unwrap_or_else(|| exec::eval_interval(data.train.len(), net.batch, EVALS_PER_EPOCH));
     let mut cfg = ExecConfig::new(training.clone());
     cfg.dataset = dataset.clone();
     cfg.train_limit = plan.train_limit;
     cfg.test_limit = plan.test_limit;
     cfg.threads = 0;
-    let mut train_one = |stale: &[spikepipe_ir::LayerStaleness], label: &str| {
+    cfg.eval_every = Some(eval_every);
+    let train_err = |label: &str, source: ExecError| ExperimentError::Train {
+        what: format!("{} ({label})", model.name),
+        source,
+    };
+    let runs = plan.runs(net).map_err(|e| train_err("staleness", e))?;
+    // reports[i]: the run of planned schedule i; the no-delay run first.
+    let mut reports: Vec<Option<usize>> = vec![None; plan.schedules.len()];
+    let mut done = Vec::new();
+    for (ri, (stale, users)) in runs.iter().enumerate() {
+        let label = run_label(plan, users, ri == 0);
         let mut cb = |p: exec::Progress| {
             if let exec::Progress::EpochEnd(e) = p {
-                epoch_done(label, e);
+                epoch_done(&label, e);
             }
         };
-        exec::train_on(net, &cfg, stale, &data, &mut cb)
-            .map_err(|source| ExperimentError::Train { what: format!("{} ({label})", model.name), source })
-    };
-    let base = train_one(&[], "no pipelining")?;
-    let mut out = Vec::new();
-    for (hw, s) in &plan.schedules {
-        let rep = train_one(&s.staleness, &format!("{} P = {} on {hw}", s.method, s.hardware.processors))?;
-        out.push(Accuracy {
+        let rep = exec::train_on(net, &cfg, stale, &data, &mut cb).map_err(|e| train_err(&label, e))?;
+        for &i in users {
+            reports[i] = Some(ri);
+        }
+        done.push(rep);
+    }
+    let base = &done[0];
+    let target = default_target(base.final_test_accuracy);
+    let mut out = Training::default();
+    for (i, (hw, s)) in plan.schedules.iter().enumerate() {
+        let ri = reports[i].unwrap_or(0);
+        let rep = &done[ri];
+        out.accuracy.push(Accuracy {
             model: model.name.clone(),
             dataset: base.dataset.clone(),
             train_samples: base.train_samples,
@@ -393,6 +550,64 @@ pub fn accuracy(
             baseline: base.final_test_accuracy,
             pipelined: rep.final_test_accuracy,
         });
+        let timing = PipelineTiming::from_schedule(s);
+        let tta = time_to_accuracy(&rep.evals, target, Some(&timing));
+        out.tta.push(TtaRow {
+            model: model.name.clone(),
+            hardware: hw.clone(),
+            processors: s.hardware.processors,
+            method: s.method.clone(),
+            standard: s.method.parse::<Method>().is_ok_and(Method::is_standard),
+            period_cycles: timing.period_cycles,
+            fill_cycles: timing.fill_cycles,
+            clock_mhz: s.hardware.clock_mhz,
+            max_staleness: s.max_staleness(),
+            eval_every: eval_every as u64,
+            final_accuracy: rep.final_test_accuracy,
+            no_delay_accuracy: base.final_test_accuracy,
+            target,
+            reached: tta.reached,
+            iterations: tta.iterations,
+            seconds: tta.seconds,
+            best_standard: String::new(),
+            ratio_vs_best_standard: None,
+        });
+        let points: Vec<(f64, f64)> =
+            rep.evals.iter().map(|e| (timing.seconds(e.iteration), e.test_accuracy)).collect();
+        let reached = tta.iterations.and_then(|k| {
+            rep.evals.iter().find(|e| e.iteration == k).map(|e| (timing.seconds(k), e.test_accuracy))
+        });
+        out.curves.push(Curve {
+            model: model.name.clone(),
+            hardware: hw.clone(),
+            processors: s.hardware.processors,
+            method: s.method.clone(),
+            max_staleness: s.max_staleness(),
+            no_delay: ri == 0,
+            points,
+            reached,
+        });
     }
+    rank_against_best_standard(&mut out.tta);
     Ok(out)
+}
+
+/// Fills `best_standard` and `ratio_vs_best_standard`: per (model, hardware, P), the
+/// standard method with the smallest simulated time to the target, and its seconds ÷
+/// each row's.
+pub fn rank_against_best_standard(rows: &mut [TtaRow]) {
+    let groups: Vec<(String, String, u64)> =
+        rows.iter().map(|r| (r.model.clone(), r.hardware.clone(), r.processors)).collect();
+    for (model, hw, p) in groups {
+        let same = |r: &TtaRow| r.model == model && r.hardware == hw && r.processors == p;
+        let best = rows
+            .iter()
+            .filter(|r| same(r) && r.standard)
+            .filter_map(|r| r.seconds.map(|s| (r.method.clone(), s)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        for r in rows.iter_mut().filter(|r| same(r)) {
+            r.best_standard = best.as_ref().map(|b| b.0.clone()).unwrap_or_default();
+            r.ratio_vs_best_standard = best.as_ref().zip(r.seconds).map(|(b, s)| b.1 / s);
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! and processor count it compiles every method (`compare`), simulates every schedule
 //! (dedicated links) and writes `report.md`, `report.csv`, one speedup plot per model and
 //! hardware, and one Gantt chart (ilp next to pipedream) per model; with `--train` also
-//! the accuracy of training with the ilp schedule's staleness against no pipelining.
+//! the accuracy of training with the schedules' staleness against no pipelining, each
+//! schedule's simulated time to accuracy (`tta.csv`) and one accuracy-vs-simulated-time
+//! plot per model, hardware and P (docs/time-to-accuracy.md).
 //!
 //! Every number is the one `spikepipe compile` / `spikepipe simulate` print for the same
 //! inputs: the schedules come from the same `compile` call, the simulations from the same
@@ -20,8 +22,8 @@ use anyhow::Context as _;
 use spikepipe::experiment::{self, Row, TrainPlan};
 
 use render::{
-    accuracy_table, render_csv, render_markdown, speedup_plot, speedup_table, summary_text, versus_summary,
-    Context,
+    accuracy_table, render_csv, render_markdown, render_tta_csv, speedup_plot, speedup_table, summary_text,
+    tta_plot, tta_table, versus_summary, Context,
 };
 use spikepipe_backends::exec;
 use spikepipe_backends::sim::gantt;
@@ -59,13 +61,21 @@ pub struct ReportArgs {
     /// P of the Gantt charts (default: 4 if listed, else the first count).
     #[arg(long, value_name = "P", value_parser = flags::processors)]
     pub gantt_processors: Option<u64>,
-    /// Also train models whose data is available (mlp-digits: built in; *-fmnist: the
-    /// Debian dataset-fashion-mnist files) with the schedules' staleness and without.
+    /// Also train models whose data is available (mlp-digits: built in; mlp-fmnist: the
+    /// Debian dataset-fashion-mnist files; convolutional models only with --train-limit)
+    /// with the schedules' staleness and without, and report each schedule's simulated
+    /// time to accuracy (target: the no-delay run's final accuracy − 0.005).
     #[arg(long)]
     pub train: bool,
-    /// Methods whose staleness `--train` applies, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = flags::method, default_value = "ilp")]
+    /// Methods whose staleness `--train` applies, comma-separated. Schedules with equal
+    /// staleness share one training run; staleness-0 ones (data-parallel, gpipe) share
+    /// the no-delay run.
+    #[arg(long, value_delimiter = ',', value_parser = flags::method, default_value = "ilp,heuristic,data-parallel,pipedream,gpipe")]
     pub train_methods: Vec<Method>,
+    /// With --train: evaluate the test set every N iterations (default: 8 times per
+    /// epoch); every epoch's end is evaluated too.
+    #[arg(long, value_name = "N", value_parser = flags::samples)]
+    pub eval_every: Option<usize>,
     /// Epochs of each training run, at least 1 (default: the model's `training.epochs`).
     #[arg(long, value_name = "E", value_parser = flags::at_least_one)]
     pub epochs: Option<u64>,
@@ -217,12 +227,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     }
 
     // Training.
-    let mut accuracy = Vec::new();
+    let mut training = experiment::Training::default();
     let mut skipped = Vec::new();
     if args.train {
         for m in &models {
             let (spec, net) = spikepipe_compiler::load_model(m)?;
-            let dataset = match experiment::dataset_for(&spec) {
+            let dataset = match experiment::dataset_for(&spec, args.train_limit) {
                 Ok(d) => d,
                 Err(reason) => {
                     skipped.push(Skipped { model: spec.name.clone(), reason });
@@ -233,6 +243,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                 epochs: args.epochs,
                 train_limit: args.train_limit,
                 test_limit: args.test_limit,
+                eval_every: args.eval_every,
                 schedules: Vec::new(),
             };
             for h in &hardware {
@@ -243,21 +254,35 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            bar.add_total((plan.schedules.len() as u64 + 1) * plan.epochs_of(&spec));
+            let runs = plan.runs(&net)?.len() as u64;
+            bar.add_total(runs * plan.epochs_of(&spec));
             let mut epoch_done = |label: &str, e: &exec::EpochReport| {
                 bar.inc(&format!(
                     "training {} ({label}): epoch {} test acc {:.4}",
                     spec.name, e.epoch, e.test_accuracy
                 ))
             };
-            accuracy.extend(experiment::accuracy(&spec, &net, &dataset, &plan, &mut epoch_done)?);
+            let got = experiment::accuracy(&spec, &net, &dataset, &plan, &mut epoch_done)?;
+            training.accuracy.extend(got.accuracy);
+            training.tta.extend(got.tta);
+            training.curves.extend(got.curves);
         }
+    }
+    // One accuracy-vs-simulated-time plot per (model, hardware, P).
+    let mut tta_plots = Vec::new();
+    for (model, hw, p) in render::tta_groups(&training.tta) {
+        let name = format!("tta-{model}-{hw}-p{p}.svg");
+        write(&args.out.join(&name), &tta_plot(&training, &model, &hw, p))?;
+        tta_plots.push(((model, hw, p), name));
     }
     bar.finish();
     let wall = t0.elapsed().as_secs_f64();
 
     let csv = render_csv(&rows);
     write(&args.out.join("report.csv"), &csv)?;
+    if args.train {
+        write(&args.out.join("tta.csv"), &render_tta_csv(&training.tta))?;
+    }
     let ctx = Context {
         args: &args,
         procs: &procs,
@@ -266,7 +291,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         plots: &plots,
         gantts: &gantts,
         gantt_p,
-        accuracy: &accuracy,
+        training: &training,
+        tta_plots: &tta_plots,
         skipped: &skipped,
         wall: if args.reproducible { None } else { Some(wall) },
         versus: &versus,
@@ -283,12 +309,21 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     out.push_str(&speedup_table(&rows, &procs).to_string());
     if args.train {
         out.push('\n');
-        out.push_str(&accuracy_table(&accuracy, &skipped).to_string());
+        out.push_str(&accuracy_table(&training.accuracy, &skipped).to_string());
+        if !training.tta.is_empty() {
+            out.push_str("\ntime to accuracy (simulated; target = no-delay final accuracy − 0.005)\n");
+            out.push_str(&tta_table(&training.tta).to_string());
+        }
     }
     let _ = writeln!(
         out,
-        "\nwrote {}/report.md, report.csv, {}, {}{}",
+        "\nwrote {}/report.md, report.csv, {}{}, {}{}",
         args.out.display(),
+        if args.train {
+            format!("tta.csv, {}, ", count(tta_plots.len(), "time-to-accuracy plot"))
+        } else {
+            String::new()
+        },
         count(plots.len(), "speedup plot"),
         count(gantts.len(), "Gantt chart"),
         if args.reproducible { String::new() } else { format!(" in {wall:.1} s") }

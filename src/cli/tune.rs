@@ -216,7 +216,7 @@ pub fn tune(
     }
     tick(total, total, "done");
     let base = &probes[&key(&exec::check_staleness(&specs.network, &[])?, Mitigation::NONE)];
-    let target = opts.target.unwrap_or((base.final_test_accuracy - 0.005).max(0.0));
+    let target = opts.target.unwrap_or_else(|| exec::default_target(base.final_test_accuracy));
     let mut rows = Vec::new();
     for p in &points {
         for &m in &opts.mitigations {
@@ -303,11 +303,10 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     cfg.seed = args.seed;
     cfg.threads = args.threads;
     cfg.init_rate = args.init_rate;
-    let batches = data.train.len().div_ceil(specs.network.batch.max(1) as usize);
     cfg.eval_every = match args.eval_every {
         Some(0) => return Err(bad_input("--eval-every must be at least 1")),
         Some(n) => Some(n),
-        None => Some(batches.div_ceil(8).max(1)),
+        None => Some(exec::eval_interval(data.train.len(), specs.network.batch, 8)),
     };
     let mitigations =
         if args.mitigations.is_empty() { Mitigation::singles() } else { args.mitigations.clone() };

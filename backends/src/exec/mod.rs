@@ -60,7 +60,7 @@ pub use optim::OptState;
 pub use real::Real;
 pub use staleness::WeightRing;
 pub use trainer::Trainer;
-pub use tta::{time_to_accuracy, EvalPoint, PipelineTiming, TimeToAccuracy};
+pub use tta::{default_target, eval_interval, time_to_accuracy, EvalPoint, PipelineTiming, TimeToAccuracy};
 
 /// Samples per chunk: the unit of parallel work and of the fixed gradient reduction order.
 pub const CHUNK: usize = 16;

@@ -86,3 +86,33 @@ pub fn time_to_accuracy(evals: &[EvalPoint], target: f64, timing: Option<&Pipeli
         reached: hit.is_some(),
     }
 }
+
+/// How far below the no-delay run's final test accuracy the default target lies.
+pub const TARGET_MARGIN: f64 = 0.005;
+
+/// The default target (`train --baseline`, `tune`, `report --train`): the no-delay run's
+/// final test accuracy − [`TARGET_MARGIN`], at least 0.
+pub fn default_target(no_delay_final_accuracy: f64) -> f64 {
+    (no_delay_final_accuracy - TARGET_MARGIN).max(0.0)
+}
+
+/// Iterations between evaluations for about `per_epoch` evaluations per epoch of
+/// `train_samples` samples in batches of `batch` (at least 1).
+pub fn eval_interval(train_samples: usize, batch: u64, per_epoch: usize) -> usize {
+    train_samples.div_ceil(batch.max(1) as usize).div_ceil(per_epoch.max(1)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_target_and_eval_interval() {
+        assert_eq!(default_target(0.9), 0.9 - 0.005);
+        assert_eq!(default_target(0.001), 0.0);
+        // 1 437 samples in batches of 64: 23 iterations, 8 evaluations → every 3.
+        assert_eq!(eval_interval(1437, 64, 8), 3);
+        assert_eq!(eval_interval(10, 64, 8), 1);
+        assert_eq!(eval_interval(60_000, 128, 4), 118);
+    }
+}

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use spikepipe::experiment::{Accuracy, Row};
+use spikepipe::experiment::{Accuracy, Row, Training, TtaRow};
 use spikepipe_compiler::versus::VersusRow;
 use spikepipe_compiler::Method;
+
+use spikepipe_backends::svg::{self as chart, HLine, XyPlot, XySeries};
 
 use super::svg;
 use super::{ReportArgs, Skipped};
@@ -21,6 +23,135 @@ pub fn render_csv(rows: &[Row]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// `tta.csv`: one line per (model, hardware, P, method) of the time-to-accuracy table.
+pub fn render_tta_csv(rows: &[TtaRow]) -> String {
+    let mut s = TtaRow::COLUMNS.join(",") + "\n";
+    for r in rows {
+        s.push_str(&r.csv_cells().join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// (model, hardware, P) of the time-to-accuracy rows, in first-seen order.
+pub(super) fn tta_groups(rows: &[TtaRow]) -> Vec<(String, String, u64)> {
+    let mut g = Vec::new();
+    for r in rows {
+        let k = (r.model.clone(), r.hardware.clone(), r.processors);
+        if !g.contains(&k) {
+            g.push(k);
+        }
+    }
+    g
+}
+
+/// Seconds in the unit that keeps the numbers readable: (factor, unit name).
+fn time_unit(max_seconds: f64) -> (f64, &'static str) {
+    if max_seconds < 1e-3 {
+        (1e6, "µs")
+    } else if max_seconds < 1.0 {
+        (1e3, "ms")
+    } else {
+        (1.0, "s")
+    }
+}
+
+/// `x` with 4 significant digits (no exponent).
+fn sig4(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i64).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
+fn tta_cells(r: &TtaRow, unit: (f64, &str)) -> Vec<String> {
+    vec![
+        r.method.clone(),
+        r.period_cycles.to_string(),
+        r.max_staleness.to_string(),
+        format!("{:.4}", r.final_accuracy),
+        r.iterations.map_or("not reached".into(), |k| k.to_string()),
+        r.seconds.map_or("–".into(), |s| format!("{} {}", sig4(s * unit.0), unit.1)),
+        r.ratio_vs_best_standard.map_or("—".into(), |x| format!("{x:.3}×")),
+    ]
+}
+
+/// Terminal table of the simulated times to accuracy.
+pub(super) fn tta_table(rows: &[TtaRow]) -> Table {
+    let mut t = Table::new(&[
+        "model",
+        "hardware",
+        "P",
+        "target",
+        "method",
+        "period",
+        "max stale",
+        "final acc",
+        "iterations",
+        "simulated time",
+        "best std ÷ this",
+    ]);
+    let unit = time_unit(rows.iter().filter_map(|r| r.seconds).fold(0.0, f64::max));
+    for r in rows {
+        let mut cells =
+            vec![r.model.clone(), r.hardware.clone(), r.processors.to_string(), format!("{:.4}", r.target)];
+        cells.extend(tta_cells(r, unit));
+        t.row(cells);
+    }
+    t
+}
+
+/// Test accuracy against simulated time of one (model, hardware, P): one line per
+/// trained method, the target dashed, the point each line reaches it marked.
+pub(super) fn tta_plot(t: &Training, model: &str, hw: &str, p: u64) -> String {
+    let curves: Vec<_> =
+        t.curves.iter().filter(|c| c.model == model && c.hardware == hw && c.processors == p).collect();
+    let rows: Vec<&TtaRow> =
+        t.tta.iter().filter(|r| r.model == model && r.hardware == hw && r.processors == p).collect();
+    let xmax = curves.iter().flat_map(|c| c.points.iter().map(|q| q.0)).fold(0.0, f64::max);
+    let (f, unit) = time_unit(xmax);
+    let series: Vec<XySeries> = curves
+        .iter()
+        .map(|c| {
+            let tta = rows.iter().find(|r| r.method == c.method).and_then(|r| r.seconds);
+            let reached = tta.map_or("not reached".to_string(), |s| format!("{} {unit}", sig4(s * f)));
+            XySeries {
+                name: format!(
+                    "{} (s = {}{}): {reached}",
+                    c.method,
+                    c.max_staleness,
+                    if c.no_delay { ", = no-delay run" } else { "" }
+                ),
+                colour: svg::method_colour(c.method.as_str()),
+                dash: svg::method_dash(c.method.as_str()),
+                points: c.points.iter().map(|&(x, y)| (x * f, y)).collect(),
+                mark: c.reached.map(|(x, y)| (x * f, y)),
+            }
+        })
+        .collect();
+    let hlines: Vec<HLine> = rows
+        .first()
+        .map(|r| HLine {
+            y: r.target,
+            label: format!("target {:.4} = no-delay final {:.4} − 0.005", r.target, r.no_delay_accuracy),
+            colour: "#000000",
+        })
+        .into_iter()
+        .collect();
+    let title = format!("{model} on {hw}, P = {p}: test accuracy against simulated time");
+    let x_label = format!("simulated time ({unit}) = (fill + (k − 1) · period) / clock after k iterations");
+    chart::xy_plot(&XyPlot {
+        title: &title,
+        x_label: &x_label,
+        y_label: "test accuracy",
+        y_range: Some((0.0, 1.0)),
+        series: &series,
+        hlines: &hlines,
+        legend_title: Some("method (max staleness): time to target"),
+    })
 }
 
 /// The speedup-over-PipeDream plot of one model on one machine.
@@ -213,7 +344,9 @@ pub(super) struct Context<'a> {
     pub(super) plots: &'a [(String, String, String)],
     pub(super) gantts: &'a [(String, String)],
     pub(super) gantt_p: u64,
-    pub(super) accuracy: &'a [Accuracy],
+    pub(super) training: &'a Training,
+    /// ((model, hardware, P), file) of the time-to-accuracy plots.
+    pub(super) tta_plots: &'a [((String, String, u64), String)],
     pub(super) skipped: &'a [Skipped],
     pub(super) wall: Option<f64>,
     /// (hardware stem, rows) of heuristic vs the best standard method per budget.
@@ -386,6 +519,7 @@ pub(super) fn render_markdown(c: &Context) -> String {
              named schedule.\n"
         );
         let arows: Vec<Vec<String>> = c
+            .training
             .accuracy
             .iter()
             .map(|a| {
@@ -417,6 +551,7 @@ pub(super) fn render_markdown(c: &Context) -> String {
         for s in c.skipped {
             let _ = writeln!(o, "\n`{}` not trained: {}.", s.model, s.reason);
         }
+        tta_markdown(&mut o, c);
     }
 
     if !c.gantts.is_empty() {
@@ -485,4 +620,57 @@ pub(super) fn render_markdown(c: &Context) -> String {
         ));
     }
     o
+}
+
+/// The time-to-accuracy section: one table and one plot per (model, hardware, P).
+fn tta_markdown(o: &mut String, c: &Context) {
+    let rows = &c.training.tta;
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n## Time to accuracy\n");
+    let _ = writeln!(
+        o,
+        "Each schedule's run (its staleness; equal staleness shares a run, staleness 0 is the \
+         no-delay run) is evaluated on the test set every N iterations and at every epoch's \
+         end. Target = the no-delay run's final test accuracy − 0.005; *iterations* = those of \
+         the first evaluation at or above it (exact to within N); *simulated time* = \
+         (fill + (iterations − 1) · period) / clock on the schedule's hardware; *best std ÷ \
+         this* = the simulated time of the standard method (data-parallel, pipedream, gpipe) \
+         fastest to the target ÷ this method's (— where either did not reach it). \
+         Definitions: docs/time-to-accuracy.md. Machine-readable: [tta.csv](tta.csv).\n"
+    );
+    let unit = time_unit(rows.iter().filter_map(|r| r.seconds).fold(0.0, f64::max));
+    for (model, hw, p) in tta_groups(rows) {
+        let group: Vec<&TtaRow> =
+            rows.iter().filter(|r| r.model == model && r.hardware == hw && r.processors == p).collect();
+        let first = group[0];
+        let _ = writeln!(o, "### `{model}` on `{hw}`, P = {p}\n");
+        let _ = writeln!(
+            o,
+            "Target {:.4} (no delay: {:.4}); evaluations every {} iterations; best standard \
+             method to the target: {}.\n",
+            first.target,
+            first.no_delay_accuracy,
+            first.eval_every,
+            if first.best_standard.is_empty() { "none reached it" } else { first.best_standard.as_str() }
+        );
+        let trs: Vec<Vec<String>> = group.iter().map(|r| tta_cells(r, unit)).collect();
+        o.push_str(&md_table(
+            &[
+                "method",
+                "period (cycles)",
+                "max staleness",
+                "final acc",
+                "iterations to target",
+                "simulated time",
+                "best std ÷ this",
+            ],
+            &trs,
+        ));
+        if let Some((_, name)) = c.tta_plots.iter().find(|(k, _)| *k == (model.clone(), hw.clone(), p)) {
+            let _ =
+                writeln!(o, "\n![test accuracy against simulated time, {model} on {hw}, P = {p}]({name})\n");
+        }
+    }
 }
