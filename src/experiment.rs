@@ -611,3 +611,74 @@ pub fn rank_against_best_standard(rows: &mut [TtaRow]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(method: &str, standard: bool, seconds: Option<f64>) -> TtaRow {
+        TtaRow {
+            model: "m".into(),
+            hardware: "h".into(),
+            processors: 4,
+            method: method.into(),
+            standard,
+            period_cycles: 1,
+            fill_cycles: 1,
+            clock_mhz: 1.0,
+            max_staleness: 0,
+            eval_every: 1,
+            final_accuracy: 0.9,
+            no_delay_accuracy: 0.9,
+            target: 0.895,
+            reached: seconds.is_some(),
+            iterations: seconds.map(|_| 1),
+            seconds,
+            best_standard: String::new(),
+            ratio_vs_best_standard: None,
+        }
+    }
+
+    #[test]
+    fn best_standard_is_the_fastest_standard_method_to_the_target() {
+        let mut rows = vec![
+            row("ilp", false, Some(1.0)),
+            row("data-parallel", true, Some(3.0)),
+            row("pipedream", true, Some(2.0)),
+            row("gpipe", true, None),
+            row("heuristic", false, None),
+        ];
+        rank_against_best_standard(&mut rows);
+        assert!(rows.iter().all(|r| r.best_standard == "pipedream"));
+        let ratios: Vec<Option<f64>> = rows.iter().map(|r| r.ratio_vs_best_standard).collect();
+        assert_eq!(ratios, [Some(2.0), Some(2.0 / 3.0), Some(1.0), None, None]);
+        // Another P is its own group; where no standard method reached the target there
+        // is no best standard and no ratio, however fast the row.
+        let mut other = row("ilp", false, Some(0.5));
+        other.processors = 8;
+        let mut rows = vec![other, row("gpipe", true, None)];
+        rows[1].processors = 8;
+        rank_against_best_standard(&mut rows);
+        assert!(rows.iter().all(|r| r.best_standard.is_empty() && r.ratio_vs_best_standard.is_none()));
+    }
+
+    #[test]
+    fn convolutional_models_train_only_on_a_subset() {
+        let (cnn, _) = spikepipe_compiler::load_model(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/cnn-fmnist.yaml"
+        )))
+        .expect("cnn-fmnist");
+        let why = dataset_for(&cnn, None).expect_err("full data is refused");
+        assert!(why.contains("--train-limit"), "{why}");
+        if Path::new(FMNIST_DIR).is_dir() {
+            assert!(dataset_for(&cnn, Some(640)).is_ok());
+        }
+        let (mlp, _) = spikepipe_compiler::load_model(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/mlp-digits.yaml"
+        )))
+        .expect("mlp-digits");
+        assert_eq!(dataset_for(&mlp, None), Ok(DatasetSpec::Digits));
+    }
+}

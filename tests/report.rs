@@ -268,3 +268,152 @@ fn side_by_side_gantt_charts_share_one_time_axis_and_counts_read_well() {
     assert_eq!(parts[0], parts[1], "both charts have the same time axis");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `report --train` on mlp-digits, one hardware, P = 2, 3 epochs: the time-to-accuracy
+/// table (terminal and report.md), tta.csv (one row per method, numbers consistent with
+/// docs/time-to-accuracy.md's definitions), the plot (one polyline per method, the target
+/// dashed), and two `--reproducible` runs giving the same files.
+#[test]
+fn report_train_shows_time_to_accuracy() {
+    const METHODS: [&str; 5] = ["ilp", "heuristic", "data-parallel", "pipedream", "gpipe"];
+    let run = |dir: &Path| {
+        let out = dir.to_string_lossy();
+        ok(
+            spikepipe(&[
+                "report",
+                "--train",
+                "--models",
+                "models/mlp-digits.yaml",
+                "--hardware",
+                "models/hw/sa32-ws.yaml",
+                "-p",
+                "2",
+                "--epochs",
+                "3",
+                // mlp-digits at P = 2 is proved optimal in well under a second; the
+                // generous limit keeps a loaded machine from stopping at another incumbent.
+                "--time-limit",
+                "60",
+                "--reproducible",
+                "--quiet",
+                "--out",
+                &out,
+            ]),
+            "spikepipe report --train",
+        )
+    };
+    let (a, b) = (scratch("tta-a"), scratch("tta-b"));
+    let stdout = run(&a);
+    run(&b);
+
+    // tta.csv: one row per method, in --train-methods order.
+    let rows = parse_csv(&std::fs::read_to_string(a.join("tta.csv")).expect("tta.csv"));
+    let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str()).collect();
+    assert_eq!(methods, METHODS, "one row per default --train-methods method");
+    let report = parse_csv(&std::fs::read_to_string(a.join("report.csv")).expect("report.csv"));
+    let no_delay = f(&rows[0], "no_delay_accuracy");
+    for r in &rows {
+        let what = &r["method"];
+        assert_eq!(
+            (r["model"].as_str(), r["hardware"].as_str(), u(r, "processors")),
+            ("mlp-digits", "sa32-ws", 2)
+        );
+        let sched =
+            report.iter().find(|q| q["method"] == *what && q["processors"] == "2").expect("report row");
+        assert_eq!(r["period_cycles"], sched["period_cycles"], "{what}: the report's schedule");
+        assert_eq!(r["max_staleness"], sched["max_staleness"], "{what}");
+        assert_eq!(
+            r["standard"],
+            if ["data-parallel", "pipedream", "gpipe"].contains(&what.as_str()) { "true" } else { "false" }
+        );
+        assert_eq!(f(r, "no_delay_accuracy"), no_delay);
+        assert_eq!(f(r, "target"), no_delay - 0.005, "{what}: target = no-delay final − 0.005");
+        assert!(u(r, "fill_cycles") >= u(r, "period_cycles"), "{what}: fill is at least one period");
+        match r["reached"].as_str() {
+            "true" => {
+                let k = u(r, "iterations");
+                let expect = (u(r, "fill_cycles") as f64 + (k - 1) as f64 * u(r, "period_cycles") as f64)
+                    / (f(r, "clock_mhz") * 1e6);
+                assert!((f(r, "seconds") - expect).abs() <= 1e-12 * expect, "{what}: T(k)");
+            }
+            "false" => assert!(r["iterations"].is_empty() && r["seconds"].is_empty(), "{what}"),
+            other => panic!("{what}: reached = {other}"),
+        }
+    }
+    // Staleness-0 schedules train as the no-delay run itself.
+    for m in ["data-parallel", "gpipe"] {
+        let r = rows.iter().find(|r| r["method"] == m).expect("row");
+        assert_eq!(f(r, "final_accuracy"), no_delay, "{m} is the no-delay run");
+        assert_eq!(r["iterations"], rows[2]["iterations"], "{m}");
+    }
+    // Best standard = the standard method fastest to the target; ratio = its seconds ÷ the row's.
+    let best = rows
+        .iter()
+        .filter(|r| r["standard"] == "true" && r["reached"] == "true")
+        .min_by(|x, y| f(x, "seconds").total_cmp(&f(y, "seconds")));
+    for r in &rows {
+        match (best, r["reached"].as_str()) {
+            (Some(b), "true") => {
+                assert_eq!(r["best_standard"], b["method"]);
+                assert_eq!(
+                    f(r, "ratio_vs_best_standard"),
+                    f(b, "seconds") / f(r, "seconds"),
+                    "{}",
+                    r["method"]
+                );
+            }
+            _ => assert!(r["ratio_vs_best_standard"].is_empty(), "{}", r["method"]),
+        }
+    }
+    assert!(best.is_some(), "data-parallel (the no-delay run) reaches no-delay final − 0.005");
+
+    // The terminal table and report.md's.
+    assert!(stdout.contains("time to accuracy (simulated"), "{stdout}");
+    for col in ["method", "period", "max stale", "iterations", "simulated time", "best std ÷ this"] {
+        assert!(stdout.contains(col), "terminal table lacks {col}: {stdout}");
+    }
+    let md = std::fs::read_to_string(a.join("report.md")).expect("report.md");
+    let section = md.split("## Time to accuracy").nth(1).expect("report.md has a time-to-accuracy section");
+    assert!(section.contains("### `mlp-digits` on `sa32-ws`, P = 2"), "{section}");
+    assert!(section.contains(
+        "| method | period (cycles) | max staleness | final acc | iterations to target | simulated time | best std ÷ this |"
+    ));
+    for r in &rows {
+        let line = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} | {} |", r["method"], r["period_cycles"])))
+            .unwrap_or_else(|| panic!("no table row for {}: {section}", r["method"]));
+        assert_eq!(line.matches(" | ").count(), 6, "{line}");
+        let cell_k = if r["reached"] == "true" { r["iterations"].clone() } else { "not reached".into() };
+        assert!(line.contains(&format!(" | {cell_k} | ")), "{line}");
+        let ratio = r["ratio_vs_best_standard"].parse::<f64>().map_or("—".into(), |x| format!("{x:.3}×"));
+        assert!(line.ends_with(&format!("| {ratio} |")), "{line}");
+    }
+    let plot = "tta-mlp-digits-sa32-ws-p2.svg";
+    assert!(section.contains(&format!("]({plot})")), "report.md links the plot");
+    assert!(section.contains("[tta.csv](tta.csv)"));
+
+    // The plot: one polyline per method, the target as one dashed line, a legend entry each.
+    let svg = std::fs::read_to_string(a.join(plot)).expect("plot");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<polyline").count(), METHODS.len(), "one polyline per method");
+    for m in METHODS {
+        assert!(svg.contains(&format!("<title>{m} (s = ")), "{m} line");
+    }
+    assert_eq!(svg.matches(r#"class="hline""#).count(), 1, "the target line");
+    assert!(svg.contains(&format!("target {:.4}", no_delay - 0.005)));
+    assert_eq!(svg.matches(r#"class="legend""#).count(), METHODS.len() + 1);
+
+    for f in ["tta.csv", plot, "report.csv"] {
+        assert!(
+            std::fs::read(a.join(f)).ok() == std::fs::read(b.join(f)).ok(),
+            "{f} differs between two runs"
+        );
+    }
+    let strip = |d: &Path| {
+        std::fs::read_to_string(d.join("report.md")).expect("md").replace(&*d.to_string_lossy(), "OUT")
+    };
+    assert_eq!(strip(&a), strip(&b));
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+}
