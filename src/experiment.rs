@@ -20,7 +20,7 @@ use spikepipe_backends::exec::{
 use spikepipe_backends::sim::{self, LinkModel, SimConfig, SimError, SimReport};
 use spikepipe_compiler::compare::{compare, mean_staleness, ratio};
 use spikepipe_compiler::{CompileOptions, Method, ScheduleError, Specs};
-use spikepipe_ir::{LayerSpec, ModelSpec, Network, Schedule};
+use spikepipe_ir::{LayerSpec, LayerStaleness, ModelSpec, Network, Schedule};
 
 /// Where [`dataset_for`] finds Fashion-MNIST (Debian's `dataset-fashion-mnist`).
 pub const FMNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -447,25 +447,34 @@ impl TrainPlan<'_> {
     }
 
     /// The training runs this plan needs: one per distinct staleness (training depends
-    /// only on it), the no-delay run first; each lists the planned schedules it serves.
-    pub fn runs(
-        &self,
-        net: &Network,
-    ) -> Result<Vec<(Vec<spikepipe_ir::LayerStaleness>, Vec<usize>)>, ExecError> {
-        let key = |st: &[spikepipe_ir::LayerStaleness]| -> Result<Vec<(u64, Option<u64>)>, ExecError> {
+    /// only on it), the no-delay run first.
+    pub fn runs(&self, net: &Network) -> Result<Vec<Run>, ExecError> {
+        let key = |st: &[LayerStaleness]| -> Result<Vec<(u64, Option<u64>)>, ExecError> {
             Ok(exec::check_staleness(net, st)?.iter().map(|l| (l.forward, l.input_grad)).collect())
         };
-        let mut runs: Vec<(Vec<(u64, Option<u64>)>, Vec<spikepipe_ir::LayerStaleness>, Vec<usize>)> =
-            vec![(key(&[])?, Vec::new(), Vec::new())];
+        let mut keys = vec![key(&[])?];
+        let mut runs = vec![Run { staleness: Vec::new(), schedules: Vec::new() }];
         for (i, (_, s)) in self.schedules.iter().enumerate() {
             let k = key(&s.staleness)?;
-            match runs.iter_mut().find(|r| r.0 == k) {
-                Some(r) => r.2.push(i),
-                None => runs.push((k, s.staleness.clone(), vec![i])),
+            match keys.iter().position(|q| *q == k) {
+                Some(r) => runs[r].schedules.push(i),
+                None => {
+                    keys.push(k);
+                    runs.push(Run { staleness: s.staleness.clone(), schedules: vec![i] });
+                }
             }
         }
-        Ok(runs.into_iter().map(|(_, st, users)| (st, users)).collect())
+        Ok(runs)
     }
+}
+
+/// One training run of a [`TrainPlan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// Staleness to train with (empty: none).
+    pub staleness: Vec<LayerStaleness>,
+    /// Indices of the planned schedules whose staleness this is.
+    pub schedules: Vec<usize>,
 }
 
 /// A run's label for progress: the schedules it serves.
@@ -517,15 +526,16 @@ pub fn accuracy(
     // reports[i]: the run of planned schedule i; the no-delay run first.
     let mut reports: Vec<Option<usize>> = vec![None; plan.schedules.len()];
     let mut done = Vec::new();
-    for (ri, (stale, users)) in runs.iter().enumerate() {
-        let label = run_label(plan, users, ri == 0);
+    for (ri, run) in runs.iter().enumerate() {
+        let label = run_label(plan, &run.schedules, ri == 0);
         let mut cb = |p: exec::Progress| {
             if let exec::Progress::EpochEnd(e) = p {
                 epoch_done(&label, e);
             }
         };
-        let rep = exec::train_on(net, &cfg, stale, &data, &mut cb).map_err(|e| train_err(&label, e))?;
-        for &i in users {
+        let rep =
+            exec::train_on(net, &cfg, &run.staleness, &data, &mut cb).map_err(|e| train_err(&label, e))?;
+        for &i in &run.schedules {
             reports[i] = Some(ri);
         }
         done.push(rep);
