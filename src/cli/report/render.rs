@@ -113,25 +113,28 @@ pub(super) fn tta_plot(t: &Training, model: &str, hw: &str, p: u64) -> String {
         t.tta.iter().filter(|r| r.model == model && r.hardware == hw && r.processors == p).collect();
     let xmax = curves.iter().flat_map(|c| c.points.iter().map(|q| q.0)).fold(0.0, f64::max);
     let (f, unit) = time_unit(xmax);
-    let series: Vec<XySeries> = curves
-        .iter()
-        .map(|c| {
-            let tta = rows.iter().find(|r| r.method == c.method).and_then(|r| r.seconds);
-            let reached = tta.map_or("not reached".to_string(), |s| format!("{} {unit}", sig4(s * f)));
-            XySeries {
-                name: format!(
-                    "{} (s = {}{}): {reached}",
-                    c.method,
-                    c.max_staleness,
-                    if c.no_delay { ", = no-delay run" } else { "" }
-                ),
-                colour: svg::method_colour(c.method.as_str()),
-                dash: svg::method_dash(c.method.as_str()),
-                points: c.points.iter().map(|&(x, y)| (x * f, y)).collect(),
-                mark: c.reached.map(|(x, y)| (x * f, y)),
-            }
-        })
-        .collect();
+    // Lines that coincide (equal staleness and timing) are drawn dashed over the first
+    // one and say so in the legend, so each stays visible.
+    const OVER: [&str; 3] = ["8,5", "3,7", "1,6"];
+    let mut series: Vec<XySeries> = Vec::new();
+    for (i, c) in curves.iter().enumerate() {
+        let tta = rows.iter().find(|r| r.method == c.method).and_then(|r| r.seconds);
+        let reached = tta.map_or("not reached".to_string(), |s| format!("{} {unit}", sig4(s * f)));
+        let same = curves[..i].iter().position(|d| d.points == c.points);
+        let dups = curves[..i].iter().filter(|d| d.points == c.points).count();
+        let note = match (same, c.no_delay) {
+            (Some(j), _) => format!("; same line as {}", curves[j].method),
+            (None, true) => "; the no-delay run".to_string(),
+            (None, false) => String::new(),
+        };
+        series.push(XySeries {
+            name: format!("{} (s = {}{note}): {reached}", c.method, c.max_staleness),
+            colour: svg::method_colour(c.method.as_str()),
+            dash: if dups > 0 { Some(OVER[(dups - 1).min(OVER.len() - 1)]) } else { None },
+            points: c.points.iter().map(|&(x, y)| (x * f, y)).collect(),
+            mark: c.reached.map(|(x, y)| (x * f, y)),
+        });
+    }
     let hlines: Vec<HLine> = rows
         .first()
         .map(|r| HLine {
