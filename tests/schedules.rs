@@ -10,6 +10,7 @@ use spikepipe_compiler::cost::Systolic;
 use spikepipe_compiler::emit;
 use spikepipe_compiler::schedule::heuristic::{placement_of, Evaluator, TaskPlan};
 use spikepipe_compiler::schedule::split::{chunk_cycles, split_dim, whole};
+use spikepipe_compiler::schedule::draft::draft;
 use spikepipe_compiler::schedule::{timing, Problem};
 use spikepipe_compiler::{compile, load_specs, lower_and_cost, CompileOptions, Method, Specs};
 use spikepipe_ir::{verify_schedule, ChunkRange, Schedule, SolverInfo, SolverStatus};
@@ -149,8 +150,8 @@ fn witness(p: &Problem, plans: &[TaskPlan]) -> Schedule {
         gap: None,
         note: None,
     };
-    let mut s = emit::draft(p, "", &placement_of(plans), "heuristic", solver);
-    timing::time_modulo(&mut s);
+    let mut s = draft(p, &placement_of(plans), "heuristic", solver);
+    timing::time_modulo(&mut s, p.cost);
     emit::finish(p, s).expect("the brute-force plan is a valid schedule")
 }
 

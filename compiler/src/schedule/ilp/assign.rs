@@ -168,10 +168,8 @@ fn build(p: &Problem, s: &Shape) -> (Model, Vars) {
     break_symmetry(&mut m, p, cuts, &z);
     let mut link_total = Expression::default();
     if procs <= PER_LINK_MAX {
-        let (lat, bw) = (
-            p.hardware.link.latency_cycles as f64 / scale,
-            p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
-        );
+        let (latency, bandwidth) = p.cost.transfer_line();
+        let (lat, bw) = (latency as f64 / scale, bandwidth as f64 * scale);
         // Data edges and weight feedback (updated weights to F/G on other processors)
         // both load the links, as in `spikepipe_ir::required_transfers`.
         let data: Vec<_> = p.graph.graph.raw_edges().iter().collect();
