@@ -15,8 +15,8 @@
 //! alone exceed the cap is rejected up front, naming the layer.
 
 use spikepipe_ir::{
-    peak_memory, staleness_of, EdgeKind, MemoryKind, MemoryOptions, Optimizer,
-    Schedule, SolverInfo, SolverStatus, TaskKind, Work,
+    peak_memory, staleness_of, EdgeKind, MemoryKind, MemoryOptions, Optimizer, Schedule, SolverInfo,
+    SolverStatus, TaskKind, Work,
 };
 
 use crate::schedule::draft::draft;

@@ -17,8 +17,8 @@ use spikepipe_ir::{edge_transfers, ChunkRange, PlacedSite, Side, SplitDim};
 
 use super::pipedream::plain_placement;
 use super::split::{chunk_cycles, chunk_samples, even_ranges_along, split_dim, whole};
-use crate::cost::traffic::LinkLoads;
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
+use crate::cost::traffic::LinkLoads;
 use crate::ScheduleError;
 
 /// The fastest candidate (see [`super::candidates`]) within an optional staleness cap.
@@ -87,7 +87,8 @@ impl<'a> Evaluator<'a> {
         }
         let (sites, first) = self.sites(plans);
         let tasks = &self.p.graph.graph;
-        let side = |t: usize| Side { work: &tasks[NodeIndex::new(t)].work, chunks: &sites[first[t]..first[t + 1]] };
+        let side =
+            |t: usize| Side { work: &tasks[NodeIndex::new(t)].work, chunks: &sites[first[t]..first[t + 1]] };
         let mut links = LinkLoads::new(self.procs);
         for e in &self.edges {
             let (u, v) = (side(e.from), side(e.to));
