@@ -117,7 +117,8 @@ pub fn required_transfers(s: &Schedule) -> Vec<(usize, usize, u32, u64)> {
     let mut out = Vec::new();
     for (ei, e) in s.edges.iter().enumerate() {
         let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
-        let (su, sv) = (Side { work: &u.work, chunks: &u.chunks[..] }, Side { work: &v.work, chunks: &v.chunks[..] });
+        let (su, sv) =
+            (Side { work: &u.work, chunks: &u.chunks[..] }, Side { work: &v.work, chunks: &v.chunks[..] });
         edge_transfers(e.bytes, e.sliced_by, su, sv, |ci, dst, b| out.push((ei, ci, dst, b)));
     }
     out

@@ -391,4 +391,3 @@ fn describe(l: &crate::LayerStaleness) -> String {
 fn want_none() -> crate::LayerStaleness {
     crate::LayerStaleness { layer: 0, forward: u64::MAX, input_grad: None }
 }
-
