@@ -343,13 +343,12 @@ fn hint(p: &Problem, cuts: &[Option<Cut>], vars: &Vars, plans: &[TaskPlan]) -> O
     Some(values)
 }
 
-/// Units `r[t][q]` and use `z[t][q]` per task and processor of a plan the model can
-/// express, processors as the plan labels them; `None` if it uses a cut the model lacks.
-fn expressed(
-    cuts: &[Option<Cut>],
-    procs: usize,
-    plans: &[TaskPlan],
-) -> Option<(Vec<Vec<u64>>, Vec<Vec<bool>>)> {
+/// Units `r[t][q]` and use `z[t][q]` of a plan, per task and processor.
+type Expressed = (Vec<Vec<u64>>, Vec<Vec<bool>>);
+
+/// The [`Expressed`] values of a plan the model can express, processors as the plan
+/// labels them; `None` if it uses a cut the model lacks.
+fn expressed(cuts: &[Option<Cut>], procs: usize, plans: &[TaskPlan]) -> Option<Expressed> {
     let mut units = vec![vec![0u64; procs]; plans.len()];
     let mut has = vec![vec![false; procs]; plans.len()];
     for (t, plan) in plans.iter().enumerate() {
