@@ -6,8 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use spikepipe_compiler::cost::traffic::LinkLoads;
 use spikepipe_compiler::cost::Systolic;
 use spikepipe_compiler::emit;
+use spikepipe_compiler::schedule::draft::draft;
 use spikepipe_compiler::schedule::heuristic::{placement_of, Evaluator, TaskPlan};
 use spikepipe_compiler::schedule::split::{chunk_cycles, split_dim, whole};
 use spikepipe_compiler::schedule::{timing, Problem};
@@ -149,8 +151,12 @@ fn witness(p: &Problem, plans: &[TaskPlan]) -> Schedule {
         gap: None,
         note: None,
     };
-    let mut s = emit::draft(p, "", &placement_of(plans), "heuristic", solver);
-    timing::time_modulo(&mut s);
+    let mut s = draft(p, &placement_of(plans), "heuristic", solver);
+    // One traffic model: the evaluator's link loads are the ones timing packs.
+    let (_, links, bytes) = Evaluator::new(p).loads(plans);
+    let timed = LinkLoads::of_schedule(&s, p.cost);
+    assert_eq!((links.as_slice(), bytes), (timed.cycles(), timed.bytes()), "evaluator and timing disagree");
+    timing::time_modulo(&mut s, p.cost);
     emit::finish(p, s).expect("the brute-force plan is a valid schedule")
 }
 

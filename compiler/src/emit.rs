@@ -1,14 +1,13 @@
-//! Pass 5: emit. Turns a placement into a `spikepipe-schedule/1` file: chunks with their
-//! sample ranges, every edge, then (after timing) staleness and metrics, and finally
-//! runs the verifier so no invalid schedule ever leaves the compiler.
+//! Pass 5: emit. Finishes the timed draft of the schedule passes
+//! ([`crate::schedule::draft`]) into a `spikepipe-schedule/1` file: the spec hash,
+//! staleness and metrics, derived once here, and finally the verifier, so no invalid
+//! schedule ever leaves the compiler. Emit reads the schedule passes' output; they never
+//! call back into it.
 
-use spikepipe_ir::{
-    compute_staleness, expected_reduce_cycles, fnv1a_hex, verify_schedule, Chunk, Metrics, ModelInfo,
-    Schedule, ScheduleEdge, ScheduledTask, SolverInfo, SCHEDULE_FORMAT,
-};
+use spikepipe_ir::{compute_staleness, fnv1a_hex, verify_schedule, Metrics, Schedule};
 
 use crate::lower::input_bytes;
-use crate::schedule::{split, Placement, Problem};
+use crate::schedule::Problem;
 use crate::{ScheduleError, Specs};
 
 /// Hash of the canonical specs (model + hardware as JSON).
@@ -16,89 +15,6 @@ pub fn spec_hash(specs: &Specs) -> String {
     let model = serde_json::to_string(&specs.model).unwrap_or_default();
     let hw = serde_json::to_string(&specs.hardware).unwrap_or_default();
     fnv1a_hex(format!("{model}\n{hw}").as_bytes())
-}
-
-/// A schedule with every chunk placed at start 0 and no transfers yet.
-pub fn draft(
-    p: &Problem,
-    spec_hash: &str,
-    placement: &Placement,
-    method: &str,
-    solver: SolverInfo,
-) -> Schedule {
-    let g = &p.graph.graph;
-    let tasks = g
-        .node_indices()
-        .zip(&placement.chunks)
-        .map(|(i, chunks)| {
-            let t = &g[i];
-            ScheduledTask {
-                id: t.id(),
-                layer: t.layer,
-                kind: t.kind,
-                work: t.work,
-                cycles: t.cycles,
-                chunks: chunks
-                    .iter()
-                    .map(|c| Chunk {
-                        processor: c.processor,
-                        start: 0,
-                        cycles: c.cycles,
-                        range: c.range,
-                        samples: split::chunk_samples(p, t, c.range),
-                        reduce_cycles: 0,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    let edges = g
-        .raw_edges()
-        .iter()
-        .map(|e| ScheduleEdge {
-            from: g[e.source()].id(),
-            to: g[e.target()].id(),
-            kind: e.weight.kind,
-            bytes: e.weight.bytes,
-            sliced_by: e.weight.sliced_by,
-        })
-        .collect();
-    let mut s = Schedule {
-        format: SCHEDULE_FORMAT.to_string(),
-        model: ModelInfo {
-            name: p.graph.model.clone(),
-            spec_hash: spec_hash.to_string(),
-            layers: p.graph.layers(),
-            batch: p.network.batch,
-            optimizer: None,
-        },
-        hardware: p.hardware.clone(),
-        method: method.to_string(),
-        micro_batches: None,
-        solver,
-        period_cycles: 1,
-        lower_bound_cycles: crate::schedule::lower_bound(p),
-        tasks,
-        edges,
-        transfers: Vec::new(),
-        staleness: Vec::new(),
-        metrics: Metrics::default(),
-    };
-    add_reductions(&mut s);
-    s
-}
-
-/// Charges every consumer of partial sums from several processors the vector-unit work
-/// of summing them (`reduce_cycles`, included in its `cycles`).
-fn add_reductions(s: &mut Schedule) {
-    let owed: Vec<Vec<u64>> =
-        s.tasks.iter().map(|t| t.chunks.iter().map(|c| expected_reduce_cycles(s, t, c)).collect()).collect();
-    for (t, owed) in s.tasks.iter_mut().zip(owed) {
-        for (c, r) in t.chunks.iter_mut().zip(owed) {
-            c.reduce_cycles = r;
-            c.cycles += r;
-        }
-    }
 }
 
 /// Fills staleness and metrics of a timed schedule and verifies it.

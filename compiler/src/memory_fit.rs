@@ -15,11 +15,11 @@
 //! alone exceed the cap is rejected up front, naming the layer.
 
 use spikepipe_ir::{
-    compute_staleness, peak_memory, staleness_summary, EdgeKind, MemoryKind, MemoryOptions, Optimizer,
-    Schedule, SolverInfo, SolverStatus, TaskKind, Work,
+    peak_memory, staleness_of, EdgeKind, MemoryKind, MemoryOptions, Optimizer, Schedule, SolverInfo,
+    SolverStatus, TaskKind, Work,
 };
 
-use crate::emit;
+use crate::schedule::draft::draft;
 use crate::schedule::pipedream::Pipedream;
 use crate::schedule::{timing, Placement, Problem, Scheduler};
 use crate::{CompileOptions, Method, ScheduleError, Specs};
@@ -70,7 +70,7 @@ fn worst(s: &Schedule) -> (u64, u32) {
 }
 
 fn fits(s: &Schedule, cap: u64, max_staleness: Option<u64>) -> bool {
-    worst(s).0 <= cap && max_staleness.is_none_or(|m| staleness_summary(&compute_staleness(s)).0 <= m)
+    worst(s).0 <= cap && max_staleness.is_none_or(|m| staleness_of(s).0 <= m)
 }
 
 /// Words of optimizer state per weight: lowering costs Adam's update at 8 operations per
@@ -160,9 +160,9 @@ fn placement_fits(p: &Problem, placement: &Placement, cap: u64) -> bool {
         gap: None,
         note: None,
     };
-    let mut s = emit::draft(p, "", placement, "pipedream", solver);
+    let mut s = draft(p, placement, "pipedream", solver);
     s.model.optimizer = Some(optimizer_of(p));
-    timing::time_modulo(&mut s);
+    timing::time_modulo(&mut s, p.cost);
     worst(&s).0 <= cap
 }
 
@@ -259,13 +259,13 @@ fn estimated_partition(
 
 /// Re-times a placement at periods from its minimum up (2 % steps, up to 8×) and
 /// returns the first that fits, or the one with the smallest worst peak.
-fn retime_to_fit(s: &Schedule, cap: u64, max_staleness: Option<u64>) -> (Schedule, bool) {
-    let base = timing::min_period(s);
+fn retime_to_fit(p: &Problem, s: &Schedule, cap: u64, max_staleness: Option<u64>) -> (Schedule, bool) {
+    let base = timing::min_period(s, p.cost);
     let mut ii = base;
     let mut best: Option<(u64, Schedule)> = None;
     while ii <= base.saturating_mul(8) {
         let mut c = s.clone();
-        timing::time_modulo_at(&mut c, ii);
+        timing::time_modulo_at(&mut c, p.cost, ii);
         if fits(&c, cap, max_staleness) {
             return (c, true);
         }
@@ -304,16 +304,16 @@ pub fn fit_memory(
     let free_period = schedule.period_cycles;
     let mut tried: Vec<(Schedule, bool, &str)> = Vec::new();
     if schedule.micro_batches.is_none() {
-        let (own, ok) = retime_to_fit(&schedule, cap, max_staleness);
+        let (own, ok) = retime_to_fit(p, &schedule, cap, max_staleness);
         tried.push((own, ok, "its own"));
         let mut pd_problem_hw = p.hardware.clone();
         pd_problem_hw.memory_bytes = Some(cap);
         let pd_problem = Problem { hardware: &pd_problem_hw, ..*p };
         let pipedream = Pipedream.schedule(&pd_problem)?;
-        let draft = emit::draft(p, "", &pipedream.placement, &schedule.method, schedule.solver.clone());
+        let draft = draft(p, &pipedream.placement, &schedule.method, schedule.solver.clone());
         let mut draft = Schedule { model: schedule.model.clone(), ..draft };
         draft.micro_batches = None;
-        let (alt, ok) = retime_to_fit(&draft, cap, max_staleness);
+        let (alt, ok) = retime_to_fit(p, &draft, cap, max_staleness);
         tried.push((alt, ok, "PipeDream's"));
     } else {
         tried.push((schedule.clone(), false, "its own"));

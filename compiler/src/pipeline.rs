@@ -2,11 +2,10 @@
 
 use std::time::Instant;
 
-use spikepipe_ir::{Schedule, SolverStatus, TaskGraph};
+use spikepipe_ir::{staleness_of, Schedule, SolverStatus, TaskGraph};
 
 use crate::cost::{annotate, Systolic};
 use crate::emit;
-use crate::schedule::timing::max_staleness;
 use crate::schedule::{candidates, scheduler, Method, Problem};
 use crate::{ScheduleError, Specs};
 
@@ -100,8 +99,8 @@ fn compile_with(specs: &Specs, opts: &CompileOptions, recompute: &[u32]) -> Resu
     if opts.method == Method::Ilp {
         schedule = ilp_or_better(&problem, schedule, opts.max_staleness)?;
     }
-    if let Some(cap) = cap.filter(|&c| max_staleness(&schedule) > c) {
-        let what = format!("staleness ≤ {cap} not reached (best: {})", max_staleness(&schedule));
+    if let Some(cap) = cap.filter(|&c| staleness_of(&schedule).0 > c) {
+        let what = format!("staleness ≤ {cap} not reached (best: {})", staleness_of(&schedule).0);
         schedule.solver.note = join_notes(schedule.solver.note.take(), what);
     }
     let staleness_cap = cap;
@@ -127,7 +126,7 @@ fn join_notes(a: Option<String>, b: String) -> Option<String> {
 /// candidate if that is faster within the cap: the ILP's model covers GEMM cuts only, so
 /// data-parallel and replicated-stage candidates compete with it here.
 fn ilp_or_better(problem: &Problem, mut ilp: Schedule, cap: Option<u64>) -> Result<Schedule, ScheduleError> {
-    if let Some(c) = cap.filter(|&c| max_staleness(&ilp) > c) {
+    if let Some(c) = cap.filter(|&c| staleness_of(&ilp).0 > c) {
         let placement = crate::schedule::Placement::of_schedule(&ilp);
         let solver = ilp.solver.clone();
         ilp = candidates::timed(problem, &placement, "ilp", solver, Some(c));

@@ -88,6 +88,16 @@ pub struct LinkSpec {
     pub latency_cycles: u64,
 }
 
+impl LinkSpec {
+    /// Cycles to move `bytes` between two different processors:
+    /// `latency + ceil(bytes / bandwidth)`. The one transfer-cost formula: the verifier
+    /// reads it through [`HardwareSpec::transfer_cycles`], the compiler through its cost
+    /// model.
+    pub fn transfer_cycles(&self, bytes: u64) -> u64 {
+        self.latency_cycles.saturating_add(bytes.div_ceil(self.bytes_per_cycle.max(1)))
+    }
+}
+
 /// Bit widths of the tensors moved between tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,9 +119,9 @@ impl Default for BitsSpec {
 }
 
 impl HardwareSpec {
-    /// Cycles to move `bytes` between two different processors: `latency + ceil(bytes / bandwidth)`.
+    /// Cycles to move `bytes` between two different processors ([`LinkSpec::transfer_cycles`]).
     pub fn transfer_cycles(&self, bytes: u64) -> u64 {
-        self.link.latency_cycles.saturating_add(bytes.div_ceil(self.link.bytes_per_cycle.max(1)))
+        self.link.transfer_cycles(bytes)
     }
 
     /// Cycles of `elements · ops_per_element` operations on the vector unit:

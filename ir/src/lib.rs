@@ -14,7 +14,9 @@ mod memory;
 mod model;
 mod network;
 mod schedule;
+mod staleness;
 mod task_graph;
+mod traffic;
 mod verify;
 
 pub use hardware::{ArraySpec, BitsSpec, Dataflow, HardwareSpec, LinkSpec};
@@ -28,13 +30,19 @@ pub use model::{
 };
 pub use network::{LayerOp, Network, Pool, WeightLayer};
 pub use schedule::{
-    arrivals, chunk_elements, consumer_share, expected_reduce_cycles, partials, reduction_inputs,
-    required_transfers, samples_overlap, scale_bytes, share, staleness_between, staleness_summary,
-    weights_ready, Arrivals, Chunk, ChunkRange, LayerStaleness, Metrics, ModelInfo, Schedule, ScheduleEdge,
-    ScheduledTask, Share, SolverInfo, SolverStatus, SplitDim, Transfer, SCHEDULE_FORMAT,
+    chunk_elements, expected_reduce_cycles, partials, reduction_inputs, samples_overlap, Chunk, ChunkRange,
+    LayerStaleness, Metrics, ModelInfo, Schedule, ScheduleEdge, ScheduledTask, SolverInfo, SolverStatus,
+    SplitDim, Transfer, SCHEDULE_FORMAT,
+};
+pub use staleness::{
+    arrivals, compute_staleness, staleness_between, staleness_of, staleness_summary, weights_ready, Arrivals,
 };
 pub use task_graph::{Dependence, EdgeKind, Task, TaskGraph, TaskKind, Work};
-pub use verify::{compute_staleness, verify_schedule, Violation, Violations};
+pub use traffic::{
+    consumer_share, edge_transfers, range_share, required_transfers, scale_bytes, share, PlacedSite, Share,
+    Side, Site,
+};
+pub use verify::{verify_schedule, Violation, Violations};
 
 /// FNV-1a 64-bit hash, as 16 hex digits; used for `spec_hash` (stable across platforms).
 ///

@@ -32,7 +32,8 @@
 
 use serde::Serialize;
 
-use crate::schedule::{consumer_share, samples_overlap, scale_bytes, share, Share};
+use crate::schedule::samples_overlap;
+use crate::traffic::{consumer_share, scale_bytes, share, Share};
 use crate::{EdgeKind, Optimizer, Schedule, ScheduledTask, SplitDim, TaskKind, Work};
 
 /// What a block of memory holds.

@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::staleness::staleness_summary;
 use crate::{EdgeKind, HardwareSpec, TaskKind, Work};
 
 /// The `format` value of files this crate reads and writes.
@@ -287,14 +288,6 @@ impl LayerStaleness {
     }
 }
 
-/// `(largest, summed)` staleness over layers (both forward and input-gradient).
-pub fn staleness_summary(layers: &[LayerStaleness]) -> (u64, u64) {
-    (
-        layers.iter().map(LayerStaleness::max).max().unwrap_or(0),
-        layers.iter().map(LayerStaleness::total).sum(),
-    )
-}
-
 /// Summary metrics of a schedule (all zero by default, before they are computed).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -354,151 +347,6 @@ impl Schedule {
 /// Whether two sample ranges `[a0,a1)` and `[b0,b1)` intersect.
 pub fn samples_overlap(a: [u64; 2], b: [u64; 2]) -> bool {
     a[0] < b[1] && b[0] < a[1]
-}
-
-/// The transfers a schedule needs, in canonical order: for every edge (data, and weight
-/// feedback: updated weights to the `F`/`G` chunks of the next iterations), every
-/// producing chunk, and every other processor that holds a consuming chunk whose
-/// samples overlap it, one `(edge, from_chunk, dst, bytes)`.
-///
-/// Bytes are the edge's bytes times the smaller of the producing chunk's share and the
-/// share the destination's consuming chunks need (their summed share when the edge is
-/// `sliced_by` their split dimension, else all of it), rounded up. Compiler and verifier
-/// both use this, so they agree on what must move.
-pub fn required_transfers(s: &Schedule) -> Vec<(usize, usize, u32, u64)> {
-    let mut out = Vec::new();
-    for (ei, e) in s.edges.iter().enumerate() {
-        let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
-        for (ci, cu) in u.chunks.iter().enumerate() {
-            let mut dsts: Vec<u32> = v
-                .chunks
-                .iter()
-                .filter(|cv| cv.processor != cu.processor && samples_overlap(cu.samples, cv.samples))
-                .map(|cv| cv.processor)
-                .collect();
-            dsts.sort_unstable();
-            dsts.dedup();
-            for dst in dsts {
-                let need = consumer_share(e, v, dst, |cv| samples_overlap(cu.samples, cv.samples));
-                let have = share(u, cu);
-                out.push((ei, ci, dst, scale_bytes(e.bytes, have.min(need))));
-            }
-        }
-    }
-    out
-}
-
-/// A share of a tensor as an exact fraction `num/den` of its whole.
-#[derive(Debug, Clone, Copy)]
-pub struct Share {
-    num: u128,
-    den: u128,
-}
-
-impl Share {
-    /// All of it.
-    pub const ALL: Share = Share { num: 1, den: 1 };
-    fn min(self, o: Share) -> Share {
-        if self.num * o.den <= o.num * self.den {
-            self
-        } else {
-            o
-        }
-    }
-}
-
-/// `ceil(bytes · share)`.
-pub fn scale_bytes(bytes: u64, s: Share) -> u64 {
-    (bytes as u128 * s.num).div_ceil(s.den.max(1)).min(bytes as u128) as u64
-}
-
-/// The share of its task's output one chunk produces (all of it for a `K` split: a
-/// partial sum has the full output's size).
-pub fn share(task: &ScheduledTask, chunk: &Chunk) -> Share {
-    if chunk.range.dim == SplitDim::K {
-        return Share::ALL;
-    }
-    let size = chunk.range.dim.size(&task.work).unwrap_or(1).max(1);
-    Share { num: chunk.range.len() as u128, den: size as u128 }
-}
-
-/// The share of an edge's tensor that the chunks of `v` on processor `dst` (those
-/// passing `wanted`) need: their summed share if the edge is sliced by their split
-/// dimension, else everything.
-pub fn consumer_share(
-    e: &ScheduleEdge,
-    v: &ScheduledTask,
-    dst: u32,
-    wanted: impl Fn(&Chunk) -> bool,
-) -> Share {
-    // All chunks of one task split the same dimension, so their shares add up over one size.
-    let size = v.chunks.first().and_then(|c| c.range.dim.size(&v.work)).unwrap_or(1).max(1) as u128;
-    let mut len = 0u128;
-    for cv in v.chunks.iter().filter(|cv| cv.processor == dst && wanted(cv)) {
-        if e.sliced_by != Some(cv.range.dim) {
-            return Share::ALL;
-        }
-        len += cv.range.len() as u128;
-    }
-    if len >= size {
-        Share::ALL
-    } else {
-        Share { num: len, den: size }
-    }
-}
-
-/// Arrival cycle (iteration 0) of every transfer, by `(edge, from_chunk, dst)`.
-pub type Arrivals = std::collections::HashMap<(usize, usize, u32), u64>;
-
-/// The arrivals of a schedule's transfers.
-pub fn arrivals(s: &Schedule) -> Arrivals {
-    s.transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t.end())).collect()
-}
-
-/// When the weights updated in iteration 0 have reached every processor that runs a
-/// chunk of `reader`: per update chunk and reader processor, the chunk's end (same
-/// processor) or the arrival of the transfer of `edge` that carries them; the latest.
-/// A transfer not yet timed counts as arriving when its chunk ends.
-pub fn weights_ready(
-    arrivals: &Arrivals,
-    edge: Option<usize>,
-    update: &ScheduledTask,
-    reader: &ScheduledTask,
-) -> u64 {
-    let mut readers: Vec<u32> = reader.chunks.iter().map(|c| c.processor).collect();
-    readers.sort_unstable();
-    readers.dedup();
-    let mut ready = 0;
-    for (ci, cu) in update.chunks.iter().enumerate() {
-        for &q in &readers {
-            let arrival = match edge.and_then(|e| arrivals.get(&(e, ci, q))) {
-                Some(&end) if q != cu.processor => end,
-                _ => cu.end(),
-            };
-            ready = ready.max(arrival);
-        }
-    }
-    ready
-}
-
-/// Staleness `max(0, ceil((ready − start) / II) − 1)` of a reader of updated weights,
-/// with `ready` from [`weights_ready`] and `start` the reader's earliest chunk start.
-pub fn staleness_between(
-    s: &Schedule,
-    arrivals: &Arrivals,
-    update: &ScheduledTask,
-    reader: &ScheduledTask,
-) -> u64 {
-    let edge = s
-        .edges
-        .iter()
-        .position(|e| e.kind == EdgeKind::WeightFeedback && e.from == update.id && e.to == reader.id);
-    let end = weights_ready(arrivals, edge, update, reader) as i128;
-    let start = reader.chunks.iter().map(|c| c.start).min().unwrap_or(0) as i128;
-    let ii = s.period_cycles.max(1) as i128;
-    let diff = end - start;
-    let ceil = if diff <= 0 { -((-diff) / ii) } else { (diff + ii - 1) / ii };
-    (ceil - 1).max(0) as u64
 }
 
 /// Every `K`-split producer feeding `v` whose chunks sit on more than one processor,

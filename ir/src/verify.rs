@@ -32,10 +32,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::schedule::{
-    expected_reduce_cycles, partials, required_transfers, samples_overlap, staleness_between,
-};
-use crate::{EdgeKind, Schedule, TaskKind, SCHEDULE_FORMAT};
+use crate::schedule::{expected_reduce_cycles, partials, samples_overlap};
+use crate::staleness::compute_staleness;
+use crate::traffic::required_transfers;
+use crate::{EdgeKind, Schedule, SCHEDULE_FORMAT};
 
 /// One broken rule, with the entity it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,24 +390,4 @@ fn describe(l: &crate::LayerStaleness) -> String {
 
 fn want_none() -> crate::LayerStaleness {
     crate::LayerStaleness { layer: 0, forward: u64::MAX, input_grad: None }
-}
-
-/// Staleness of every layer recomputed from the chunk starts (DESIGN §6).
-pub fn compute_staleness(s: &Schedule) -> Vec<crate::LayerStaleness> {
-    let arrivals = crate::schedule::arrivals(s);
-    (1..=s.model.layers)
-        .map(|l| {
-            let find = |k: TaskKind| s.tasks.iter().find(|t| t.layer == l && t.kind == k);
-            let u = find(TaskKind::Update);
-            let forward = match (u, find(TaskKind::Forward)) {
-                (Some(u), Some(f)) => staleness_between(s, &arrivals, u, f),
-                _ => 0,
-            };
-            let input_grad = match (u, find(TaskKind::InputGrad)) {
-                (Some(u), Some(g)) => Some(staleness_between(s, &arrivals, u, g)),
-                _ => None,
-            };
-            crate::LayerStaleness { layer: l, forward, input_grad }
-        })
-        .collect()
 }

@@ -1,9 +1,11 @@
 //! Pass 3: cost. A [`CostModel`] prices GEMMs, element-wise work and transfers; the
 //! default is [`Systolic`], SCALE-Sim's analytical compute model (DESIGN §5, §9).
-//! [`annotate`] fills every task's `cycles`.
+//! [`annotate`] fills every task's `cycles`; [`traffic`] turns the transfers a placement
+//! needs into link loads.
 
 pub mod operands;
 mod systolic;
+pub mod traffic;
 
 pub use operands::{OperandAccesses, OperandBits};
 pub use systolic::{gemm_cycles, Systolic};
@@ -16,8 +18,14 @@ pub trait CostModel {
     fn gemm_cycles(&self, m: u64, k: u64, n: u64) -> u64;
     /// Cycles of `elements · ops_per_element` operations on the vector unit.
     fn elementwise_cycles(&self, elements: u64, ops_per_element: u64) -> u64;
-    /// Cycles to move `bytes` between two different processors.
+    /// Cycles to move `bytes` between two different processors: the only price of link
+    /// traffic in the compiler (timing, the heuristic's evaluator and, through
+    /// [`CostModel::transfer_line`], the ILP all read it here).
     fn transfer_cycles(&self, bytes: u64) -> u64;
+    /// `(latency, bytes per cycle)` of the line `latency + bytes / bandwidth`, which must
+    /// never exceed [`CostModel::transfer_cycles`]: the ILP's linear link model, which
+    /// stays a relaxation only under that bound.
+    fn transfer_line(&self) -> (u64, u64);
 
     /// The granularity in which a GEMM is best cut along `dim` (M or N): a whole array
     /// tile for a spatially mapped dimension (cutting inside a tile wastes a fold), 1 for

@@ -14,7 +14,7 @@
 //! assert_eq!(gemm_cycles(128, 128, 128, 32, 32, Dataflow::Os), 3040);
 //! ```
 
-use spikepipe_ir::{Dataflow, HardwareSpec, SplitDim};
+use spikepipe_ir::{Dataflow, HardwareSpec, LinkSpec, SplitDim};
 
 use super::CostModel;
 
@@ -49,10 +49,8 @@ pub struct Systolic {
     pub dataflow: Dataflow,
     /// Vector lanes.
     pub lanes: u64,
-    /// Link latency in cycles.
-    pub latency: u64,
-    /// Link bandwidth in bytes per cycle.
-    pub bandwidth: u64,
+    /// The links between processors (priced by [`LinkSpec::transfer_cycles`]).
+    pub link: LinkSpec,
 }
 
 impl Systolic {
@@ -63,8 +61,7 @@ impl Systolic {
             cols: hw.array.cols.max(1),
             dataflow: hw.array.dataflow,
             lanes: hw.vector_lanes.max(1),
-            latency: hw.link.latency_cycles,
-            bandwidth: hw.link.bytes_per_cycle.max(1),
+            link: hw.link.clone(),
         }
     }
 }
@@ -77,7 +74,10 @@ impl CostModel for Systolic {
         elements.saturating_mul(ops_per_element).div_ceil(self.lanes)
     }
     fn transfer_cycles(&self, bytes: u64) -> u64 {
-        self.latency + bytes.div_ceil(self.bandwidth)
+        self.link.transfer_cycles(bytes)
+    }
+    fn transfer_line(&self) -> (u64, u64) {
+        (self.link.latency_cycles, self.link.bytes_per_cycle.max(1))
     }
     fn operand_accesses(&self, work: &spikepipe_ir::Work) -> super::OperandAccesses {
         super::operands::work_accesses(work, self.rows, self.cols, self.dataflow)
@@ -148,7 +148,9 @@ mod tests {
 
     #[test]
     fn elementwise_and_transfer() {
-        let s = Systolic { rows: 8, cols: 8, dataflow: Os, lanes: 32, latency: 20, bandwidth: 16 };
+        let link = spikepipe_ir::LinkSpec { bytes_per_cycle: 16, latency_cycles: 20 };
+        let s = Systolic { rows: 8, cols: 8, dataflow: Os, lanes: 32, link };
+        assert_eq!(s.transfer_line(), (20, 16));
         assert_eq!(s.elementwise_cycles(100, 4), 13); // ceil(400 / 32)
         assert_eq!(s.elementwise_cycles(0, 4), 0);
         assert_eq!(s.transfer_cycles(100), 27); // 20 + ceil(100 / 16)

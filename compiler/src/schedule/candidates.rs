@@ -34,7 +34,7 @@ pub struct Candidate {
 impl Candidate {
     /// Largest staleness of any layer, recomputed from the starts.
     pub fn max_staleness(&self) -> u64 {
-        timing::max_staleness(&self.schedule)
+        spikepipe_ir::staleness_of(&self.schedule).0
     }
     /// Ordering key under a cap: (misses the cap, period, max staleness, bytes moved).
     pub fn key(&self, cap: Option<u64>) -> (bool, u64, u64, u64) {
@@ -81,12 +81,12 @@ pub fn timed(
     solver: SolverInfo,
     cap: Option<u64>,
 ) -> Schedule {
-    let mut s = crate::emit::draft(p, "", placement, method, solver);
+    let mut s = super::draft::draft(p, placement, method, solver);
     match cap {
         Some(c) => {
-            timing::time_modulo_capped(&mut s, c);
+            timing::time_modulo_capped(&mut s, p.cost, c);
         }
-        None => timing::time_modulo(&mut s),
+        None => timing::time_modulo(&mut s, p.cost),
     }
     s
 }

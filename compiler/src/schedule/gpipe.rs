@@ -54,9 +54,9 @@ fn with_micro_batches(p: &Problem, stages: &Placement, m: u64) -> (Placement, Sc
         })
         .collect();
     let placement = Placement { chunks };
-    let mut s = crate::emit::draft(p, "", &placement, "gpipe", solver(None));
+    let mut s = super::draft::draft(p, &placement, "gpipe", solver(None));
     s.micro_batches = Some(m);
-    timing::time_flat(&mut s);
+    timing::time_flat(&mut s, p.cost);
     (placement, s)
 }
 

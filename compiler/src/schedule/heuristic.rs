@@ -12,11 +12,13 @@
 //!
 //! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
 
-use spikepipe_ir::{ChunkRange, SplitDim};
+use petgraph::graph::NodeIndex;
+use spikepipe_ir::{edge_transfers, ChunkRange, PlacedSite, Side, SplitDim};
 
 use super::pipedream::plain_placement;
-use super::split::{chunk_cycles, even_ranges_along, split_dim, whole};
+use super::split::{chunk_cycles, chunk_samples, even_ranges_along, split_dim, whole};
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
+use crate::cost::traffic::LinkLoads;
 use crate::ScheduleError;
 
 /// The fastest candidate (see [`super::candidates`]) within an optional staleness cap.
@@ -38,7 +40,7 @@ pub struct TaskPlan {
     pub procs: Vec<u32>,
 }
 
-/// A data edge as the evaluator needs it.
+/// An edge as the evaluator needs it.
 struct Edge {
     from: usize,
     to: usize,
@@ -70,13 +72,12 @@ impl<'a> Evaluator<'a> {
         Evaluator { p, edges, procs: p.processors() as usize }
     }
 
-    /// Processor loads and link loads (`src·P + dst`) of a plan; unplaced chunks are skipped.
-    /// Mirrors `spikepipe_ir::required_transfers` (data and weight-feedback edges) for
-    /// plans that only cut GEMMs along M or N, where every producer and consumer chunk
-    /// pair touches common samples; `tests/schedules.rs` checks that they agree.
+    /// Processor loads, link loads (`src·P + dst`) and bytes between processors of a
+    /// plan; unplaced chunks are skipped. The transfers are `spikepipe_ir`'s traffic
+    /// model ([`edge_transfers`], as in `required_transfers`) priced by the cost model
+    /// ([`LinkLoads`]), so the score is the period timing will find.
     pub fn loads(&self, plans: &[TaskPlan]) -> (Vec<u64>, Vec<u64>, u64) {
-        let n = self.procs;
-        let mut procs = vec![0u64; n];
+        let mut procs = vec![0u64; self.procs];
         for plan in plans {
             for (&q, &c) in plan.procs.iter().zip(&plan.cycles) {
                 if q != UNPLACED {
@@ -84,44 +85,36 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let mut links = vec![0u64; n * n];
-        let mut bytes_total = 0;
-        let mut dst_len = vec![0u64; n];
+        let (sites, first) = self.sites(plans);
+        let tasks = &self.p.graph.graph;
+        let side =
+            |t: usize| Side { work: &tasks[NodeIndex::new(t)].work, chunks: &sites[first[t]..first[t + 1]] };
+        let mut links = LinkLoads::new(self.procs);
         for e in &self.edges {
-            let (u, v) = (&plans[e.from], &plans[e.to]);
-            let vt = &self.p.graph.graph[petgraph::graph::NodeIndex::new(e.to)];
-            let ut = &self.p.graph.graph[petgraph::graph::NodeIndex::new(e.from)];
-            let v_dim = v.ranges[0].dim;
-            let v_size = v_dim.size(&vt.work).unwrap_or(1).max(1);
-            let u_size = u.ranges[0].dim.size(&ut.work).unwrap_or(1).max(1);
-            dst_len.iter_mut().for_each(|x| *x = 0);
-            for (r, &q) in v.ranges.iter().zip(&v.procs) {
-                if q != UNPLACED {
-                    dst_len[q as usize] += r.len();
-                }
-            }
-            let sliced = e.sliced_by == Some(v_dim);
-            for (ru, &pu) in u.ranges.iter().zip(&u.procs) {
-                if pu == UNPLACED {
-                    continue;
-                }
-                for q in 0..n {
-                    if q == pu as usize || dst_len[q] == 0 {
-                        continue;
-                    }
-                    // min(producer share, consumer share), as exact fractions.
-                    let (hn, hd) = (ru.len() as u128, u_size as u128);
-                    let (nn, nd) = if sliced { (dst_len[q] as u128, v_size as u128) } else { (1, 1) };
-                    let (sn, sd) = if hn * nd <= nn * hd { (hn, hd) } else { (nn, nd) };
-                    let b = ((e.bytes as u128 * sn).div_ceil(sd.max(1)) as u64).min(e.bytes);
-                    links[pu as usize * n + q] += self.p.cost.transfer_cycles(b);
-                    bytes_total += b;
-                }
-            }
+            let (u, v) = (side(e.from), side(e.to));
+            edge_transfers(e.bytes, e.sliced_by, u, v, |ci, dst, b| {
+                links.add(self.p.cost, u.chunks[ci].processor, dst, b)
+            });
         }
-        (procs, links, bytes_total)
+        let bytes = links.bytes();
+        (procs, links.cycles().to_vec(), bytes)
     }
 
+    /// The placed chunks of every task, flattened, and where each task's start
+    /// (`first[t]..first[t + 1]`).
+    fn sites(&self, plans: &[TaskPlan]) -> (Vec<PlacedSite>, Vec<usize>) {
+        let mut sites = Vec::with_capacity(plans.iter().map(|pl| pl.ranges.len()).sum());
+        let mut first = Vec::with_capacity(plans.len() + 1);
+        for (t, plan) in plans.iter().enumerate() {
+            first.push(sites.len());
+            let task = &self.p.graph.graph[NodeIndex::new(t)];
+            for (&range, &processor) in plan.ranges.iter().zip(&plan.procs).filter(|(_, &q)| q != UNPLACED) {
+                sites.push(PlacedSite { processor, range, samples: chunk_samples(self.p, task, range) });
+            }
+        }
+        first.push(sites.len());
+        (sites, first)
+    }
     /// (period, bytes between processors) of a plan.
     pub fn score(&self, plans: &[TaskPlan]) -> (u64, u64) {
         let (procs, links, bytes) = self.loads(plans);

@@ -1,6 +1,7 @@
 //! Pass 4: schedule. Every method turns the costed task graph into a [`Placement`]
 //! (which chunk runs on which processor); [`timing`] then finds the period and the start
-//! of every chunk and transfer, and [`crate::emit`] writes the schedule file.
+//! of every chunk and transfer on its [`draft`], and [`crate::emit`] (which nothing here
+//! imports) finishes that into the schedule file.
 //!
 //! Methods, one module each behind [`Scheduler`]: the standard ones [`data_parallel`],
 //! [`pipedream`] (with replicated stages) and [`gpipe`] (tuned micro-batches), the old
@@ -10,6 +11,7 @@
 
 pub mod candidates;
 pub mod data_parallel;
+pub mod draft;
 pub mod gpipe;
 pub mod heuristic;
 pub mod ilp;

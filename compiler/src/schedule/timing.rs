@@ -14,9 +14,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use spikepipe_ir::{
-    compute_staleness, required_transfers, samples_overlap, staleness_summary, EdgeKind, Schedule, Transfer,
-};
+use spikepipe_ir::{required_transfers, samples_overlap, staleness_of, EdgeKind, Schedule, Transfer};
+
+use crate::cost::traffic::LinkLoads;
+use crate::cost::CostModel;
 
 /// A resource (processor or link) packed contiguously modulo II.
 #[derive(Debug, Default, Clone)]
@@ -111,23 +112,19 @@ pub fn task_order(s: &Schedule) -> Vec<usize> {
     order
 }
 
-/// Busy cycles per processor and per directed link that a placement implies.
-pub fn resource_loads(s: &Schedule) -> (Vec<u64>, BTreeMap<(u32, u32), u64>) {
+/// Busy cycles per processor and per busy directed link that a placement implies
+/// (links: [`LinkLoads`], the heuristic's evaluator's model too).
+pub fn resource_loads(s: &Schedule, cost: &dyn CostModel) -> (Vec<u64>, BTreeMap<(u32, u32), u64>) {
     let mut procs = vec![0u64; s.hardware.processors as usize];
     for c in s.tasks.iter().flat_map(|t| &t.chunks) {
         procs[c.processor as usize] += c.cycles;
     }
-    let mut links = BTreeMap::new();
-    for (ei, ci, dst, bytes) in required_transfers(s) {
-        let src = s.tasks.iter().find(|t| t.id == s.edges[ei].from).map_or(0, |t| t.chunks[ci].processor);
-        *links.entry((src, dst)).or_insert(0) += s.hardware.transfer_cycles(bytes);
-    }
-    (procs, links)
+    (procs, LinkLoads::of_schedule(s, cost).busy())
 }
 
 /// The smallest period a placement allows: the busiest processor or link.
-pub fn min_period(s: &Schedule) -> u64 {
-    let (procs, links) = resource_loads(s);
+pub fn min_period(s: &Schedule, cost: &dyn CostModel) -> u64 {
+    let (procs, links) = resource_loads(s, cost);
     procs.into_iter().chain(links.into_values()).max().unwrap_or(0).max(1)
 }
 
@@ -179,19 +176,8 @@ enum Pick {
 /// Times a placed schedule modulo the smallest feasible period; sets `period_cycles`,
 /// chunk starts and `transfers`. Both pick orders are tried and the one with the lower
 /// total staleness (then the earlier last start) is kept.
-pub fn time_modulo(s: &mut Schedule) {
-    time_modulo_at(s, min_period(s));
-}
-
-/// Largest and total staleness of a timed schedule (recomputed from its starts).
-fn staleness_key(s: &Schedule) -> (u64, u64) {
-    staleness_summary(&compute_staleness(s))
-}
-
-/// Largest staleness of a timed schedule whose `staleness` field is not filled yet
-/// (recomputed from its starts and transfers).
-pub fn max_staleness(s: &Schedule) -> u64 {
-    staleness_key(s).0
+pub fn time_modulo(s: &mut Schedule, cost: &dyn CostModel) {
+    time_modulo_at(s, cost, min_period(s, cost));
 }
 
 /// Times a placed schedule at the smallest period whose list schedule keeps every
@@ -204,20 +190,20 @@ pub fn max_staleness(s: &Schedule) -> u64 {
 /// cap, the iteration is timed flat — no overlap between iterations, staleness 0.
 /// Returns whether the cap was met (always, except for a cap the flat timing cannot
 /// reach, which a cap ≥ 0 never is).
-pub fn time_modulo_capped(s: &mut Schedule, cap: u64) -> bool {
-    let base = min_period(s);
+pub fn time_modulo_capped(s: &mut Schedule, cost: &dyn CostModel, cap: u64) -> bool {
+    let base = min_period(s, cost);
     let at = |ii: u64| {
         let mut c = s.clone();
-        time_modulo_at(&mut c, ii);
+        time_modulo_at(&mut c, cost, ii);
         c
     };
     let first = at(base);
-    if staleness_key(&first).0 <= cap {
+    if staleness_of(&first).0 <= cap {
         *s = first;
         return true;
     }
     let mut flat = s.clone();
-    time_flat(&mut flat);
+    time_flat(&mut flat, cost);
     let top = flat.period_cycles.max(base);
     // Grow the step until the cap holds (or the flat makespan is reached).
     let (mut lo, mut hi, mut hit) = (base, top, None);
@@ -225,7 +211,7 @@ pub fn time_modulo_capped(s: &mut Schedule, cap: u64) -> bool {
     while lo < top {
         let ii = lo.saturating_add(step).min(top);
         let c = at(ii);
-        if staleness_key(&c).0 <= cap {
+        if staleness_of(&c).0 <= cap {
             (hi, hit) = (ii, Some(c));
             break;
         }
@@ -234,12 +220,12 @@ pub fn time_modulo_capped(s: &mut Schedule, cap: u64) -> bool {
     }
     let Some(mut found) = hit else {
         *s = flat;
-        return staleness_key(s).0 <= cap;
+        return staleness_of(s).0 <= cap;
     };
     while hi - lo > (base / 200).max(1) {
         let mid = lo + (hi - lo) / 2;
         let c = at(mid);
-        if staleness_key(&c).0 <= cap {
+        if staleness_of(&c).0 <= cap {
             (hi, found) = (mid, c);
         } else {
             lo = mid;
@@ -251,9 +237,9 @@ pub fn time_modulo_capped(s: &mut Schedule, cap: u64) -> bool {
 }
 
 /// Times a placed schedule modulo the period `ii` (at least the placement's minimum).
-pub fn time_modulo_at(s: &mut Schedule, ii: u64) {
-    let ii = ii.max(min_period(s));
-    let (proc_loads, link_loads) = resource_loads(s);
+pub fn time_modulo_at(s: &mut Schedule, cost: &dyn CostModel, ii: u64) {
+    let ii = ii.max(min_period(s, cost));
+    let (proc_loads, link_loads) = resource_loads(s, cost);
     let procs: Vec<Cursor> =
         proc_loads.iter().map(|&l| Cursor { remaining: l, ..Cursor::default() }).collect();
     let links: BTreeMap<(u32, u32), Cursor> =
@@ -262,8 +248,9 @@ pub fn time_modulo_at(s: &mut Schedule, ii: u64) {
     let mut best: Option<((u64, u64), Schedule)> = None;
     for pick in [Pick::Topological, Pick::EarliestStart] {
         let mut candidate = s.clone();
-        list_schedule(&mut candidate, Mode::Modulo { ii, procs: procs.clone(), links: links.clone() }, pick);
-        let stale = staleness_key(&candidate).1;
+        let mode = Mode::Modulo { ii, procs: procs.clone(), links: links.clone() };
+        list_schedule(&mut candidate, cost, mode, pick);
+        let stale = staleness_of(&candidate).1;
         let last = candidate.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.start).max().unwrap_or(0);
         if best.as_ref().is_none_or(|(key, _)| (stale, last) < *key) {
             best = Some(((stale, last), candidate));
@@ -275,9 +262,9 @@ pub fn time_modulo_at(s: &mut Schedule, ii: u64) {
 }
 
 /// Times one iteration with no overlap between iterations; the period is the makespan.
-pub fn time_flat(s: &mut Schedule) {
+pub fn time_flat(s: &mut Schedule, cost: &dyn CostModel) {
     let procs = vec![Timeline::default(); s.hardware.processors as usize];
-    list_schedule(s, Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
+    list_schedule(s, cost, Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
     let chunk_end = s.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.end()).max().unwrap_or(0);
     let transfer_end = s.transfers.iter().map(Transfer::end).max().unwrap_or(0);
     s.period_cycles = chunk_end.max(transfer_end).max(1);
@@ -286,7 +273,9 @@ pub fn time_flat(s: &mut Schedule) {
 /// A producer chunk a consumer chunk waits for: `(edge, producer task, producer chunk)`.
 type Input = (usize, usize, usize);
 
-struct Lists {
+struct Lists<'a> {
+    /// What a transfer of the bytes below costs.
+    cost: &'a dyn CostModel,
     /// Inputs of every chunk, indexed `[task][chunk]`.
     inputs: Vec<Vec<Vec<Input>>>,
     bytes: HashMap<(usize, usize, u32), u64>,
@@ -295,7 +284,7 @@ struct Lists {
     feedback: Vec<Vec<Vec<(usize, u32, u64)>>>,
 }
 
-fn lists(s: &Schedule) -> Lists {
+fn lists<'a>(s: &Schedule, cost: &'a dyn CostModel) -> Lists<'a> {
     let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
     let mut inputs: Vec<Vec<Vec<Input>>> = s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
     for (ei, e) in s.edges.iter().enumerate().filter(|(_, e)| e.kind == EdgeKind::Data) {
@@ -317,7 +306,7 @@ fn lists(s: &Schedule) -> Lists {
             feedback[index[s.edges[e].from.as_str()]][c].push((e, d, b));
         }
     }
-    Lists { inputs, bytes, feedback }
+    Lists { cost, inputs, bytes, feedback }
 }
 
 /// Places the weight transfers a chunk sends when it ends.
@@ -330,7 +319,7 @@ fn send_feedback(
 ) {
     let cv = &s.tasks[v].chunks[vi];
     for &(edge, dst, bytes) in &l.feedback[v][vi] {
-        let cycles = s.hardware.transfer_cycles(bytes);
+        let cycles = l.cost.transfer_cycles(bytes);
         let start = mode.link((cv.processor, dst), cv.end(), cycles);
         let t = Transfer { edge, from_chunk: vi, src: cv.processor, dst, bytes, start, cycles };
         placed.insert((edge, vi, dst), t);
@@ -369,7 +358,7 @@ fn start_of(
             Some(t) => t.end(),
             None => {
                 let b = l.bytes.get(&key).copied().unwrap_or(0);
-                let cycles = s.hardware.transfer_cycles(b);
+                let cycles = l.cost.transfer_cycles(b);
                 let m = scratch.as_mut().unwrap_or(mode);
                 let start = m.link((cu.processor, cv.processor), cu.end(), cycles);
                 if commit {
@@ -397,8 +386,8 @@ fn start_of(
     }
 }
 
-fn list_schedule(s: &mut Schedule, mut mode: Mode, pick: Pick) {
-    let l = lists(s);
+fn list_schedule(s: &mut Schedule, cost: &dyn CostModel, mut mode: Mode, pick: Pick) {
+    let l = lists(s, cost);
     let mut placed: HashMap<(usize, usize, u32), Transfer> = HashMap::new();
     let order = task_order(s);
     match pick {

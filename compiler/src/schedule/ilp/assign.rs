@@ -168,10 +168,7 @@ fn build(p: &Problem, s: &Shape) -> (Model, Vars) {
     break_symmetry(&mut m, p, cuts, &z);
     let mut link_total = Expression::default();
     if procs <= PER_LINK_MAX {
-        let (lat, bw) = (
-            p.hardware.link.latency_cycles as f64 / scale,
-            p.hardware.link.bytes_per_cycle.max(1) as f64 * scale,
-        );
+        let (lat, bw) = link_line(p, scale);
         // Data edges and weight feedback (updated weights to F/G on other processors)
         // both load the links, as in `spikepipe_ir::required_transfers`.
         let data: Vec<_> = p.graph.graph.raw_edges().iter().collect();
@@ -213,12 +210,34 @@ fn break_symmetry(m: &mut Model, p: &Problem, cuts: &[Option<Cut>], z: &[Vec<Var
 
 type Placed<'a> = (&'a [Vec<Variable>], &'a [Option<Vec<Variable>>], &'a [Option<Cut>]);
 
-/// A variable bounding from below the cycles edge `e` puts on link `a → b`: its
-/// transfer's cycles if the producer has work on `a` and the consumer on `b`, else 0
-/// (big-M on the binaries; `(lat, full)` are the latency and the whole tensor's cycles).
-/// A cut side's share is `(r·unit − short·z)/size`, never above the exact share.
+/// The cost model's transfer line `latency + bytes / bandwidth` in units of `scale`
+/// cycles: `(latency, bytes per unit)`.
+fn link_line(p: &Problem, scale: f64) -> (f64, f64) {
+    let (latency, bandwidth) = p.cost.transfer_line();
+    (latency as f64 / scale, bandwidth as f64 * scale)
+}
+
+/// A variable bounding from below the cycles edge `e` puts on link `a → b`
+/// ([`link_bound`]).
 fn link_traffic(
     m: &mut Model,
+    placed: Placed,
+    e: &petgraph::graph::Edge<spikepipe_ir::Dependence>,
+    link: (usize, usize),
+    line: (f64, f64),
+) -> Expression {
+    let rhs = link_bound(placed, e, link, line);
+    let f = m.var(Domain::Real(0.0, f64::INFINITY));
+    m.add((rhs - f).leq(0.0));
+    f.into()
+}
+
+/// A linear lower bound on the cycles edge `e` puts on link `a → b`: its transfer's
+/// cycles if the producer has work on `a` and the consumer on `b`, else at most 0
+/// (big-M on the binaries; `(lat, full)` are the latency and the whole tensor's cycles).
+/// A cut side's share is `(r·unit − short·z)/size`, never above the exact share that
+/// `spikepipe_ir::edge_transfers` gives; the unit tests below check the bound against it.
+fn link_bound(
     (z, r, cuts): Placed,
     e: &petgraph::graph::Edge<spikepipe_ir::Dependence>,
     (a, b): (usize, usize),
@@ -231,7 +250,7 @@ fn link_traffic(
         (full * c.unit as f64 / c.size as f64) * rt - (full * short / c.size as f64) * z[t][q]
     };
     let big = lat + full;
-    let rhs: Expression = match (&cuts[u], &cuts[v]) {
+    match (&cuts[u], &cuts[v]) {
         (None, None) => big * z[u][a] + big * z[v][b] - big,
         (Some(cu), None) => lat * z[u][a] + share(u, cu, a) - big + big * z[v][b],
         (None, Some(cv)) if e.weight.sliced_by == Some(cv.dim) => {
@@ -241,10 +260,7 @@ fn link_traffic(
         // Two cut tasks: the exact traffic is the overlap of their shares; only the
         // latency is certain.
         (Some(_), Some(_)) => lat * z[u][a] + lat * z[v][b] - lat,
-    };
-    let f = m.var(Domain::Real(0.0, f64::INFINITY));
-    m.add((rhs - f).leq(0.0));
-    f.into()
+    }
 }
 
 /// Plans from solver values: each processor's units form one contiguous range, in
@@ -302,26 +318,7 @@ const ROUND_NODES: u64 = 3_000;
 /// satisfy [`break_symmetry`]; `None` if the plan uses a cut the model lacks.
 fn hint(p: &Problem, cuts: &[Option<Cut>], vars: &Vars, plans: &[TaskPlan]) -> Option<Vec<(Variable, f64)>> {
     let procs = vars.z.first().map_or(0, Vec::len);
-    let mut units = vec![vec![0u64; procs]; plans.len()];
-    let mut has = vec![vec![false; procs]; plans.len()];
-    for (t, plan) in plans.iter().enumerate() {
-        match &cuts[t] {
-            None if plan.ranges.len() != 1 || plan.ranges[0] != whole() => return None,
-            Some(c) => {
-                for (range, &q) in plan.ranges.iter().zip(&plan.procs) {
-                    let q = (q as usize).min(procs.checked_sub(1)?);
-                    let (start, end) = if *range == whole() { (0, c.size) } else { (range.start, range.end) };
-                    let aligned = start % c.unit == 0 && (end % c.unit == 0 || end == c.size);
-                    if (*range != whole() && range.dim != c.dim) || !aligned || end <= start {
-                        return None;
-                    }
-                    units[t][q] += (end - start).div_ceil(c.unit);
-                    has[t][q] = true;
-                }
-            }
-            None => has[t][(plan.procs[0] as usize).min(procs.checked_sub(1)?)] = true,
-        }
-    }
+    let (units, has) = expressed(cuts, procs, plans)?;
     // Label processors by first use among the whole tasks, largest first.
     let mut whole_tasks: Vec<(u64, usize)> =
         p.tasks().enumerate().filter(|(t, _)| cuts[*t].is_none()).map(|(t, task)| (task.cycles, t)).collect();
@@ -344,6 +341,35 @@ fn hint(p: &Problem, cuts: &[Option<Cut>], vars: &Vars, plans: &[TaskPlan]) -> O
         }
     }
     Some(values)
+}
+
+/// Units `r[t][q]` and use `z[t][q]` of a plan, per task and processor.
+type Expressed = (Vec<Vec<u64>>, Vec<Vec<bool>>);
+
+/// The [`Expressed`] values of a plan the model can express, processors as the plan
+/// labels them; `None` if it uses a cut the model lacks.
+fn expressed(cuts: &[Option<Cut>], procs: usize, plans: &[TaskPlan]) -> Option<Expressed> {
+    let mut units = vec![vec![0u64; procs]; plans.len()];
+    let mut has = vec![vec![false; procs]; plans.len()];
+    for (t, plan) in plans.iter().enumerate() {
+        match &cuts[t] {
+            None if plan.ranges.len() != 1 || plan.ranges[0] != whole() => return None,
+            Some(c) => {
+                for (range, &q) in plan.ranges.iter().zip(&plan.procs) {
+                    let q = (q as usize).min(procs.checked_sub(1)?);
+                    let (start, end) = if *range == whole() { (0, c.size) } else { (range.start, range.end) };
+                    let aligned = start % c.unit == 0 && (end % c.unit == 0 || end == c.size);
+                    if (*range != whole() && range.dim != c.dim) || !aligned || end <= start {
+                        return None;
+                    }
+                    units[t][q] += (end - start).div_ceil(c.unit);
+                    has[t][q] = true;
+                }
+            }
+            None => has[t][(plan.procs[0] as usize).min(procs.checked_sub(1)?)] = true,
+        }
+    }
+    Some((units, has))
 }
 
 /// Budgets of phase 1 (branch-and-bound nodes, deterministic).
@@ -471,5 +497,174 @@ pub fn assign(
 pub fn trace(args: std::fmt::Arguments) {
     if std::env::var_os("SPIKEPIPE_TRACE").is_some() {
         eprintln!("[ilp] {args}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The ILP's link model against the one traffic model: at random placements the
+    //! ILP expresses, its bound on every edge's cycles on every link never exceeds what
+    //! `spikepipe_ir::edge_transfers` priced by the cost model gives, and equals it up to
+    //! rounding wherever the model is exact (no side cut, or one side cut with no short
+    //! last unit).
+
+    use std::collections::HashMap;
+
+    use petgraph::graph::NodeIndex;
+    use spikepipe_ir::{edge_transfers, ChunkRange, PlacedSite, Side};
+
+    use super::*;
+    use crate::cost::Systolic;
+    use crate::schedule::split::chunk_samples;
+
+    /// A xorshift generator: the same placements on every run.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n.max(1)
+        }
+    }
+
+    /// A random plan of one task the model can express, built as [`extract`] builds them.
+    fn random_plan(p: &Problem, t: &spikepipe_ir::Task, cut: &Option<Cut>, rng: &mut Rng) -> TaskPlan {
+        let procs = p.processors() as u64;
+        let Some(c) = cut else {
+            return TaskPlan {
+                ranges: vec![whole()],
+                cycles: vec![t.cycles],
+                procs: vec![rng.below(procs) as u32],
+            };
+        };
+        let mut cuts: Vec<u64> = (1..procs).map(|_| rng.below(c.units + 1)).collect();
+        cuts.sort_unstable();
+        cuts.push(c.units);
+        let mut plan = TaskPlan { ranges: vec![], cycles: vec![], procs: vec![] };
+        let mut next = 0;
+        for (q, &upto) in cuts.iter().enumerate().filter(|(_, &u)| u > 0) {
+            if upto <= next {
+                continue;
+            }
+            let end = if upto == c.units { c.size } else { upto * c.unit };
+            let range = ChunkRange { dim: c.dim, start: next * c.unit, end };
+            plan.ranges.push(range);
+            plan.cycles.push(chunk_cycles(p, t, range));
+            plan.procs.push(q as u32);
+            next = upto;
+        }
+        if plan.ranges.len() == 1 {
+            plan.ranges[0] = whole();
+            plan.cycles[0] = t.cycles;
+        }
+        plan
+    }
+
+    /// Exact cycles edge `e` puts on link `a → b` under `plans` (the one traffic model).
+    fn exact(
+        p: &Problem,
+        plans: &[TaskPlan],
+        e: &petgraph::graph::Edge<spikepipe_ir::Dependence>,
+    ) -> Vec<f64> {
+        let n = p.processors() as usize;
+        let sites = |t: usize| -> Vec<PlacedSite> {
+            let task = &p.graph.graph[NodeIndex::new(t)];
+            let plan = &plans[t];
+            let placed = plan.ranges.iter().zip(&plan.procs);
+            placed
+                .map(|(&range, &processor)| PlacedSite {
+                    processor,
+                    range,
+                    samples: chunk_samples(p, task, range),
+                })
+                .collect()
+        };
+        let (u, v) = (e.source().index(), e.target().index());
+        let (su, sv) = (sites(u), sites(v));
+        let work = |t: usize| &p.graph.graph[NodeIndex::new(t)].work;
+        let mut links = vec![0.0; n * n];
+        let (us, vs) = (Side { work: work(u), chunks: &su[..] }, Side { work: work(v), chunks: &sv[..] });
+        edge_transfers(e.weight.bytes, e.weight.sliced_by, us, vs, |ci, dst, bytes| {
+            links[su[ci].processor as usize * n + dst as usize] += p.cost.transfer_cycles(bytes) as f64;
+        });
+        links
+    }
+
+    fn check(specs: &crate::Specs, placements: usize) {
+        let graph = crate::lower_and_cost(specs);
+        let cost = Systolic::new(&specs.hardware);
+        let p = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
+        let n = p.processors() as usize;
+        let cuts: Vec<Option<Cut>> = p.tasks().map(|t| cut_of(&p, t)).collect();
+        let (_, vars) = build(&p, &Shape { cuts: &cuts, lb: 0.0, ub: 1e12, scale: 1.0 });
+        let (lat, bw) = link_line(&p, 1.0);
+        let mut rng = Rng(0x5eed_1234_abcd_ef01);
+        // Transfers where the model is exact: between whole tasks, and with a cut side.
+        let mut exact_cases = [0usize; 2];
+        for _ in 0..placements {
+            let plans: Vec<TaskPlan> =
+                p.tasks().zip(&cuts).map(|(t, c)| random_plan(&p, t, c, &mut rng)).collect();
+            let (units, has) = expressed(&cuts, n, &plans).expect("the model expresses its own plans");
+            let mut values: HashMap<Variable, f64> = HashMap::new();
+            for t in 0..plans.len() {
+                for q in 0..n {
+                    values.insert(vars.z[t][q], f64::from(u8::from(has[t][q])));
+                    if let Some(rt) = &vars.r[t] {
+                        values.insert(rt[q], units[t][q] as f64);
+                    }
+                }
+            }
+            for e in p.graph.graph.raw_edges() {
+                let want = exact(&p, &plans, e);
+                let (cu, cv) = (&cuts[e.source().index()], &cuts[e.target().index()]);
+                let no_short = |c: &Cut| c.units * c.unit == c.size;
+                let tight = match (cu, cv) {
+                    (None, None) => true,
+                    (None, Some(c)) if e.weight.sliced_by == Some(c.dim) => no_short(c),
+                    (None, Some(_)) => true,
+                    (Some(c), None) => no_short(c),
+                    (Some(_), Some(_)) => false,
+                };
+                for (a, b) in (0..n).flat_map(|a| (0..n).map(move |b| (a, b))).filter(|(a, b)| a != b) {
+                    let bound =
+                        link_bound((&vars.z, &vars.r, &cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw));
+                    let model = bound.eval_with(&values).max(0.0);
+                    let exact = want[a * n + b];
+                    assert!(
+                        model <= exact + 1e-6,
+                        "edge {e:?} on {a}→{b}: model {model} above exact {exact}"
+                    );
+                    // Rounding: ceil(bytes / bandwidth), and ceil of a share's bytes.
+                    if tight {
+                        assert!(exact - model < 2.0, "edge {e:?} on {a}→{b}: model {model}, exact {exact}");
+                        exact_cases[usize::from(cu.is_some() || cv.is_some())] += usize::from(exact > 0.0);
+                    }
+                }
+            }
+        }
+        assert!(
+            exact_cases[0] > 0 && exact_cases[1] > 0,
+            "placements exercise the exact model, with and without cuts"
+        );
+    }
+
+    fn specs(p: u64, link: Option<(u64, u64)>) -> crate::Specs {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let model = root.join("models/mlp-digits.yaml");
+        let hw = root.join("models/hw/sa32-ws.yaml");
+        let mut specs = crate::load_specs(&model, Some(&hw), Some(p)).expect("bundled specs load");
+        if let Some((bytes_per_cycle, latency_cycles)) = link {
+            specs.hardware.link = spikepipe_ir::LinkSpec { bytes_per_cycle, latency_cycles };
+        }
+        specs
+    }
+
+    #[test]
+    fn ilp_link_model_agrees_with_the_traffic_model() {
+        for p in 2..=PER_LINK_MAX as u64 {
+            check(&specs(p, None), 40);
+            check(&specs(p, Some((3, 50))), 40);
+        }
     }
 }

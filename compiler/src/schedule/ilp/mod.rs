@@ -98,8 +98,8 @@ impl Scheduler for Ilp {
             }
         }
         let placement = placement_of(&a.plans);
-        let mut s = crate::emit::draft(p, "", &placement, "ilp", solver.clone());
-        timing::time_modulo(&mut s);
+        let mut s = super::draft::draft(p, &placement, "ilp", solver.clone());
+        timing::time_modulo(&mut s, p.cost);
         if solver.status != SolverStatus::Fallback {
             let budget = Budget { nodes: ORDER_NODES, deadline: after(started, self.time_limit) };
             let (result, clock2) = order::reorder(&s, &self.solver, budget, self.max_staleness)?;

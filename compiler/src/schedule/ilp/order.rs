@@ -17,7 +17,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use good_lp::{Expression, Variable};
-use spikepipe_ir::{compute_staleness, samples_overlap, verify_schedule, EdgeKind, Schedule, TaskKind};
+use spikepipe_ir::{
+    compute_staleness, samples_overlap, staleness_summary, verify_schedule, EdgeKind, Schedule, TaskKind,
+};
 
 use super::solve::{Budget, Domain, Model, Solved, Stop};
 use crate::ScheduleError;
@@ -31,10 +33,6 @@ pub enum Reordered {
     Better(Box<Schedule>),
     /// Why the list schedule was kept.
     NoBetter(String),
-}
-
-fn total(s: &Schedule) -> u64 {
-    spikepipe_ir::staleness_summary(&s.staleness).1
 }
 
 struct Item {
@@ -51,9 +49,8 @@ pub fn reorder(
     budget: Budget,
     cap: Option<u64>,
 ) -> Result<(Reordered, bool), ScheduleError> {
-    let mut s = timed.clone();
-    s.staleness = compute_staleness(&s);
-    let s = &s;
+    let s = timed;
+    let before = compute_staleness(s);
     let ii = s.period_cycles as f64;
     let mut items: Vec<Item> = Vec::new();
     let mut chunk_item: HashMap<(usize, usize), usize> = HashMap::new();
@@ -131,7 +128,7 @@ pub fn reorder(
     for l in 1..=s.model.layers {
         let find = |kind: TaskKind| s.tasks.iter().position(|t| t.layer == l && t.kind == kind);
         let Some(u) = find(TaskKind::Update) else { continue };
-        let now = s.staleness.iter().find(|x| x.layer == l);
+        let now = before.iter().find(|x| x.layer == l);
         let readers = [
             (find(TaskKind::Forward), now.map(|x| x.forward)),
             (find(TaskKind::InputGrad), now.and_then(|x| x.input_grad)),
@@ -180,17 +177,20 @@ pub fn reorder(
     for tr in out.transfers.iter_mut() {
         tr.start = start_of(transfer_item[&(tr.edge, tr.from_chunk, tr.dst)]);
     }
+    // The verifier checks the stored staleness against the starts, so store it.
     out.staleness = compute_staleness(&out);
     if verify_schedule(&out).is_err() {
         let why = "solution did not verify after rounding; list schedule kept";
         return Ok((Reordered::NoBetter(why.into()), clock));
     }
     let order = if free_order { "order and starts" } else { "starts (list order kept)" };
-    let capped = cap.is_none_or(|c| spikepipe_ir::staleness_summary(&out.staleness).0 <= c);
-    let result = if total(&out) < total(s) && capped {
+    let (most, total) = staleness_summary(&out.staleness);
+    let total_before = staleness_summary(&before).1;
+    let capped = cap.is_none_or(|c| most <= c);
+    let result = if total < total_before && capped {
         Reordered::Better(Box::new(out))
     } else {
-        Reordered::NoBetter(format!("optimising {order} did not lower total staleness {}", total(s)))
+        Reordered::NoBetter(format!("optimising {order} did not lower total staleness {total_before}"))
     };
     Ok((result, clock))
 }
