@@ -262,28 +262,7 @@ pub fn xy_plot(p: &XyPlot) -> String {
         );
         i += 1;
     }
-    // Axes and their labels.
-    let _ = writeln!(o, r##"<line x1="{L}" y1="{T}" x2="{L}" y2="{:.1}" stroke="#000000"/>"##, T + ph);
-    let _ = writeln!(
-        o,
-        r##"<line x1="{L}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#000000"/>"##,
-        T + ph,
-        L + pw,
-        T + ph
-    );
-    let _ = writeln!(
-        o,
-        r#"<text x="{}" y="{}" text-anchor="middle" font-size="14">{}</text>"#,
-        L + pw / 2.0,
-        H - 20.0,
-        esc(p.x_label)
-    );
-    let _ = writeln!(
-        o,
-        r#"<text x="22" y="{y}" text-anchor="middle" font-size="14" transform="rotate(-90 22 {y})">{}</text>"#,
-        esc(p.y_label),
-        y = T + ph / 2.0
-    );
+    axes(&mut o, [L, T, pw, ph], H, p.x_label, p.y_label);
     // Reference lines under the data.
     for h in p.hlines {
         let _ = writeln!(
@@ -350,6 +329,33 @@ pub fn xy_plot(p: &XyPlot) -> String {
     }
     o.push_str(END);
     o
+}
+
+/// The two axes of a plot area `[left, top, width, height]` (pixels) in a picture `height`
+/// tall, with the x label centred below and the y label turned along the left edge.
+pub fn axes(o: &mut String, area: [f64; 4], height: f64, x_label: &str, y_label: &str) {
+    let [l, t, pw, ph] = area;
+    let _ = writeln!(o, r##"<line x1="{l}" y1="{t}" x2="{l}" y2="{:.1}" stroke="#000000"/>"##, t + ph);
+    let _ = writeln!(
+        o,
+        r##"<line x1="{l}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#000000"/>"##,
+        t + ph,
+        l + pw,
+        t + ph
+    );
+    let _ = writeln!(
+        o,
+        r#"<text x="{}" y="{}" text-anchor="middle" font-size="14">{}</text>"#,
+        l + pw / 2.0,
+        height - 20.0,
+        esc(x_label)
+    );
+    let _ = writeln!(
+        o,
+        r#"<text x="22" y="{y}" text-anchor="middle" font-size="14" transform="rotate(-90 22 {y})">{}</text>"#,
+        esc(y_label),
+        y = t + ph / 2.0
+    );
 }
 
 #[cfg(test)]

@@ -110,28 +110,7 @@ pub fn line_plot(title: &str, x_label: &str, y_label: &str, xs: &[u64], series: 
         );
         let _ = writeln!(o, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{p}</text>"#, T + ph + 22.0);
     }
-    // Axes.
-    let _ = writeln!(o, r##"<line x1="{L}" y1="{T}" x2="{L}" y2="{:.1}" stroke="#000000"/>"##, T + ph);
-    let _ = writeln!(
-        o,
-        r##"<line x1="{L}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#000000"/>"##,
-        T + ph,
-        L + pw,
-        T + ph
-    );
-    let _ = writeln!(
-        o,
-        r#"<text x="{}" y="{}" text-anchor="middle" font-size="14">{}</text>"#,
-        L + pw / 2.0,
-        H - 20.0,
-        esc(x_label)
-    );
-    let _ = writeln!(
-        o,
-        r#"<text x="22" y="{y}" text-anchor="middle" font-size="14" transform="rotate(-90 22 {y})">{}</text>"#,
-        esc(y_label),
-        y = T + ph / 2.0
-    );
+    svg::axes(&mut o, [L, T, pw, ph], H, x_label, y_label);
     // Lines and markers, in order: a dashed runner-up drawn over the line it equals
     // leaves that line visible between its dashes.
     for s in series {
