@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Accuracy and time to accuracy under staleness on full Fashion-MNIST (mlp-fmnist):
-# no delays vs the staleness of the fastest uncapped heuristic schedules at P = 4 and 8
-# on sa32-ws, with each mitigation; several seeds. Long: ~5 CPU-minutes per epoch.
+# no delays vs the staleness of the fastest uncapped schedules at P = 4 and 8 on sa32-ws
+# (METHOD, default ilp: the fastest there), with each mitigation; several seeds. About
+# 45 CPU-seconds per epoch on a quiet machine.
 # Env: EPOCHS (5), SEEDS ("0 1 2"), MITIGATIONS ("none stash predict lr-scale delay-comp
-# momentum"), INIT ("": default init; e.g. "--init-rate 0.1"), THREADS (1), OUT (target/tta).
+# momentum warmup"), INIT ("": default init; e.g. "--init-rate 0.1", applied to the
+# delayed runs only), METHOD (ilp), THREADS (1), OUT (target/tta).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/spikepipe
 out=${OUT:-target/tta}; mkdir -p "$out"
 data=idx:/usr/share/datasets/fashion-mnist
-common=(models/mlp-fmnist.yaml --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json ${INIT:-})
+common=(models/mlp-fmnist.yaml --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json)
 for p in 4 8; do
-    "$bin" compile models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p $p --method heuristic -o "$out/s$p.json" > /dev/null
+    "$bin" compile models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p $p --method "${METHOD:-ilp}" -o "$out/s$p.json" > /dev/null
 done
 for seed in ${SEEDS:-0 1 2}; do
     "$bin" train "${common[@]}" --seed "$seed" > "$out/none-s$seed.json"
     for p in 4 8; do
-        for m in ${MITIGATIONS:-none stash predict lr-scale delay-comp momentum}; do
-            "$bin" train "${common[@]}" --seed "$seed" --schedule "$out/s$p.json" --mitigation "$m" \
+        for m in ${MITIGATIONS:-none stash predict lr-scale delay-comp momentum warmup}; do
+            "$bin" train "${common[@]}" ${INIT:-} --seed "$seed" --schedule "$out/s$p.json" --mitigation "$m" \
                 > "$out/p$p-$m-s$seed.json"
         done
     done
