@@ -671,3 +671,39 @@ fn time_to_accuracy_uses_fill_then_one_period_per_iteration() {
     assert_eq!((miss.iterations, miss.seconds, miss.reached), (None, None, false));
     assert_eq!(exec::time_to_accuracy(&evals, 0.8, None).seconds, None);
 }
+
+/// `dense_kernels` swaps the accumulate-only spike kernels for the dense GEMM: in f64,
+/// with rate-coded (binary) input on every layer, a few minibatches of training agree
+/// to rounding, and the weights end where the default run's end — but not bit for bit,
+/// which shows the other kernel ran.
+#[test]
+fn dense_kernels_train_like_the_spike_kernels() {
+    // T · batch = 640 columns: the dense weight-gradient GEMM then sums in blocks (the
+    // spike kernel in one run), so the two orders differ; at a few hundred or fewer
+    // they happen to coincide exactly (adding a zero product changes nothing).
+    let net = mlp(&[64, 32, 16, 10], NeuronKind::Iir2, Reset::Subtract, 40, 16);
+    let d = small_digits(64, 8);
+    let run = |dense: bool| {
+        let mut c = cfg(1, Optimizer::Adam, Encoding::Rate);
+        c.dense_kernels = dense;
+        let mut tr = Trainer::<f64>::new(&net, &c, &stale(&[1, 0, 0], &[0, 0, 0])).expect("trainer");
+        let losses: Vec<f64> = (0..4)
+            .map(|i| {
+                tr.train_batch(&d.train, &(i * 16..i * 16 + 16).collect::<Vec<_>>(), 1, i).expect("batch").0
+            })
+            .collect();
+        (losses, tr.weights().iter().map(|w| DMatrix::clone(w)).collect::<Vec<_>>())
+    };
+    let (sparse, ws) = run(false);
+    let (dense, wd) = run(true);
+    for (a, b) in sparse.iter().zip(&dense) {
+        assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "loss {a} vs {b}");
+    }
+    for (a, b) in ws.iter().zip(&wd) {
+        assert!((a - b).amax() <= 1e-9, "weights differ by {}", (a - b).amax());
+    }
+    assert!(sparse.iter().any(|&l| l > 0.0), "the runs trained");
+    // Another summation order really ran (the switch is wired): not bit-identical.
+    let bits = |w: &[DMatrix<f64>]| w.iter().flat_map(|m| m.iter().map(|x| x.to_bits())).collect::<Vec<_>>();
+    assert_ne!(bits(&ws), bits(&wd), "--dense-kernels changed nothing");
+}
