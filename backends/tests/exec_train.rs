@@ -692,7 +692,7 @@ fn dense_kernels_train_like_the_spike_kernels() {
                 tr.train_batch(&d.train, &(i * 16..i * 16 + 16).collect::<Vec<_>>(), 1, i).expect("batch").0
             })
             .collect();
-        (losses, tr.weights().iter().map(|w| DMatrix::clone(w)).collect::<Vec<_>>())
+        (losses, tr.weights().into_iter().cloned().collect::<Vec<DMatrix<f64>>>())
     };
     let (sparse, ws) = run(false);
     let (dense, wd) = run(true);

@@ -247,7 +247,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let target = args
         .target_accuracy
-        .or_else(|| baseline.as_ref().map(|b| exec::tta::default_target(b.final_test_accuracy)));
+        .or_else(|| baseline.as_ref().map(|b| exec::default_target(b.final_test_accuracy)));
     let tta = target.map(|x| time_to_accuracy(&report.evals, x, timing.as_ref()));
     let baseline_tta = target.zip(baseline.as_ref()).map(|(x, b)| time_to_accuracy(&b.evals, x, None));
 

@@ -107,13 +107,6 @@ pub struct PoolPlan {
 /// [`spikes`] (measured on mlp-fmnist's layers, bench/README.md).
 pub const DENSE_ABOVE: f64 = 0.5;
 
-/// The non-zero rows of every column of a binary input `x`, when it is sparse enough
-/// for the accumulate-only kernels to win.
-fn sparse_lists<F: Real>(x: &DMatrix<F>) -> Option<spikes::Lists> {
-    let lists = spikes::active_rows(x.as_slice(), x.nrows(), x.ncols());
-    ((lists.entries() as f64) < DENSE_ABOVE * x.len() as f64).then_some(lists)
-}
-
 fn us(x: u64) -> usize {
     x as usize
 }
@@ -235,6 +228,17 @@ impl<F: Real> LayerPlan<F> {
         !matches!(self.pool, Some(PoolPlan { kind: PoolKind::Avg, .. }))
     }
 
+    /// The non-zero rows of every column of the input `x`, when the accumulate-only
+    /// kernels apply: a linear layer, `sparse` (binary input, not switched off) and `x`
+    /// sparse enough for them to win.
+    fn spike_lists(&self, x: &DMatrix<F>, sparse: bool) -> Option<spikes::Lists> {
+        if !sparse || !matches!(self.op, Op::Linear { .. }) {
+            return None;
+        }
+        let lists = spikes::active_rows(x.as_slice(), x.nrows(), x.ncols());
+        ((lists.entries() as f64) < DENSE_ABOVE * x.len() as f64).then_some(lists)
+    }
+
     /// Synaptic input `Y` (`out_elems × M`) from `X` (`in_elems × M`) and the weights
     /// `w` (`N × cols()`).
     pub fn forward(&self, w: &DMatrix<F>, x: &DMatrix<F>, sparse: bool) -> DMatrix<F> {
@@ -245,16 +249,14 @@ impl<F: Real> LayerPlan<F> {
 
     fn forward_nobias(&self, w: &DMatrix<F>, x: &DMatrix<F>, sparse: bool) -> DMatrix<F> {
         let m = x.ncols();
-        let lists = if sparse && matches!(self.op, Op::Linear { .. }) { sparse_lists(x) } else { None };
-        match self.op {
-            Op::Linear { .. } if lists.is_some() => {
+        match (self.op, self.spike_lists(x, sparse)) {
+            (Op::Linear { .. }, Some(lists)) => {
                 let mut y = DMatrix::<F>::zeros(self.n, m);
-                let lists = lists.unwrap_or_default();
                 spikes::gather_columns(&w.as_slice()[..self.n * self.k], self.n, &lists, y.as_mut_slice());
                 y
             }
-            Op::Linear { .. } => w.columns(0, self.k) * x,
-            Op::Conv { oh, ow, .. } => {
+            (Op::Linear { .. }, None) => w.columns(0, self.k) * x,
+            (Op::Conv { oh, ow, .. }, _) => {
                 let p = oh * ow;
                 let mut y = DMatrix::<F>::zeros(self.out_elems, m);
                 for (col, yc) in y.as_mut_slice().chunks_exact_mut(self.out_elems).enumerate() {
@@ -276,14 +278,12 @@ impl<F: Real> LayerPlan<F> {
     /// to `grad` (`N × cols()`).
     pub fn weight_grad(&self, delta: &DMatrix<F>, x: &DMatrix<F>, sparse: bool, grad: &mut DMatrix<F>) {
         self.bias_grad(delta, grad);
-        let lists = if sparse && matches!(self.op, Op::Linear { .. }) { sparse_lists(x) } else { None };
-        match self.op {
-            Op::Linear { .. } if lists.is_some() => {
-                let lists = lists.unwrap_or_default().transpose(self.k);
+        match (self.op, self.spike_lists(x, sparse)) {
+            (Op::Linear { .. }, Some(lists)) => {
                 let gw = &mut grad.as_mut_slice()[..self.n * self.k];
-                spikes::gather_columns(delta.as_slice(), self.n, &lists, gw);
+                spikes::gather_columns(delta.as_slice(), self.n, &lists.transpose(self.k), gw);
             }
-            Op::Linear { .. } => {
+            (Op::Linear { .. }, None) => {
                 // Xᵀ as a strided view (no copy): row stride K, column stride 1.
                 let xt = nalgebra::MatrixView::<F, Dyn, Dyn, Dyn, Dyn>::from_slice_with_strides_generic(
                     x.as_slice(),
@@ -294,7 +294,7 @@ impl<F: Real> LayerPlan<F> {
                 );
                 grad.columns_mut(0, self.k).gemm(F::one(), delta, &xt, F::one());
             }
-            Op::Conv { oh, ow, .. } => {
+            (Op::Conv { oh, ow, .. }, _) => {
                 let p = oh * ow;
                 for col in 0..x.ncols() {
                     let cols = self.im2col(&x.as_slice()[col * self.in_elems..(col + 1) * self.in_elems]);

@@ -345,13 +345,11 @@ impl<F: Real> Trainer<F> {
         }
         drop(w_refs);
         drop(w_fwd);
+        let (k, warmup) = (self.opt.step, self.warmup_iters.unwrap_or(1));
         let factors: Vec<(f64, f64)> = self
             .delays
             .iter()
-            .map(|&(f, _)| {
-                let k = self.opt.step;
-                (self.mitigation.lr_factor(f, k, self.warmup_iters.unwrap_or(1)), self.mitigation.beta1(f))
-            })
+            .map(|&(f, _)| (self.mitigation.lr_factor(f, k, warmup), self.mitigation.beta1(f)))
             .collect();
         self.opt.begin_step();
         match &mut self.weights {
