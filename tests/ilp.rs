@@ -5,7 +5,7 @@
 
 mod common;
 
-use spikepipe_compiler::schedule::ilp::{reorder, Budget, Reordered, ORDER_NODES};
+use spikepipe_compiler::schedule::ilp::{reorder, Budget, Reordered, MIP_GAP, ORDER_NODES};
 use spikepipe_compiler::{compile, load_specs, CompileOptions, Method, Specs};
 use spikepipe_ir::{staleness_summary, verify_schedule, Schedule, SolverStatus};
 
@@ -63,8 +63,13 @@ fn ilp_is_never_worse_than_the_heuristic_and_speaks_plainly() {
         for internal in ["Singular", "singular", "Time limit reached", "InternalError", "unexpected"] {
             assert!(!note.contains(internal), "{model} P={p}: solver internals in the note: {note:?}");
         }
+        // Optimal means proven within the MIP gap, and the file says how close.
         if s.solver.status == SolverStatus::Optimal {
-            assert_eq!(s.solver.gap, Some(0.0));
+            assert!(
+                s.solver.gap.is_some_and(|g| (0.0..=MIP_GAP).contains(&g)),
+                "{model} P={p}: {:?}",
+                s.solver
+            );
         }
     }
 }

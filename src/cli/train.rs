@@ -67,7 +67,9 @@ pub struct TrainArgs {
     pub optimizer: Option<String>,
     /// Staleness mitigations, comma-separated: none, stash (weight stashing), lr-scale
     /// (lr / (1 + s) per layer), delay-comp (DC-ASGD correction), predict (weights
-    /// extrapolated s steps ahead along the optimiser's last step). See docs/time-to-accuracy.md.
+    /// extrapolated s steps ahead along the optimiser's last step), momentum (Adam's β1
+    /// lowered by the staleness), warmup (lr / (1 + s) returning to lr over
+    /// --warmup-iterations). See docs/time-to-accuracy.md.
     #[arg(long, default_value = "none", value_name = "LIST", value_parser = parse_mitigation)]
     pub mitigation: Mitigation,
     /// Scale each layer's initial weights, from the input, so that its firing rate on the

@@ -19,7 +19,8 @@
 //! found so far (first the heuristic's). That upper bound tightens the model: a chunk
 //! may hold at most `⌊(H − 1 − b + e)/a⌋` units, so a task needs at least that many
 //! chunks, and two tasks too big to share a processor get a conflict cut. Infeasible
-//! means H is optimal (among the placements the model expresses); a solution whose
+//! means H is optimal (among the placements the model expresses), and so does a bound
+//! within [`MIP_GAP`](super::MIP_GAP) of H; a solution whose
 //! exact period falls short of its model value starts the next round below it.
 //!
 //! Symmetry: processors are identical, so they are labelled by first use among the whole
@@ -406,7 +407,7 @@ pub fn assign(
     // Whether the heuristic's plan is one of the model's: only then does a bound the
     // model proves hold for it too.
     let mut expressible = false;
-    while (best.1 as f64) > bound && nodes_left > 0 {
+    while !within_gap(best.1, bound) && nodes_left > 0 {
         // The first round admits the heuristic's period and starts from its plan when the
         // model can express it (an incumbent to prune with); later rounds search below.
         let ub = best.1 as f64 - if first { 0.0 } else { 1.0 };
@@ -470,7 +471,7 @@ pub fn assign(
             }
         }
     }
-    let optimal = (best.1 as f64) <= (bound - 1e-6).ceil();
+    let optimal = within_gap(best.1, bound);
     trace(format_args!("phase 1: period {} bound {bound:.1} optimal {optimal}", best.1));
 
     // Least traffic at that period (kept only if the exact period does not grow).
@@ -491,6 +492,13 @@ pub fn assign(
         }
     }
     Ok(Assignment { plans, from_model, bound, optimal, clock_stopped, failure })
+}
+
+/// Whether period H is proven optimal by `bound`: H ≤ ⌈bound⌉ (periods are whole
+/// cycles), or within the relative [`MIP_GAP`](super::MIP_GAP).
+fn within_gap(h: u64, bound: f64) -> bool {
+    let h = h as f64;
+    h <= (bound - 1e-6).ceil() || h - bound <= super::MIP_GAP * h
 }
 
 /// Prints solver progress to stderr when `SPIKEPIPE_TRACE` is set.

@@ -38,6 +38,10 @@ pub const PERIOD_NODES: u64 = 6_000;
 pub const TRAFFIC_NODES: u64 = 500;
 /// Nodes of phase 2.
 pub const ORDER_NODES: u64 = 1_000;
+/// Relative gap `(period − bound) / period` at which phase 1 counts its period as
+/// optimal and stops: 10⁻⁴, the default MIP gap of HiGHS and CPLEX. The file's
+/// `solver.gap` always carries the gap actually proven, 0 or not.
+pub const MIP_GAP: f64 = 1e-4;
 
 /// The ILP scheduler.
 pub struct Ilp {
@@ -80,8 +84,9 @@ impl Scheduler for Ilp {
             note: None,
         };
         let period = super::heuristic::Evaluator::new(p).score(&a.plans).0 as f64;
+        let gap = ((period - a.bound) / period.max(1.0)).max(0.0);
         match (a.optimal, a.failure, a.from_model) {
-            (true, _, _) => solver.gap = Some(0.0),
+            (true, _, _) => solver.gap = Some(if gap <= 1e-9 { 0.0 } else { gap }),
             (false, Some(f), false) => {
                 solver.status = SolverStatus::Fallback;
                 solver.note =
@@ -89,7 +94,7 @@ impl Scheduler for Ilp {
             }
             (false, _, from_model) => {
                 solver.status = SolverStatus::TimeLimit;
-                solver.gap = Some(((period - a.bound) / period.max(1.0)).max(0.0));
+                solver.gap = Some(gap);
                 if !from_model {
                     solver.note = Some(
                         "phase 1 found nothing better than the heuristic's placement, which is kept".into(),
