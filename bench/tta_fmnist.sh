@@ -5,20 +5,28 @@
 # 45 CPU-seconds per epoch on a quiet machine.
 # Env: EPOCHS (5), SEEDS ("0 1 2"), MITIGATIONS ("none stash predict lr-scale delay-comp
 # momentum warmup"), INIT ("": default init; e.g. "--init-rate 0.1", applied to the
-# delayed runs only), METHOD (ilp), THREADS (1), OUT (target/tta).
+# delayed runs only), METHOD (ilp), THREADS (1), OUT (target/tta); MITIGATIONS4 and
+# MITIGATIONS8 override MITIGATIONS at one P; LOSS (e.g. membrane_ce) trains a copy of the
+# model with that `training.loss` (no-delay run included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/spikepipe
 out=${OUT:-target/tta}; mkdir -p "$out"
 data=idx:/usr/share/datasets/fashion-mnist
-common=(models/mlp-fmnist.yaml --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json)
+model=models/mlp-fmnist.yaml
+if [ -n "${LOSS:-}" ]; then
+    sed "s/loss: [a-z_]*/loss: $LOSS/" "$model" > "$out/model-$LOSS.yaml"
+    model=$out/model-$LOSS.yaml
+fi
+common=("$model" --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json)
 for p in 4 8; do
-    "$bin" compile models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p $p --method "${METHOD:-ilp}" -o "$out/s$p.json" > /dev/null
+    "$bin" compile "$model" --hardware models/hw/sa32-ws.yaml -p $p --method "${METHOD:-ilp}" -o "$out/s$p.json" > /dev/null
 done
 for seed in ${SEEDS:-0 1 2}; do
     "$bin" train "${common[@]}" --seed "$seed" > "$out/none-s$seed.json"
     for p in 4 8; do
-        for m in ${MITIGATIONS:-none stash predict lr-scale delay-comp momentum warmup}; do
+        var=MITIGATIONS$p
+        for m in ${!var:-${MITIGATIONS:-none stash predict lr-scale delay-comp momentum warmup}}; do
             "$bin" train "${common[@]}" ${INIT:-} --seed "$seed" --schedule "$out/s$p.json" --mitigation "$m" \
                 > "$out/p$p-$m-s$seed.json"
         done
