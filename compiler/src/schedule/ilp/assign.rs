@@ -494,11 +494,20 @@ pub fn assign(
     Ok(Assignment { plans, from_model, bound, optimal, clock_stopped, failure })
 }
 
-/// Whether period H is proven optimal by `bound`: H ≤ ⌈bound⌉ (periods are whole
-/// cycles), or within the relative [`MIP_GAP`](super::MIP_GAP).
+/// The relative gap `(H − bound) / H` that `bound` proves for period H: 0 when
+/// H ≤ ⌈bound⌉ (periods are whole cycles, so nothing shorter exists).
+pub fn proven_gap(h: u64, bound: f64) -> f64 {
+    let hf = h as f64;
+    if hf <= (bound - 1e-6).ceil() {
+        0.0
+    } else {
+        (hf - bound) / hf.max(1.0)
+    }
+}
+
+/// Whether `bound` proves period H optimal: within the relative [`MIP_GAP`](super::MIP_GAP).
 fn within_gap(h: u64, bound: f64) -> bool {
-    let h = h as f64;
-    h <= (bound - 1e-6).ceil() || h - bound <= super::MIP_GAP * h
+    proven_gap(h, bound) <= super::MIP_GAP
 }
 
 /// Prints solver progress to stderr when `SPIKEPIPE_TRACE` is set.

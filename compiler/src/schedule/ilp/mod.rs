@@ -83,10 +83,10 @@ impl Scheduler for Ilp {
             gap: None,
             note: None,
         };
-        let period = super::heuristic::Evaluator::new(p).score(&a.plans).0 as f64;
-        let gap = ((period - a.bound) / period.max(1.0)).max(0.0);
+        let period = super::heuristic::Evaluator::new(p).score(&a.plans).0;
+        let gap = assign::proven_gap(period, a.bound);
         match (a.optimal, a.failure, a.from_model) {
-            (true, _, _) => solver.gap = Some(if gap <= 1e-9 { 0.0 } else { gap }),
+            (true, _, _) => solver.gap = Some(gap),
             (false, Some(f), false) => {
                 solver.status = SolverStatus::Fallback;
                 solver.note =
