@@ -6,17 +6,20 @@
 # Env: EPOCHS (5), SEEDS ("0 1 2"), MITIGATIONS ("none stash predict lr-scale delay-comp
 # momentum warmup"), INIT ("": default init; e.g. "--init-rate 0.1", applied to the
 # delayed runs only), METHOD (ilp), THREADS (1), OUT (target/tta); MITIGATIONS4 and
-# MITIGATIONS8 override MITIGATIONS at one P; LOSS (e.g. membrane_ce) trains a copy of the
-# model with that `training.loss` (no-delay run included).
+# MITIGATIONS8 override MITIGATIONS at one P; LOSS (e.g. membrane_ce) and LR_SCHEDULE
+# (e.g. cosine) train a copy of the model with that `training.loss` / `lr_schedule`
+# (no-delay run included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/spikepipe
 out=${OUT:-target/tta}; mkdir -p "$out"
 data=idx:/usr/share/datasets/fashion-mnist
 model=models/mlp-fmnist.yaml
-if [ -n "${LOSS:-}" ]; then
-    sed "s/loss: [a-z_]*/loss: $LOSS/" "$model" > "$out/model-$LOSS.yaml"
-    model=$out/model-$LOSS.yaml
+if [ -n "${LOSS:-}${LR_SCHEDULE:-}" ]; then
+    copy=$out/model-${LOSS:-default}-${LR_SCHEDULE:-constant}.yaml
+    sed -e "s/loss: [a-z_]*/loss: ${LOSS:-spike_count_ce}/" \
+        -e "/^training/s/}\$/${LR_SCHEDULE:+, lr_schedule: $LR_SCHEDULE}}/" "$model" > "$copy"
+    model=$copy
 fi
 common=("$model" --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json)
 for p in 4 8; do

@@ -16,7 +16,7 @@ use common::{ok, root, scratch, spikepipe, stderr};
 use serde_json::Value;
 use spikepipe_backends::exec::{load_dataset, DatasetSpec, ExecConfig, Real, Trainer};
 use spikepipe_compiler::load_model;
-use spikepipe_ir::{Encoding, Schedule};
+use spikepipe_ir::{Encoding, LrSchedule, Schedule};
 
 const MODEL: &str = "models/mlp-digits.yaml";
 const HW: &str = "models/hw/sa32-ws.yaml";
@@ -145,8 +145,9 @@ fn executor_losses<F: Real>(
     init: &Path,
     orders: &[Vec<usize>],
     train_limit: usize,
+    schedule: LrSchedule,
 ) -> Vec<f64> {
-    executor_losses_on::<F>(MODEL, &DatasetSpec::Digits, staleness_from, init, orders, train_limit)
+    executor_losses_on::<F>(MODEL, &DatasetSpec::Digits, staleness_from, init, orders, train_limit, schedule)
 }
 
 fn executor_losses_on<F: Real>(
@@ -156,14 +157,18 @@ fn executor_losses_on<F: Real>(
     init: &Path,
     orders: &[Vec<usize>],
     train_limit: usize,
+    schedule: LrSchedule,
 ) -> Vec<f64> {
     let (model, net) = load_model(&root().join(model_path)).expect("model loads");
     let sched =
         Schedule::from_json(&std::fs::read_to_string(staleness_from).expect("reads")).expect("parses");
     let mut training = model.training.clone();
     training.encoding = Encoding::Current;
+    training.lr_schedule = schedule;
     let mut cfg = ExecConfig::new(training);
     cfg.seed = 7;
+    // train.py's K: epochs × minibatches per epoch.
+    cfg.schedule_iterations = Some(orders.iter().map(|o| o.len().div_ceil(net.batch as usize) as u64).sum());
     let data = load_dataset(dataset, Some(train_limit), Some(64)).expect("dataset");
     let mut tr = Trainer::<F>::new(&net, &cfg, &sched.staleness).expect("trainer");
     tr.save(init).expect("saves initial weights");
@@ -193,8 +198,9 @@ fn exported_losses(
     ord: &[Vec<usize>],
     n: usize,
     dtype: &str,
+    schedule: LrSchedule,
 ) -> Vec<f64> {
-    exported_losses_on(py, pkg, dir, init, ord, n, dtype, "digits")
+    exported_losses_on(py, pkg, dir, init, ord, n, dtype, "digits", schedule)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -207,6 +213,7 @@ fn exported_losses_on(
     n: usize,
     dtype: &str,
     dataset: &str,
+    schedule: LrSchedule,
 ) -> Vec<f64> {
     let order_file = dir.join(format!("order-{dtype}.json"));
     std::fs::write(&order_file, serde_json::to_string(ord).expect("json")).expect("writes");
@@ -236,6 +243,8 @@ fn exported_losses_on(
             "--threads",
             "1",
             "--quiet",
+            "--lr-schedule",
+            if schedule == LrSchedule::Cosine { "cosine" } else { "constant" },
         ],
     );
     serde_json::from_str::<Value>(&std::fs::read_to_string(&log).expect("loss log")).expect("json")["losses"]
@@ -271,7 +280,7 @@ const F64_MINIBATCHES: usize = 100;
 const F32_TOLERANCE: f64 = 1e-5;
 const F32_PREFIX: usize = 5;
 
-fn loss_curve_check(name: &str, method: &str, p: &str, extra: &[&str]) {
+fn loss_curve_check(name: &str, method: &str, p: &str, extra: &[&str], schedule: LrSchedule) {
     let Some(py) = python(name) else { return };
     let dir = scratch(name);
     let sched = compile(&dir, method, p, extra);
@@ -284,13 +293,13 @@ fn loss_curve_check(name: &str, method: &str, p: &str, extra: &[&str]) {
     let n = 640;
     let ord = orders(n, F64_MINIBATCHES / 10);
     let init = dir.join("init64.ckpt");
-    let ours = executor_losses::<f64>(&sched, &init, &ord, n);
-    let theirs = exported_losses(&py, &pkg, &dir, &init, &ord, n, "float64");
+    let ours = executor_losses::<f64>(&sched, &init, &ord, n, schedule);
+    let theirs = exported_losses(&py, &pkg, &dir, &init, &ord, n, "float64", schedule);
     let (w64, at64) = worst(&ours, &theirs);
     let ord32 = orders(n, 1);
     let init32 = dir.join("init32.ckpt");
-    let ours32 = executor_losses::<f32>(&sched, &init32, &ord32, n);
-    let theirs32 = exported_losses(&py, &pkg, &dir, &init32, &ord32, n, "float32");
+    let ours32 = executor_losses::<f32>(&sched, &init32, &ord32, n, schedule);
+    let theirs32 = exported_losses(&py, &pkg, &dir, &init32, &ord32, n, "float32", schedule);
     let (w32, at32) = worst(&ours32[..F32_PREFIX], &theirs32[..F32_PREFIX]);
     eprintln!(
         "{name}: staleness {:?}; float64, {} minibatches: loss {:.4} -> {:.4}, largest relative difference {:.1e} (minibatch {}); \
@@ -310,12 +319,19 @@ fn loss_curve_check(name: &str, method: &str, p: &str, extra: &[&str]) {
 
 #[test]
 fn loss_curve_matches_executor_without_staleness() {
-    loss_curve_check("export-loss-gpipe", "gpipe", "2", &[]);
+    loss_curve_check("export-loss-gpipe", "gpipe", "2", &[], LrSchedule::Constant);
 }
 
 #[test]
 fn loss_curve_matches_executor_with_ilp_p4_staleness() {
-    loss_curve_check("export-loss-ilp", "ilp", "4", &["--time-limit", "2"]);
+    loss_curve_check("export-loss-ilp", "ilp", "4", &["--time-limit", "2"], LrSchedule::Constant);
+}
+
+/// train.py's cosine learning-rate schedule is the executor's, iteration for iteration
+/// (the float64 run covers 100 minibatches of K = 100, so the rate falls to ~0).
+#[test]
+fn loss_curve_matches_executor_with_cosine_schedule() {
+    loss_curve_check("export-loss-cosine", "ilp", "4", &["--time-limit", "2"], LrSchedule::Cosine);
 }
 
 const FMNIST: &str = "/usr/share/datasets/fashion-mnist";
@@ -339,8 +355,26 @@ fn conv_loss_curve_matches_executor() {
     let ord = orders(n, 3);
     let init = dir.join("init.ckpt");
     let spec = DatasetSpec::Idx(PathBuf::from(FMNIST));
-    let ours = executor_losses_on::<f64>("models/cnn-fmnist.yaml", &spec, &sched, &init, &ord, n);
-    let theirs = exported_losses_on(&py, &p, &dir, &init, &ord, n, "float64", &format!("idx:{FMNIST}"));
+    let ours = executor_losses_on::<f64>(
+        "models/cnn-fmnist.yaml",
+        &spec,
+        &sched,
+        &init,
+        &ord,
+        n,
+        LrSchedule::Constant,
+    );
+    let theirs = exported_losses_on(
+        &py,
+        &p,
+        &dir,
+        &init,
+        &ord,
+        n,
+        "float64",
+        &format!("idx:{FMNIST}"),
+        LrSchedule::Constant,
+    );
     let (w, at) = worst(&ours, &theirs);
     eprintln!(
         "{name}: {} minibatches, loss {:.4} -> {:.4}, largest relative difference {w:.1e} (minibatch {at})",

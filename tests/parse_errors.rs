@@ -71,6 +71,7 @@ model_case!(
     inline_hardware_bad,
     inline_hardware_unknown_field,
     unknown_layer,
+    unknown_lr_schedule,
 );
 
 hardware_case!(hw_zero_processors, hw_unknown_dataflow, hw_wrong_type, hw_zero_memory, hw_memory_wrong_type);

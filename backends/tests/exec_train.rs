@@ -4,8 +4,8 @@
 use nalgebra::DMatrix;
 use spikepipe_backends::exec::{self, data, Dataset, ExecConfig, ExecError, Split, Trainer};
 use spikepipe_ir::{
-    Encoding, LayerOp, LayerStaleness, Network, NeuronKind, NeuronSpec, Optimizer, Reset, Surrogate,
-    TrainingSpec, WeightLayer,
+    Encoding, LayerOp, LayerStaleness, LrSchedule, Network, NeuronKind, NeuronSpec, Optimizer, Reset,
+    Surrogate, TrainingSpec, WeightLayer,
 };
 
 fn mlp(sizes: &[u64], kind: NeuronKind, reset: Reset, t: u64, batch: u64) -> Network {
@@ -438,15 +438,28 @@ fn checkpoint_resume_gives_identical_weights_and_accuracy() {
 /// Mitigations against a hand-written reference that keeps every weight version and
 /// applies the formulas of docs/time-to-accuracy.md directly.
 fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitigation: &str) {
+    mitigation_matches_reference_with(opt, fwd, grad, mitigation, LrSchedule::Constant);
+}
+
+fn mitigation_matches_reference_with(
+    opt: Optimizer,
+    fwd: &[u64],
+    grad: &[u64],
+    mitigation: &str,
+    schedule: LrSchedule,
+) {
     use reference::*;
     let mit: exec::Mitigation = mitigation.parse().expect("mitigation");
     let net = mlp(&[64, 12, 8, 10], NeuronKind::Iir2, Reset::Subtract, 5, 8);
     let d = small_digits(64, 8);
     let mut c = cfg(1, opt, Encoding::Current);
     c.training.lr = if opt == Optimizer::Sgd { 0.05 } else { 0.01 };
+    c.training.lr_schedule = schedule;
     c.mitigation = mit;
     // Half of the 8 minibatches below warm up, so both phases of `warmup` are checked.
     c.warmup_iterations = Some(4);
+    // The schedule runs over 10 iterations, so the last of the 8 still has a rate > 0.
+    c.schedule_iterations = Some(10);
     let st = stale(fwd, grad);
     let mut tr = Trainer::<f64>::new(&net, &c, &st).expect("trainer");
     let to_rows =
@@ -515,6 +528,10 @@ fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitig
             if mit.warmup && sf(l) > 0 {
                 // PipeMare: lr · (1 + s)^−(1 − min(1, i/K)), K = 4.
                 lr *= (1.0 + sf(l) as f64).powf(-(1.0 - (i as f64 / 4.0).min(1.0)));
+            }
+            if schedule == LrSchedule::Cosine {
+                // lr · (1 + cos(π·i/K)) / 2, K = 10.
+                lr *= 0.5 * (1.0 + (std::f64::consts::PI * i as f64 / 10.0).cos());
             }
             let t = (i + 1) as i32;
             let mut next = newest.clone();
@@ -590,6 +607,19 @@ fn warmup_matches_reference() {
     mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "warmup");
     mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "warmup");
     mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "warmup,lr-scale,predict");
+}
+
+#[test]
+fn cosine_schedule_matches_reference() {
+    mitigation_matches_reference_with(Optimizer::Adam, &[0, 0, 0], &[0, 0, 0], "none", LrSchedule::Cosine);
+    mitigation_matches_reference_with(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "none", LrSchedule::Cosine);
+    mitigation_matches_reference_with(
+        Optimizer::Adam,
+        &[3, 2, 1],
+        &[0, 0, 2],
+        "lr-scale,predict",
+        LrSchedule::Cosine,
+    );
 }
 
 #[test]

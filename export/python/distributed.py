@@ -32,7 +32,7 @@ from torch import nn
 
 import data as datasets
 from model import WeightRing, delays, load_config, load_executor_weights, Net
-from train import arg_parser, epoch_order, evaluate, make_optimizer, print_report, settings
+from train import arg_parser, epoch_order, evaluate, lr_scheduler, make_optimizer, print_report, settings
 
 
 class StageModule(nn.Module):
@@ -142,6 +142,7 @@ def main(argv=None):
         # replica's share of the minibatch: nothing to broadcast.
         ddp = nn.parallel.DistributedDataParallel(module, process_group=dp_groups[0], broadcast_buffers=False)
 
+    lr_sched = lr_scheduler(opt, training["lr_schedule"], training["epochs"] * -(-len(train) // batch))
     history = []
     for epoch in range(1, training["epochs"] + 1):
         start = time.time()
@@ -184,6 +185,8 @@ def main(argv=None):
                     for prm in module.parameters():
                         dist.all_reduce(prm.grad, group=dp_groups[stage_i])
             opt.step()
+            if lr_sched is not None:
+                lr_sched.step()
             for ring in rings:
                 ring.push()
         dist.all_reduce(stats)

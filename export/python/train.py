@@ -14,6 +14,7 @@ and the update is applied to the newest weights (version i + 1).
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -37,6 +38,8 @@ def arg_parser(prog, description):
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the model's)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default=None, help="default: the model's")
     p.add_argument("--encoding", choices=["rate", "current"], default=None, help="default: the model's")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None,
+                   help="learning rate over the run (default: the model's): constant, or cosine decay to 0 over --epochs")
     p.add_argument("--weight-stashing", action="store_true", help="input-gradient passes read the forward pass's version")
     p.add_argument("--bias", action="store_true", help="add a bias to every weight layer (y = W x + b)")
     p.add_argument("--init", metavar="CKPT", help="start from the newest weights of a `spikepipe train --save` checkpoint")
@@ -62,7 +65,10 @@ def settings(config, args):
         t["optimizer"] = args.optimizer
     if args.encoding is not None:
         t["encoding"] = args.encoding
+    if getattr(args, "lr_schedule", None) is not None:
+        t["lr_schedule"] = args.lr_schedule
     t.setdefault("encoding", "rate")
+    t.setdefault("lr_schedule", "constant")
     t.setdefault("optimizer", "adam")
     return t
 
@@ -72,6 +78,16 @@ def make_optimizer(params, training):
         return torch.optim.SGD(params, lr=training["lr"])
     # The executor's Adam: β 0.9 / 0.999, ε 1e-8, bias-corrected as PyTorch.
     return torch.optim.Adam(params, lr=training["lr"], betas=(0.9, 0.999), eps=1e-8)
+
+
+def lr_scheduler(opt, kind, iterations):
+    """The executor's schedule: iteration k of K uses lr * (1 + cos(pi k / K)) / 2 with
+    cosine (None with constant)."""
+    if kind == "constant":
+        return None
+    k_total = max(iterations, 1)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, k_total) / k_total)))
 
 
 def epoch_order(n, seed, epoch, orders):
@@ -149,6 +165,7 @@ def run(config, args):
     batch = config["network"]["batch"]
     epochs, losses, evals = [], [], []
     iteration = 0
+    sched = lr_scheduler(tr.opt, tr.training["lr_schedule"], tr.training["epochs"] * -(-len(train) // batch))
     for epoch in range(1, tr.training["epochs"] + 1):
         start = time.time()
         order = epoch_order(len(train), args.seed, epoch, orders)
@@ -158,6 +175,8 @@ def run(config, args):
             imgs = torch.as_tensor(train.images[idx], dtype=tr.dtype, device=tr.device)
             labels = torch.as_tensor(train.labels[idx], device=tr.device)
             loss, c = tr.train_batch(imgs, labels)
+            if sched is not None:
+                sched.step()
             if not (loss == loss and abs(loss) != float("inf")):
                 raise FloatingPointError(f"loss became {loss} in epoch {epoch}, batch {b0 // batch}")
             losses.append(loss / len(idx))

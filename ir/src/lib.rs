@@ -25,8 +25,8 @@ pub use memory::{
     static_memory_bytes, Buffer, MemoryKind, MemoryOptions, Point, ProcessorMemory,
 };
 pub use model::{
-    Encoding, LayerSpec, Loss, ModelSpec, NeuronKind, NeuronOverride, NeuronSpec, Optimizer, PoolKind, Reset,
-    Surrogate, SurrogateKind, TrainingSpec,
+    Encoding, LayerSpec, Loss, LrSchedule, ModelSpec, NeuronKind, NeuronOverride, NeuronSpec, Optimizer,
+    PoolKind, Reset, Surrogate, SurrogateKind, TrainingSpec,
 };
 pub use network::{LayerOp, Network, Pool, WeightLayer};
 pub use schedule::{

@@ -228,6 +228,47 @@ pub struct TrainingSpec {
     /// Input encoding (default Bernoulli rate coding).
     #[serde(default)]
     pub encoding: Encoding,
+    /// Learning-rate schedule over the run (default constant). Left out of the JSON when
+    /// constant, so specs without it keep their hash.
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    pub lr_schedule: LrSchedule,
+}
+
+/// How the learning rate changes over a run of K iterations (epochs × minibatches).
+///
+/// ```
+/// use spikepipe_ir::LrSchedule;
+/// assert_eq!(LrSchedule::Constant.factor(7, 10), 1.0);
+/// assert_eq!(LrSchedule::Cosine.factor(0, 10), 1.0);
+/// assert!((LrSchedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The model's `lr` throughout.
+    #[default]
+    Constant,
+    /// Cosine decay to 0 (Loshchilov & Hutter 2017, without restarts): iteration k of K
+    /// uses `lr · (1 + cos(π·k/K)) / 2`.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// Whether this is the default.
+    pub fn is_constant(&self) -> bool {
+        *self == LrSchedule::Constant
+    }
+
+    /// The factor on `lr` in iteration `k` (0-based) of a run of `total` iterations.
+    pub fn factor(&self, k: u64, total: u64) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                let t = total.max(1) as f64;
+                0.5 * (1.0 + (std::f64::consts::PI * (k as f64).min(t) / t).cos())
+            }
+        }
+    }
 }
 
 fn default_lr() -> f64 {
@@ -245,6 +286,7 @@ impl Default for TrainingSpec {
             epochs: default_epochs(),
             loss: Loss::default(),
             encoding: Encoding::default(),
+            lr_schedule: LrSchedule::default(),
         }
     }
 }

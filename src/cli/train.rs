@@ -9,7 +9,7 @@ use spikepipe_backends::exec::{
     PipelineTiming, TimeToAccuracy,
 };
 use spikepipe_compiler::{compile, load_model, load_specs, Method};
-use spikepipe_ir::{LayerStaleness, ModelSpec, Network, Optimizer};
+use spikepipe_ir::{LayerStaleness, LrSchedule, ModelSpec, Network, Optimizer};
 
 use super::flags::{self, SolveArgs};
 use super::{bad_input, outputs, print, schedule_file, Format, Table};
@@ -65,6 +65,10 @@ pub struct TrainArgs {
     /// Optimizer (default: the model's).
     #[arg(long, value_parser = ["adam", "sgd"])]
     pub optimizer: Option<String>,
+    /// Learning-rate schedule over the run (default: the model's `training.lr_schedule`,
+    /// constant if unset): constant, or cosine (decay to 0 over --epochs).
+    #[arg(long, value_name = "KIND", value_parser = ["constant", "cosine"])]
+    pub lr_schedule: Option<String>,
     /// Staleness mitigations, comma-separated: none, stash (weight stashing), lr-scale
     /// (lr / (1 + s) per layer), delay-comp (DC-ASGD correction), predict (weights
     /// extrapolated s steps ahead along the optimiser's last step), momentum (Adam's β1
@@ -203,6 +207,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     match args.optimizer.as_deref() {
         Some("adam") => training.optimizer = Optimizer::Adam,
         Some("sgd") => training.optimizer = Optimizer::Sgd,
+        _ => {}
+    }
+    match args.lr_schedule.as_deref() {
+        Some("constant") => training.lr_schedule = LrSchedule::Constant,
+        Some("cosine") => training.lr_schedule = LrSchedule::Cosine,
         _ => {}
     }
     let mut cfg = ExecConfig::new(training);

@@ -168,6 +168,9 @@ pub struct ExecConfig {
     pub dense_kernels: bool,
     /// Iterations of the `warmup` mitigation (default: one epoch of the training set).
     pub warmup_iterations: Option<u64>,
+    /// K of the learning-rate schedule (`training.lr_schedule`; default: the run's
+    /// epochs × minibatches per epoch, set by the first epoch).
+    pub schedule_iterations: Option<u64>,
     /// Write a checkpoint here after every epoch.
     pub save: Option<PathBuf>,
     /// Start from this checkpoint (its seed, epoch, weights and optimizer state).
@@ -192,6 +195,7 @@ impl ExecConfig {
             init_rate: None,
             dense_kernels: false,
             warmup_iterations: None,
+            schedule_iterations: None,
             save: None,
             resume: None,
         }
