@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Accuracy and time to accuracy under staleness on full Fashion-MNIST (mlp-fmnist):
-# no delays vs the staleness of the fastest uncapped schedules at P = 4 and 8 on sa32-ws
-# (METHOD, default ilp: the fastest there), with each mitigation; several seeds. About
-# 45 CPU-seconds per epoch on a quiet machine.
-# Env: EPOCHS (5), SEEDS ("0 1 2"), MITIGATIONS ("none stash predict lr-scale delay-comp
-# momentum warmup"), INIT ("": default init; e.g. "--init-rate 0.1", applied to the
-# delayed runs only), METHOD (ilp), THREADS (1), OUT (target/tta); MITIGATIONS4 and
-# MITIGATIONS8 override MITIGATIONS at one P; LOSS (e.g. membrane_ce) and LR_SCHEDULE
-# (e.g. cosine) train a copy of the model with that `training.loss` / `lr_schedule`
-# (no-delay run included).
+# no delays vs the staleness of the fastest schedules at P = 4 and 8 on sa32-ws
+# (METHOD, default ilp: the fastest there; CAP: compile with --max-staleness CAP), with
+# each mitigation; several seeds. About 45–70 CPU-seconds per epoch.
+# Env: EPOCHS (5), SEEDS ("0 1 2"), PS ("4 8"), MITIGATIONS ("none stash predict lr-scale
+# delay-comp momentum warmup"), INIT ("": default init; e.g. "--init-rate 0.1", applied
+# to the delayed runs only), METHOD (ilp), CAP (none), THREADS (1), EVAL_EVERY (117),
+# OUT (target/tta); MITIGATIONS4 and MITIGATIONS8 override MITIGATIONS at one P; LOSS
+# (e.g. membrane_ce) and LR_SCHEDULE (e.g. cosine) train a copy of the model with that
+# `training.loss` / `lr_schedule` (no-delay run included).
+# The summary gives, per run, the final accuracy and the simulated time to accuracy
+# (target: the same seed's no-delay final accuracy − 0.005, docs/time-to-accuracy.md)
+# on its schedule, and the no-delay run's on the data-parallel schedule (staleness 0, so
+# it trains exactly like the no-delay run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/spikepipe
@@ -21,13 +25,18 @@ if [ -n "${LOSS:-}${LR_SCHEDULE:-}" ]; then
         -e "/^training/s/}\$/${LR_SCHEDULE:+, lr_schedule: $LR_SCHEDULE}}/" "$model" > "$copy"
     model=$copy
 fi
-common=("$model" --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json)
-for p in 4 8; do
-    "$bin" compile "$model" --hardware models/hw/sa32-ws.yaml -p $p --method "${METHOD:-ilp}" -o "$out/s$p.json" > /dev/null
+common=("$model" --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json
+    --eval-every "${EVAL_EVERY:-117}")
+ps=${PS:-4 8}
+for p in $ps; do
+    "$bin" compile "$model" --hardware models/hw/sa32-ws.yaml -p "$p" --method "${METHOD:-ilp}" \
+        ${CAP:+--max-staleness "$CAP"} -o "$out/s$p.json" -q > /dev/null
+    "$bin" compile "$model" --hardware models/hw/sa32-ws.yaml -p "$p" --method data-parallel \
+        -o "$out/dp$p.json" -q > /dev/null
 done
 for seed in ${SEEDS:-0 1 2}; do
     "$bin" train "${common[@]}" --seed "$seed" > "$out/none-s$seed.json"
-    for p in 4 8; do
+    for p in $ps; do
         var=MITIGATIONS$p
         for m in ${!var:-${MITIGATIONS:-none stash predict lr-scale delay-comp momentum warmup}}; do
             "$bin" train "${common[@]}" ${INIT:-} --seed "$seed" --schedule "$out/s$p.json" --mitigation "$m" \
@@ -35,6 +44,36 @@ for seed in ${SEEDS:-0 1 2}; do
         done
     done
 done
-for f in "$out"/*-s*.json; do
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1], d['final_test_accuracy'], [round(e['test_accuracy'],4) for e in d['epochs']], d['time_to_accuracy'])" "$f"
-done
+python3 - "$out" $ps <<'PY'
+import glob, json, os, sys
+out, ps = sys.argv[1], sys.argv[2:]
+
+def fill_period(path):
+    s = json.load(open(path))
+    ends = [c["start"] + c["cycles"] for t in s["tasks"] for c in t["chunks"]]
+    ends += [t["start"] + t["cycles"] for t in s["transfers"]]
+    return max(max(ends), s["period_cycles"]), s["period_cycles"], s["hardware"]["clock_mhz"] * 1e6, s["staleness"]
+
+def tta(evals, target, fill, period, hz):
+    k = next((e["iteration"] for e in evals if e["test_accuracy"] >= target), None)
+    return None if k is None else (k, (fill + (k - 1) * period) / hz)
+
+print("run,seed,staleness,final_accuracy,target,iterations_to_target,simulated_seconds,data_parallel_seconds,ratio_vs_data_parallel")
+for none in sorted(glob.glob(os.path.join(out, "none-s*.json"))):
+    seed = none.rsplit("-s", 1)[1][:-5]
+    base = json.load(open(none))
+    target = base["final_test_accuracy"] - 0.005
+    for p in ps:
+        dfill, dper, hz, _ = fill_period(os.path.join(out, f"dp{p}.json"))
+        dp = tta(base["evals"], target, dfill, dper, hz)
+        fill, per, hz, st = fill_period(os.path.join(out, f"s{p}.json"))
+        stale = "/".join(str(x["forward"]) for x in st)
+        row = lambda name, r, acc, s: print(f"{name},{seed},{s},{acc:.4f},{target:.4f},"
+            f"{r[0] if r else 'not reached'},{f'{r[1]:.4f}' if r else ''},{f'{dp[1]:.4f}' if dp else ''},"
+            f"{f'{dp[1] / r[1]:.3f}' if r and dp else ''}")
+        row(f"no delay on data-parallel P={p}", dp, base["final_test_accuracy"], "0")
+        for f in sorted(glob.glob(os.path.join(out, f"p{p}-*-s{seed}.json"))):
+            d = json.load(open(f))
+            m = os.path.basename(f)[len(f"p{p}-"):-len(f"-s{seed}.json")]
+            row(f"P={p} {m}", tta(d["evals"], target, fill, per, hz), d["final_test_accuracy"], stale)
+PY

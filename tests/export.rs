@@ -190,6 +190,7 @@ fn orders(n: usize, epochs: usize) -> Vec<Vec<usize>> {
 }
 
 /// Runs the exported train.py over the same orders from `init`; its per-minibatch losses.
+#[allow(clippy::too_many_arguments)]
 fn exported_losses(
     py: &Path,
     pkg: &Path,
