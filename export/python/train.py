@@ -216,6 +216,7 @@ def run(config, args):
         "epochs": epochs,
         "final_test_accuracy": final,
         "mitigation": "stash" if args.weight_stashing else "none",
+        "lr_schedule": tr.training["lr_schedule"],
         "model": config["model"],
         "seed": args.seed,
         "staleness": config["staleness"],

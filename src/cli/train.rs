@@ -267,6 +267,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             let mut v = serde_json::to_value(&report)?;
             v["model"] = json!(model.name);
             v["staleness_source"] = json!(source);
+            v["lr_schedule"] = serde_json::to_value(cfg.training.lr_schedule)?;
             v["timing"] = serde_json::to_value(timing)?;
             v["time_to_accuracy"] = serde_json::to_value(tta)?;
             v["baseline_time_to_accuracy"] = serde_json::to_value(baseline_tta)?;
@@ -292,6 +293,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     format!(", mitigation {}", report.mitigation)
                 }
             );
+            if cfg.training.lr_schedule == LrSchedule::Cosine {
+                out.insert_str(
+                    out.len() - 2,
+                    &format!("\nlearning rate: cosine from {} to 0", cfg.training.lr),
+                );
+            }
             let mut header = vec!["epoch", "train loss", "train acc", "test acc", "seconds", "samples/s"];
             if baseline.is_some() {
                 header.extend(["baseline loss", "baseline test acc"]);
