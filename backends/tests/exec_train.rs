@@ -525,6 +525,9 @@ fn mitigation_matches_reference_with(
                 }
             }
             let mut lr = c.training.lr * if mit.lr_scale { 1.0 / (1.0 + sf(l) as f64) } else { 1.0 };
+            if mit.lr_sqrt {
+                lr /= (1.0 + sf(l) as f64).sqrt();
+            }
             if mit.warmup && sf(l) > 0 {
                 // PipeMare: lr · (1 + s)^−(1 − min(1, i/K)), K = 4.
                 lr *= (1.0 + sf(l) as f64).powf(-(1.0 - (i as f64 / 4.0).min(1.0)));
@@ -585,6 +588,13 @@ fn lr_scale_matches_reference() {
 }
 
 #[test]
+fn lr_sqrt_matches_reference() {
+    mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "lr-sqrt");
+    mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "lr-sqrt");
+    mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "lr-sqrt,predict,momentum");
+}
+
+#[test]
 fn delay_comp_matches_reference() {
     mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "delay-comp");
     mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "delay-comp");
@@ -638,7 +648,8 @@ fn mitigation_names_round_trip() {
         "delay-comp",
         "predict",
         "momentum",
-        "stash,lr-scale,delay-comp,predict,momentum,warmup",
+        "lr-sqrt",
+        "stash,lr-scale,delay-comp,predict,momentum,warmup,lr-sqrt",
     ] {
         let m: exec::Mitigation = s.parse().expect("parses");
         assert_eq!(m.to_string(), s);

@@ -70,7 +70,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "KIND", value_parser = ["constant", "cosine"])]
     pub lr_schedule: Option<String>,
     /// Staleness mitigations, comma-separated: none, stash (weight stashing), lr-scale
-    /// (lr / (1 + s) per layer), delay-comp (DC-ASGD correction), predict (weights
+    /// (lr / (1 + s) per layer), lr-sqrt (lr / √(1 + s)), delay-comp (DC-ASGD correction), predict (weights
     /// extrapolated s steps ahead along the optimiser's last step), momentum (Adam's β1
     /// lowered by the staleness), warmup (lr / (1 + s) returning to lr over
     /// --warmup-iterations). See docs/time-to-accuracy.md.

@@ -8,6 +8,7 @@
 //!
 //! - `stash`: the input-gradient pass reads the forward's version (PipeDream).
 //! - `lr-scale`: the layer's learning rate is `lr / (1 + s)`.
+//! - `lr-sqrt`: a milder damping, `lr / √(1 + s)` (with `lr-scale` both apply).
 //! - `delay-comp`: DC-ASGD's first-order correction of the stale gradient,
 //!   `g̃ = g + λ · g ⊙ g ⊙ (W_i − W_read)`, with `λ = λ₀ / (√v̂ + ε)` from Adam's second
 //!   moment (DC-ASGD-a) or the constant `λ = λ_SGD` with SGD (DC-ASGD-c).
@@ -54,11 +55,14 @@ pub struct Mitigation {
     /// PipeMare's learning-rate rescheduling over the first K iterations.
     #[serde(default)]
     pub warmup: bool,
+    /// Learning rate divided by √(1 + s).
+    #[serde(default)]
+    pub lr_sqrt: bool,
 }
 
 /// A mitigation list that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup)")]
+#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup, lr-sqrt)")]
 pub struct UnknownMitigation(pub String);
 
 impl Mitigation {
@@ -70,10 +74,12 @@ impl Mitigation {
         predict: false,
         momentum: false,
         warmup: false,
+        lr_sqrt: false,
     };
 
     /// The names, in the canonical order.
-    pub const NAMES: [&'static str; 6] = ["stash", "lr-scale", "delay-comp", "predict", "momentum", "warmup"];
+    pub const NAMES: [&'static str; 7] =
+        ["stash", "lr-scale", "delay-comp", "predict", "momentum", "warmup", "lr-sqrt"];
 
     /// `none` and each single mitigation: the set `spikepipe tune` probes.
     pub fn singles() -> Vec<Mitigation> {
@@ -108,6 +114,9 @@ impl Mitigation {
     pub fn lr_factor(&self, s: usize, k: u64, warmup_iters: u64) -> f64 {
         let delay = 1.0 + s as f64;
         let mut f = if self.lr_scale { 1.0 / delay } else { 1.0 };
+        if self.lr_sqrt {
+            f /= delay.sqrt();
+        }
         if self.warmup && s > 0 {
             let done = (k as f64 / warmup_iters.max(1) as f64).min(1.0);
             f *= delay.powf(-(1.0 - done));
@@ -118,7 +127,15 @@ impl Mitigation {
 
 impl fmt::Display for Mitigation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let on = [self.stash, self.lr_scale, self.delay_comp, self.predict, self.momentum, self.warmup];
+        let on = [
+            self.stash,
+            self.lr_scale,
+            self.delay_comp,
+            self.predict,
+            self.momentum,
+            self.warmup,
+            self.lr_sqrt,
+        ];
         let names: Vec<&str> = Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if names.is_empty() {
             f.write_str("none")
@@ -141,6 +158,7 @@ impl FromStr for Mitigation {
                 "predict" => m.predict = true,
                 "momentum" => m.momentum = true,
                 "warmup" => m.warmup = true,
+                "lr-sqrt" => m.lr_sqrt = true,
                 other => return Err(UnknownMitigation(other.to_string())),
             }
         }
