@@ -5,7 +5,8 @@
 # each mitigation; several seeds. About 45–70 CPU-seconds per epoch.
 # Env: EPOCHS (5), SEEDS ("0 1 2"), PS ("4 8"), MITIGATIONS ("none stash predict lr-scale
 # delay-comp momentum warmup"), INIT ("": default init; e.g. "--init-rate 0.1", applied
-# to the delayed runs only), METHOD (ilp), CAP (none), THREADS (1), EVAL_EVERY (117),
+# to the delayed runs only), METHOD (ilp), CAP (none), HW (models/hw/sa32-ws.yaml),
+# THREADS (1), EVAL_EVERY (117),
 # OUT (target/tta); MITIGATIONS4 and MITIGATIONS8 override MITIGATIONS at one P; LOSS
 # (e.g. membrane_ce) and LR_SCHEDULE (e.g. cosine) train a copy of the model with that
 # `training.loss` / `lr_schedule` (no-delay run included).
@@ -28,10 +29,11 @@ fi
 common=("$model" --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-1}" -q --format json
     --eval-every "${EVAL_EVERY:-117}")
 ps=${PS:-4 8}
+hw=${HW:-models/hw/sa32-ws.yaml}
 for p in $ps; do
-    "$bin" compile "$model" --hardware models/hw/sa32-ws.yaml -p "$p" --method "${METHOD:-ilp}" \
+    "$bin" compile "$model" --hardware "$hw" -p "$p" --method "${METHOD:-ilp}" \
         ${CAP:+--max-staleness "$CAP"} -o "$out/s$p.json" -q > /dev/null
-    "$bin" compile "$model" --hardware models/hw/sa32-ws.yaml -p "$p" --method data-parallel \
+    "$bin" compile "$model" --hardware "$hw" -p "$p" --method data-parallel \
         -o "$out/dp$p.json" -q > /dev/null
 done
 for seed in ${SEEDS:-0 1 2}; do
