@@ -35,6 +35,12 @@ for p in $ps; do
         ${CAP:+--max-staleness "$CAP"} -o "$out/s$p.json" -q > /dev/null
     "$bin" compile "$model" --hardware "$hw" -p "$p" --method data-parallel \
         -o "$out/dp$p.json" -q > /dev/null
+    # Each schedule's timing (fill, period, clock) and staleness as `train` derives them:
+    # a one-sample run, so the summary below does not redefine them.
+    for s in s dp; do
+        "$bin" train "$model" --dataset "$data" --schedule "$out/$s$p.json" --epochs 1 \
+            --train-limit 1 --test-limit 1 -q --format json > "$out/timing-$s$p.json"
+    done
 done
 for seed in ${SEEDS:-0 1 2}; do
     "$bin" train "${common[@]}" --seed "$seed" > "$out/none-s$seed.json"
@@ -50,15 +56,14 @@ python3 - "$out" $ps <<'PY'
 import glob, json, os, sys
 out, ps = sys.argv[1], sys.argv[2:]
 
-def fill_period(path):
-    s = json.load(open(path))
-    ends = [c["start"] + c["cycles"] for t in s["tasks"] for c in t["chunks"]]
-    ends += [t["start"] + t["cycles"] for t in s["transfers"]]
-    return max(max(ends), s["period_cycles"]), s["period_cycles"], s["hardware"]["clock_mhz"] * 1e6, s["staleness"]
+def timing(path):
+    d = json.load(open(path))
+    return d["timing"], d["staleness"]
 
-def tta(evals, target, fill, period, hz):
+def tta(evals, target, t):
+    # T(k) = (fill + (k − 1) · period) / clock, as `spikepipe train` reports it.
     k = next((e["iteration"] for e in evals if e["test_accuracy"] >= target), None)
-    return None if k is None else (k, (fill + (k - 1) * period) / hz)
+    return None if k is None else (k, (t["fill_cycles"] + (k - 1) * t["period_cycles"]) / t["clock_hz"])
 
 print("run,seed,staleness,final_accuracy,target,iterations_to_target,simulated_seconds,data_parallel_seconds,ratio_vs_data_parallel")
 for none in sorted(glob.glob(os.path.join(out, "none-s*.json"))):
@@ -66,9 +71,8 @@ for none in sorted(glob.glob(os.path.join(out, "none-s*.json"))):
     base = json.load(open(none))
     target = base["final_test_accuracy"] - 0.005
     for p in ps:
-        dfill, dper, hz, _ = fill_period(os.path.join(out, f"dp{p}.json"))
-        dp = tta(base["evals"], target, dfill, dper, hz)
-        fill, per, hz, st = fill_period(os.path.join(out, f"s{p}.json"))
+        dp = tta(base["evals"], target, timing(os.path.join(out, f"timing-dp{p}.json"))[0])
+        t, st = timing(os.path.join(out, f"timing-s{p}.json"))
         stale = "/".join(str(x["forward"]) for x in st)
         row = lambda name, r, acc, s: print(f"{name},{seed},{s},{acc:.4f},{target:.4f},"
             f"{r[0] if r else 'not reached'},{f'{r[1]:.4f}' if r else ''},{f'{dp[1]:.4f}' if dp else ''},"
@@ -77,5 +81,5 @@ for none in sorted(glob.glob(os.path.join(out, "none-s*.json"))):
         for f in sorted(glob.glob(os.path.join(out, f"p{p}-*-s{seed}.json"))):
             d = json.load(open(f))
             m = os.path.basename(f)[len(f"p{p}-"):-len(f"-s{seed}.json")]
-            row(f"P={p} {m}", tta(d["evals"], target, fill, per, hz), d["final_test_accuracy"], stale)
+            row(f"P={p} {m}", tta(d["evals"], target, t), d["final_test_accuracy"], stale)
 PY

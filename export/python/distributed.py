@@ -142,7 +142,7 @@ def main(argv=None):
         # replica's share of the minibatch: nothing to broadcast.
         ddp = nn.parallel.DistributedDataParallel(module, process_group=dp_groups[0], broadcast_buffers=False)
 
-    lr_sched = lr_scheduler(opt, training["lr_schedule"], training["epochs"] * -(-len(train) // batch))
+    lr_sched = lr_scheduler(opt, training, len(train), batch)
     history = []
     for epoch in range(1, training["epochs"] + 1):
         start = time.time()

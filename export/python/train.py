@@ -65,7 +65,7 @@ def settings(config, args):
         t["optimizer"] = args.optimizer
     if args.encoding is not None:
         t["encoding"] = args.encoding
-    if getattr(args, "lr_schedule", None) is not None:
+    if args.lr_schedule is not None:
         t["lr_schedule"] = args.lr_schedule
     t.setdefault("encoding", "rate")
     t.setdefault("lr_schedule", "constant")
@@ -80,12 +80,12 @@ def make_optimizer(params, training):
     return torch.optim.Adam(params, lr=training["lr"], betas=(0.9, 0.999), eps=1e-8)
 
 
-def lr_scheduler(opt, kind, iterations):
-    """The executor's schedule: iteration k of K uses lr * (1 + cos(pi k / K)) / 2 with
-    cosine (None with constant)."""
-    if kind == "constant":
+def lr_scheduler(opt, training, samples, batch):
+    """The executor's schedule over K = epochs x minibatches of `samples`: iteration k
+    uses lr * (1 + cos(pi k / K)) / 2 with cosine (None with constant)."""
+    if training["lr_schedule"] == "constant":
         return None
-    k_total = max(iterations, 1)
+    k_total = max(training["epochs"] * -(-samples // batch), 1)
     return torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, k_total) / k_total)))
 
@@ -165,7 +165,7 @@ def run(config, args):
     batch = config["network"]["batch"]
     epochs, losses, evals = [], [], []
     iteration = 0
-    sched = lr_scheduler(tr.opt, tr.training["lr_schedule"], tr.training["epochs"] * -(-len(train) // batch))
+    sched = lr_scheduler(tr.opt, tr.training, len(train), batch)
     for epoch in range(1, tr.training["epochs"] + 1):
         start = time.time()
         order = epoch_order(len(train), args.seed, epoch, orders)

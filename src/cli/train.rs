@@ -280,7 +280,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         Format::Table => {
             let mut out = format!(
-                "model {} on {} ({} train / {} test samples), seed {}\nstaleness: {} [{}]{}\n\n",
+                "model {} on {} ({} train / {} test samples), seed {}\nstaleness: {} [{}]{}{}\n\n",
                 model.name,
                 report.dataset,
                 report.train_samples,
@@ -292,14 +292,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     String::new()
                 } else {
                     format!(", mitigation {}", report.mitigation)
+                },
+                match cfg.training.lr_schedule {
+                    LrSchedule::Constant => String::new(),
+                    LrSchedule::Cosine => format!("\nlearning rate: cosine from {} to 0", cfg.training.lr),
                 }
             );
-            if cfg.training.lr_schedule == LrSchedule::Cosine {
-                out.insert_str(
-                    out.len() - 2,
-                    &format!("\nlearning rate: cosine from {} to 0", cfg.training.lr),
-                );
-            }
             let mut header = vec!["epoch", "train loss", "train acc", "test acc", "seconds", "samples/s"];
             if baseline.is_some() {
                 header.extend(["baseline loss", "baseline test acc"]);

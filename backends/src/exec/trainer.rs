@@ -48,7 +48,7 @@ pub struct Trainer<F: Real> {
     warmup_iters: Option<u64>,
     /// K of the learning-rate schedule; `None` until the first epoch sets it to the
     /// run's epochs × minibatches (before that, the schedule's factor is 1).
-    total_iters: Option<u64>,
+    schedule_iters: Option<u64>,
     lr_schedule: LrSchedule,
 }
 
@@ -104,7 +104,7 @@ impl<F: Real> Trainer<F> {
             evals: Vec::new(),
             eval_every: cfg.eval_every.filter(|&n| n > 0),
             warmup_iters: cfg.warmup_iterations,
-            total_iters: cfg.schedule_iterations,
+            schedule_iters: cfg.schedule_iterations,
             lr_schedule: cfg.training.lr_schedule,
         };
         let shapes: Vec<(usize, usize)> = tr.plan.layers.iter().map(|l| (l.n, l.cols())).collect();
@@ -352,7 +352,7 @@ impl<F: Real> Trainer<F> {
         drop(w_refs);
         drop(w_fwd);
         let (k, warmup) = (self.opt.step, self.warmup_iters.unwrap_or(1));
-        let schedule = self.total_iters.map_or(1.0, |t| self.lr_schedule.factor(k, t));
+        let schedule = self.schedule_iters.map_or(1.0, |t| self.lr_schedule.factor(k, t));
         let factors: Vec<(f64, f64)> = self
             .delays
             .iter()
@@ -394,7 +394,7 @@ impl<F: Real> Trainer<F> {
         order.shuffle(&mut rng_for(self.seed, RNG_SHUFFLE, epoch, 0, 0));
         let batches = order.len().div_ceil(self.batch);
         self.warmup_iters.get_or_insert(batches as u64);
-        self.total_iters.get_or_insert(epochs_total.max(1) * batches as u64);
+        self.schedule_iters.get_or_insert(epochs_total.max(1) * batches as u64);
         progress(Progress::EpochStart { epoch, epochs: epochs_total, batches });
         let (mut loss, mut correct) = (0.0, 0usize);
         for (bi, idx) in order.chunks(self.batch).enumerate() {
