@@ -70,6 +70,22 @@ impl FromStr for Solver {
     }
 }
 
+/// Largest `--ilp-effort`: a thousand times the default node budgets, hours of search.
+pub const MAX_ILP_EFFORT: u64 = 1000;
+
+/// Parses `--ilp-effort`: a whole number from 1 to [`MAX_ILP_EFFORT`].
+pub fn parse_ilp_effort(text: &str) -> SpecResult<u64> {
+    let bad = |why: &str| SpecError::Option {
+        option: "--ilp-effort".into(),
+        message: format!("`{}` {why}", text.trim()),
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n @ 1..=MAX_ILP_EFFORT) => Ok(n),
+        Ok(_) => Err(bad(&format!("is out of range (1 to {MAX_ILP_EFFORT}; 1 is the default search)"))),
+        Err(_) => Err(bad(&format!("is not a whole number from 1 to {MAX_ILP_EFFORT}"))),
+    }
+}
+
 /// Longest time limit accepted for one solve phase: a week. Far beyond any useful solve,
 /// and far below what a `Duration` can hold, so no later arithmetic on it can overflow.
 pub const MAX_TIME_LIMIT_SECS: f64 = 7.0 * 24.0 * 3600.0;
@@ -121,6 +137,15 @@ mod tests {
         }
         assert!("foo".parse::<Solver>().is_err());
         assert!(Solver::Microlp.check_available().is_ok());
+    }
+
+    #[test]
+    fn ilp_efforts() {
+        assert_eq!(parse_ilp_effort("1").ok(), Some(1));
+        assert_eq!(parse_ilp_effort(" 20 ").ok(), Some(20));
+        for bad in ["0", "-1", "1001", "2.5", "x", ""] {
+            assert!(parse_ilp_effort(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct CompileOptions {
     pub max_staleness: Option<u64>,
     /// Activation checkpointing (which layers recompute their forward during backward).
     pub recompute: crate::memory_fit::Recompute,
+    /// Multiplier (1 to [`crate::options::MAX_ILP_EFFORT`]) of the ILP's branch-and-bound
+    /// node budgets: more search, still reproducible (nodes, not seconds, end it).
+    pub ilp_effort: u64,
 }
 
 impl CompileOptions {
@@ -41,6 +44,7 @@ impl CompileOptions {
             reproducible: false,
             max_staleness: None,
             recompute: Default::default(),
+            ilp_effort: 1,
         }
     }
     /// Limits every layer's staleness (see [`CompileOptions::max_staleness`]).

@@ -2,7 +2,7 @@
 //! processor count, time limit or solver while the command line is read (exit status 2,
 //! before any work), and the solve flags `compile`, `compare`, `train` and `report` flatten.
 
-use spikepipe_compiler::options::{parse_processors, parse_time_limit};
+use spikepipe_compiler::options::{parse_ilp_effort, parse_processors, parse_time_limit};
 use spikepipe_compiler::{CompileOptions, Method, Solver};
 
 /// clap value parser of a processor count (1 to 256).
@@ -13,6 +13,11 @@ pub fn processors(text: &str) -> Result<u64, String> {
 /// clap value parser of a time limit in seconds (0 to a week).
 pub fn time_limit(text: &str) -> Result<f64, String> {
     parse_time_limit(text).map_err(|e| option_message(&e))
+}
+
+/// clap value parser of an ILP effort (1 to 1000).
+pub fn ilp_effort(text: &str) -> Result<u64, String> {
+    parse_ilp_effort(text).map_err(|e| option_message(&e))
 }
 
 /// clap value parser of a solver this build includes.
@@ -53,6 +58,11 @@ pub struct SolveArgs {
     /// nothing was found the heuristic's schedule is used.
     #[arg(long, value_name = "SECS", value_parser = time_limit, allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
+    /// Multiply the ILP's branch-and-bound node budgets by K (1 to 1000): a longer, still
+    /// reproducible search that may find a shorter period or prove the one it has optimal
+    /// (`solver.status`). Raise `--time-limit` with it, or the clock ends the search first.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = ilp_effort)]
+    pub ilp_effort: u64,
     /// ILP solver: microlp (built in) or highs (needs `--features highs`).
     #[arg(long, value_name = "NAME", default_value = "microlp", value_parser = solver)]
     pub solver: Solver,
@@ -69,6 +79,7 @@ impl SolveArgs {
         let mut o = CompileOptions::new(method).with_time_limit(self.time_limit.unwrap_or(default_limit));
         o.solver = self.solver.name().to_string();
         o.max_staleness = self.max_staleness;
+        o.ilp_effort = self.ilp_effort;
         o
     }
 }

@@ -312,9 +312,6 @@ fn extract(
         .collect()
 }
 
-/// Nodes of one round of the search over II.
-const ROUND_NODES: u64 = 3_000;
-
 /// Integer values `(z, r)` of a plan the model can express, processors relabelled to
 /// satisfy [`break_symmetry`]; `None` if the plan uses a cut the model lacks.
 fn hint(p: &Problem, cuts: &[Option<Cut>], vars: &Vars, plans: &[TaskPlan]) -> Option<Vec<(Variable, f64)>> {
@@ -377,6 +374,8 @@ fn expressed(cuts: &[Option<Cut>], procs: usize, plans: &[TaskPlan]) -> Option<E
 pub struct Limits {
     /// Nodes of all period solves together.
     pub period_nodes: u64,
+    /// Nodes of one period solve.
+    pub round_nodes: u64,
     /// Nodes of the traffic solve.
     pub traffic_nodes: u64,
     /// Wall-clock deadline of phase 1.
@@ -423,7 +422,7 @@ pub fn assign(
         let was_first = std::mem::replace(&mut first, false);
         // A round gets part of the nodes: an improved incumbent restarts the search with
         // a tighter model sooner than the solver's own pruning would tighten it.
-        let budget = Budget { nodes: nodes_left.min(ROUND_NODES), deadline: limits.deadline };
+        let budget = Budget { nodes: nodes_left.min(limits.round_nodes), deadline: limits.deadline };
         let solved = m.minimise(&vars.ii.into(), solver, budget)?;
         match solved {
             Solved::Failed { failure: Failure::Infeasible, .. } => {

@@ -11,8 +11,8 @@
 //!    staleness (optionally with every layer's staleness capped); kept only if it lowers
 //!    staleness.
 //!
-//! Budgets: every solve is bounded by a count of branch-and-bound nodes, so the result
-//! is the same on every run, and by one wall-clock deadline for the whole compilation
+//! Budgets: every solve is bounded by a count of branch-and-bound nodes (the constants
+//! below times `--ilp-effort`), so the result is the same on every run, and by one wall-clock deadline for the whole compilation
 //! (`--time-limit`: phase 1 may use 80 % of it, phase 2 the rest). Only when the clock,
 //! not the node count, stops a solve can a rerun differ; the solver note says so.
 
@@ -34,6 +34,9 @@ pub use solve::{Budget, Domain, Failure, Model, Solved, Stop};
 
 /// Branch-and-bound nodes of all period solves of phase 1 together.
 pub const PERIOD_NODES: u64 = 6_000;
+/// Nodes of one round of phase 1's search over II (a round ends early when it improves
+/// the incumbent, so the next round starts from a tighter model).
+pub const ROUND_NODES: u64 = 3_000;
 /// Nodes of phase 1's traffic solve.
 pub const TRAFFIC_NODES: u64 = 500;
 /// Nodes of phase 2.
@@ -48,12 +51,18 @@ pub struct Ilp {
     time_limit: f64,
     solver: String,
     max_staleness: Option<u64>,
+    effort: u64,
 }
 
 impl Ilp {
     /// An ILP scheduler with the options' time limit, solver and staleness cap.
     pub fn new(opts: &CompileOptions) -> Ilp {
-        Ilp { time_limit: opts.time_limit, solver: opts.solver.clone(), max_staleness: opts.max_staleness }
+        Ilp {
+            time_limit: opts.time_limit,
+            solver: opts.solver.clone(),
+            max_staleness: opts.max_staleness,
+            effort: opts.ilp_effort.clamp(1, crate::options::MAX_ILP_EFFORT),
+        }
     }
 }
 
@@ -70,8 +79,9 @@ impl Scheduler for Ilp {
         let started = Instant::now();
         let heuristic = best_plan(p)?;
         let limits = assign::Limits {
-            period_nodes: PERIOD_NODES,
-            traffic_nodes: TRAFFIC_NODES,
+            period_nodes: PERIOD_NODES * self.effort,
+            round_nodes: ROUND_NODES * self.effort,
+            traffic_nodes: TRAFFIC_NODES * self.effort,
             deadline: after(started, 0.8 * self.time_limit),
         };
         let a = assign::assign(p, &heuristic, &self.solver, &limits)?;
@@ -106,7 +116,8 @@ impl Scheduler for Ilp {
         let mut s = super::draft::draft(p, &placement, "ilp", solver.clone());
         timing::time_modulo(&mut s, p.cost);
         if solver.status != SolverStatus::Fallback {
-            let budget = Budget { nodes: ORDER_NODES, deadline: after(started, self.time_limit) };
+            let budget =
+                Budget { nodes: ORDER_NODES * self.effort, deadline: after(started, self.time_limit) };
             let (result, clock2) = order::reorder(&s, &self.solver, budget, self.max_staleness)?;
             clock |= clock2;
             match result {
