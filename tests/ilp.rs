@@ -17,7 +17,12 @@ fn specs_for(model: &str, hw: &str, p: u64) -> Specs {
 }
 
 fn ilp(specs: &Specs, limit: f64) -> Schedule {
-    let opts = CompileOptions::new(Method::Ilp).with_time_limit(limit).reproducible(true);
+    ilp_with_effort(specs, limit, 1)
+}
+
+fn ilp_with_effort(specs: &Specs, limit: f64, effort: u64) -> Schedule {
+    let mut opts = CompileOptions::new(Method::Ilp).with_time_limit(limit).reproducible(true);
+    opts.ilp_effort = effort;
     let s = compile(specs, &opts).expect("ilp compiles");
     verify_schedule(&s).expect("the ILP's schedule verifies");
     s
@@ -124,13 +129,7 @@ fn paper_metric_divides_by_operand_and_tensor_traffic() {
 #[test]
 fn more_effort_proves_what_the_default_budget_cannot() {
     let specs = specs_for("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 4);
-    let with = |effort: u64| {
-        let mut opts = CompileOptions::new(Method::Ilp).with_time_limit(600.0).reproducible(true);
-        opts.ilp_effort = effort;
-        let s = compile(&specs, &opts).expect("ilp compiles");
-        verify_schedule(&s).expect("the ILP's schedule verifies");
-        s
-    };
+    let with = |effort| ilp_with_effort(&specs, 600.0, effort);
     let (default, more) = (with(1), with(5));
     assert_eq!(default.solver.status, SolverStatus::TimeLimit, "{:?}", default.solver);
     assert!(default.solver.gap.unwrap_or(0.0) > MIP_GAP, "{:?}", default.solver);

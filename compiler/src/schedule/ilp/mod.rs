@@ -12,8 +12,9 @@
 //!    staleness.
 //!
 //! Budgets: every solve is bounded by a count of branch-and-bound nodes (the constants
-//! below times `--ilp-effort`), so the result is the same on every run, and by one wall-clock deadline for the whole compilation
-//! (`--time-limit`: phase 1 may use 80 % of it, phase 2 the rest). Only when the clock,
+//! below times `--ilp-effort`), so the result is the same on every run, and by one
+//! wall-clock deadline for the whole compilation (`--time-limit`: phase 1 may use 80 %
+//! of it, phase 2 the rest). Only when the clock,
 //! not the node count, stops a solve can a rerun differ; the solver note says so.
 
 mod assign;
