@@ -5,9 +5,11 @@
 
 mod common;
 
+use spikepipe_compiler::cost::Systolic;
 use spikepipe_compiler::schedule::ilp::{reorder, Budget, Reordered, MIP_GAP, ORDER_NODES};
-use spikepipe_compiler::{compile, load_specs, CompileOptions, Method, Specs};
-use spikepipe_ir::{staleness_summary, verify_schedule, Schedule, SolverStatus};
+use spikepipe_compiler::schedule::{scheduler, Problem};
+use spikepipe_compiler::{compile, load_specs, lower_and_cost, CompileOptions, Method, Specs};
+use spikepipe_ir::{staleness_of, verify_schedule, verify_timetable, Schedule, SolverStatus};
 
 use common::root;
 
@@ -82,10 +84,16 @@ fn ilp_is_never_worse_than_the_heuristic_and_speaks_plainly() {
 #[test]
 fn phase_two_respects_a_staleness_cap() {
     let specs = specs_for("models/mlp-fmnist.yaml", "models/hw/sa32-ws.yaml", 4);
-    // The heuristic's file is a timed list schedule, as phase 2 receives it.
-    let timed = compile(&specs, &CompileOptions::new(Method::Heuristic)).expect("heuristic");
-    let h = &timed;
-    let before = staleness_summary(&h.staleness).0;
+    // The heuristic's timed list schedule, as phase 2 receives it.
+    let graph = lower_and_cost(&specs);
+    let cost = Systolic::new(&specs.hardware);
+    let problem = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
+    let timed = scheduler(Method::Heuristic, &CompileOptions::new(Method::Heuristic))
+        .schedule(&problem)
+        .expect("heuristic")
+        .timed
+        .expect("the heuristic times its own placement");
+    let before = staleness_of(&timed).0;
     assert!(before > 0, "the list schedule is pipelined");
     for cap in [0, before - 1] {
         let budget = Budget {
@@ -94,9 +102,9 @@ fn phase_two_respects_a_staleness_cap() {
         };
         let (result, _) = reorder(&timed, "microlp", budget, Some(cap)).expect("phase 2 runs");
         if let Reordered::Better(s) = result {
-            verify_schedule(&s).expect("a reordered schedule verifies");
+            verify_timetable(&*s).expect("a reordered schedule verifies");
             assert_eq!(s.period_cycles, timed.period_cycles, "phase 2 keeps the period");
-            let got = staleness_summary(&s.staleness).0;
+            let got = staleness_of(&*s).0;
             assert!(got <= cap, "cap {cap}: phase 2 returned staleness {got}");
         }
     }

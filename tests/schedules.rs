@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use spikepipe_compiler::cost::traffic::LinkLoads;
 use spikepipe_compiler::cost::Systolic;
 use spikepipe_compiler::emit;
-use spikepipe_compiler::schedule::draft::draft;
 use spikepipe_compiler::schedule::heuristic::{placement_of, Evaluator, TaskPlan};
 use spikepipe_compiler::schedule::split::{chunk_cycles, split_dim, whole};
+use spikepipe_compiler::schedule::timed::draft;
 use spikepipe_compiler::schedule::{timing, Problem};
 use spikepipe_compiler::{compile, load_specs, lower_and_cost, CompileOptions, Method, Specs};
 use spikepipe_ir::{verify_schedule, ChunkRange, Schedule, SolverInfo, SolverStatus};
@@ -143,7 +143,7 @@ fn brute_force(p: &Problem) -> (u64, Vec<TaskPlan>, u64) {
 
 /// Times and verifies a plan the way `compile` does for the heuristic: a witness that
 /// the brute-force optimum is a real, valid schedule with that period.
-fn witness(p: &Problem, plans: &[TaskPlan]) -> Schedule {
+fn witness(p: &Problem, specs: &Specs, plans: &[TaskPlan]) -> Schedule {
     let solver = SolverInfo {
         name: "brute-force".into(),
         status: SolverStatus::Optimal,
@@ -154,10 +154,10 @@ fn witness(p: &Problem, plans: &[TaskPlan]) -> Schedule {
     let mut s = draft(p, &placement_of(plans), "heuristic", solver);
     // One traffic model: the evaluator's link loads are the ones timing packs.
     let (_, links, bytes) = Evaluator::new(p).loads(plans);
-    let timed = LinkLoads::of_schedule(&s, p.cost);
+    let timed = LinkLoads::of_timetable(&s, p.cost);
     assert_eq!((links.as_slice(), bytes), (timed.cycles(), timed.bytes()), "evaluator and timing disagree");
     timing::time_modulo(&mut s, p.cost);
-    emit::finish(p, s).expect("the brute-force plan is a valid schedule")
+    emit::finish(p, specs, s).expect("the brute-force plan is a valid schedule")
 }
 
 /// The plans of a compiled schedule, in the task graph's node order.
@@ -180,7 +180,7 @@ fn check_ilp_is_optimal(specs: &Specs) {
     let problem = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
     let (best, best_plans, size) = brute_force(&problem);
     assert!(size > 1);
-    let w = witness(&problem, &best_plans);
+    let w = witness(&problem, specs, &best_plans);
     assert_eq!(w.period_cycles, best, "the evaluator's score is the timed period of the optimum");
 
     let s = compile(specs, &CompileOptions::new(Method::Ilp).with_time_limit(5.0)).expect("ilp compiles");

@@ -1,12 +1,15 @@
-//! Pass 5: emit. Finishes the timed draft of the schedule passes
-//! ([`crate::schedule::draft`]) into a `spikepipe-schedule/1` file: the spec hash,
-//! staleness and metrics, derived once here, and finally the verifier, so no invalid
-//! schedule ever leaves the compiler. Emit reads the schedule passes' output; they never
-//! call back into it.
+//! Pass 5: emit. Turns the schedule passes' timed placement ([`Timed`]) into a
+//! `spikepipe-schedule/1` file: the spec hash, staleness and metrics, derived once here,
+//! and finally the verifier, so no invalid schedule ever leaves the compiler. This is
+//! the only place a [`Schedule`] is built; emit reads the schedule passes' output and
+//! they never call back into it.
 
-use spikepipe_ir::{compute_staleness, fnv1a_hex, verify_schedule, Metrics, Schedule};
+use spikepipe_ir::{
+    compute_staleness, fnv1a_hex, verify_schedule, Metrics, ModelInfo, Schedule, SCHEDULE_FORMAT,
+};
 
 use crate::lower::input_bytes;
+use crate::schedule::timed::Timed;
 use crate::schedule::Problem;
 use crate::{ScheduleError, Specs};
 
@@ -17,9 +20,31 @@ pub fn spec_hash(specs: &Specs) -> String {
     fnv1a_hex(format!("{model}\n{hw}").as_bytes())
 }
 
-/// Fills staleness and metrics of a timed schedule and verifies it.
-pub fn finish(p: &Problem, mut s: Schedule) -> Result<Schedule, ScheduleError> {
-    s.staleness = compute_staleness(&s);
+/// The schedule file of a timed placement for `specs`: staleness and metrics derived,
+/// then verified.
+pub fn finish(p: &Problem, specs: &Specs, t: Timed) -> Result<Schedule, ScheduleError> {
+    let staleness = compute_staleness(&t);
+    let mut s = Schedule {
+        format: SCHEDULE_FORMAT.to_string(),
+        model: ModelInfo {
+            name: p.graph.model.clone(),
+            spec_hash: spec_hash(specs),
+            layers: t.layers,
+            batch: t.batch,
+            optimizer: Some(specs.model.training.optimizer),
+        },
+        hardware: t.hardware,
+        method: t.method,
+        micro_batches: t.micro_batches,
+        solver: t.solver,
+        period_cycles: t.period_cycles,
+        lower_bound_cycles: t.lower_bound_cycles,
+        tasks: t.tasks,
+        edges: t.edges,
+        transfers: t.transfers,
+        staleness,
+        metrics: Metrics::default(),
+    };
     s.metrics = metrics(p, &s);
     verify_schedule(&s)
         .map_err(|violations| ScheduleError::Invalid { method: s.method.clone(), violations })?;

@@ -19,8 +19,8 @@ use spikepipe_ir::{
     SolverStatus, TaskKind, Work,
 };
 
-use crate::schedule::draft::draft;
 use crate::schedule::pipedream::Pipedream;
+use crate::schedule::timed::{draft, Timed};
 use crate::schedule::{timing, Placement, Problem, Scheduler};
 use crate::{CompileOptions, Method, ScheduleError, Specs};
 
@@ -61,7 +61,7 @@ pub enum MemoryError {
 }
 
 /// The largest peak over processors, and the processor holding it.
-fn worst(s: &Schedule) -> (u64, u32) {
+fn worst(s: &Timed) -> (u64, u32) {
     peak_memory(s, MemoryOptions::default())
         .iter()
         .map(|m| (m.peak_bytes, m.processor))
@@ -69,7 +69,7 @@ fn worst(s: &Schedule) -> (u64, u32) {
         .unwrap_or((0, 0))
 }
 
-fn fits(s: &Schedule, cap: u64, max_staleness: Option<u64>) -> bool {
+fn fits(s: &Timed, cap: u64, max_staleness: Option<u64>) -> bool {
     worst(s).0 <= cap && max_staleness.is_none_or(|m| staleness_of(s).0 <= m)
 }
 
@@ -161,7 +161,6 @@ fn placement_fits(p: &Problem, placement: &Placement, cap: u64) -> bool {
         note: None,
     };
     let mut s = draft(p, placement, "pipedream", solver);
-    s.model.optimizer = Some(optimizer_of(p));
     timing::time_modulo(&mut s, p.cost);
     worst(&s).0 <= cap
 }
@@ -259,10 +258,10 @@ fn estimated_partition(
 
 /// Re-times a placement at periods from its minimum up (2 % steps, up to 8×) and
 /// returns the first that fits, or the one with the smallest worst peak.
-fn retime_to_fit(p: &Problem, s: &Schedule, cap: u64, max_staleness: Option<u64>) -> (Schedule, bool) {
+fn retime_to_fit(p: &Problem, s: &Timed, cap: u64, max_staleness: Option<u64>) -> (Timed, bool) {
     let base = timing::min_period(s, p.cost);
     let mut ii = base;
-    let mut best: Option<(u64, Schedule)> = None;
+    let mut best: Option<(u64, Timed)> = None;
     while ii <= base.saturating_mul(8) {
         let mut c = s.clone();
         timing::time_modulo_at(&mut c, p.cost, ii);
@@ -293,16 +292,16 @@ pub fn check_minimum(p: &Problem, cap: u64) -> Result<(), MemoryError> {
 /// `gpipe` schedules (one iteration at a time) are returned if they fit, never changed.
 pub fn fit_memory(
     p: &Problem,
-    schedule: Schedule,
+    schedule: Timed,
     cap: u64,
     max_staleness: Option<u64>,
-) -> Result<Schedule, ScheduleError> {
+) -> Result<Timed, ScheduleError> {
     if worst(&schedule).0 <= cap {
         return Ok(schedule);
     }
     check_minimum(p, cap)?;
     let free_period = schedule.period_cycles;
-    let mut tried: Vec<(Schedule, bool, &str)> = Vec::new();
+    let mut tried: Vec<(Timed, bool, &str)> = Vec::new();
     if schedule.micro_batches.is_none() {
         let (own, ok) = retime_to_fit(p, &schedule, cap, max_staleness);
         tried.push((own, ok, "its own"));
@@ -311,8 +310,6 @@ pub fn fit_memory(
         let pd_problem = Problem { hardware: &pd_problem_hw, ..*p };
         let pipedream = Pipedream.schedule(&pd_problem)?;
         let draft = draft(p, &pipedream.placement, &schedule.method, schedule.solver.clone());
-        let mut draft = Schedule { model: schedule.model.clone(), ..draft };
-        draft.micro_batches = None;
         let (alt, ok) = retime_to_fit(p, &draft, cap, max_staleness);
         tried.push((alt, ok, "PipeDream's"));
     } else {

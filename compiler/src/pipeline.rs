@@ -6,6 +6,7 @@ use spikepipe_ir::{staleness_of, Schedule, SolverStatus, TaskGraph};
 
 use crate::cost::{annotate, Systolic};
 use crate::emit;
+use crate::schedule::timed::Timed;
 use crate::schedule::{candidates, scheduler, Method, Problem};
 use crate::{ScheduleError, Specs};
 
@@ -108,15 +109,13 @@ fn compile_with(specs: &Specs, opts: &CompileOptions, recompute: &[u32]) -> Resu
         schedule.solver.note = join_notes(schedule.solver.note.take(), what);
     }
     let staleness_cap = cap;
-    schedule.model.spec_hash = emit::spec_hash(specs);
-    schedule.model.optimizer = Some(specs.model.training.optimizer);
     if let Some(cap) = specs.hardware.memory_bytes {
         // Synchronous methods stay synchronous (staleness 0) while fitting.
         schedule = crate::memory_fit::fit_memory(&problem, schedule, cap, staleness_cap)?;
     }
     schedule.solver.seconds =
         if opts.reproducible { 0.0 } else { emit::round6(started.elapsed().as_secs_f64()) };
-    emit::finish(&problem, schedule)
+    emit::finish(&problem, specs, schedule)
 }
 
 fn join_notes(a: Option<String>, b: String) -> Option<String> {
@@ -129,9 +128,9 @@ fn join_notes(a: Option<String>, b: String) -> Option<String> {
 /// The ILP's schedule (re-timed under the cap if it misses it), or the heuristic's best
 /// candidate if that is faster within the cap: the ILP's model covers GEMM cuts only, so
 /// data-parallel and replicated-stage candidates compete with it here.
-fn ilp_or_better(problem: &Problem, mut ilp: Schedule, cap: Option<u64>) -> Result<Schedule, ScheduleError> {
+fn ilp_or_better(problem: &Problem, mut ilp: Timed, cap: Option<u64>) -> Result<Timed, ScheduleError> {
     if let Some(c) = cap.filter(|&c| staleness_of(&ilp).0 > c) {
-        let placement = crate::schedule::Placement::of_schedule(&ilp);
+        let placement = crate::schedule::Placement::of_timed(&ilp);
         let solver = ilp.solver.clone();
         ilp = candidates::timed(problem, &placement, "ilp", solver, Some(c));
     }

@@ -5,6 +5,9 @@
 //! - [`TaskGraph`]: training tasks `F S E G W U` per layer and their edges (DESIGN §4).
 //! - [`Schedule`]: the versioned periodic schedule file (DESIGN §7), and
 //!   [`verify_schedule`], which checks every rule a schedule must keep.
+//! - [`Timetable`]: the chunks, transfers and period of a schedule or of a timed
+//!   placement that is not a file yet; staleness, traffic, memory and the verifier's
+//!   timing rules read it, so both are judged by one copy of each rule.
 //!
 //! No algorithms beyond the verifier live here; no solver, CLI or numeric dependency.
 #![deny(missing_docs)]
@@ -16,6 +19,7 @@ mod network;
 mod schedule;
 mod staleness;
 mod task_graph;
+mod timetable;
 mod traffic;
 mod verify;
 
@@ -38,11 +42,12 @@ pub use staleness::{
     arrivals, compute_staleness, staleness_between, staleness_of, staleness_summary, weights_ready, Arrivals,
 };
 pub use task_graph::{Dependence, EdgeKind, Task, TaskGraph, TaskKind, Work};
+pub use timetable::{AsTimetable, Timetable};
 pub use traffic::{
     consumer_share, edge_transfers, range_share, required_transfers, scale_bytes, share, PlacedSite, Share,
     Side, Site,
 };
-pub use verify::{verify_schedule, Violation, Violations};
+pub use verify::{verify_schedule, verify_timetable, Violation, Violations};
 
 /// FNV-1a 64-bit hash, as 16 hex digits; used for `spec_hash` (stable across platforms).
 ///

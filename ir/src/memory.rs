@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use crate::schedule::samples_overlap;
 use crate::traffic::{consumer_share, scale_bytes, share, Share};
-use crate::{EdgeKind, Optimizer, Schedule, ScheduledTask, SplitDim, TaskKind, Work};
+use crate::{AsTimetable, EdgeKind, Optimizer, ScheduledTask, SplitDim, TaskKind, Timetable, Work};
 
 /// What a block of memory holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -121,7 +121,8 @@ pub struct MemoryOptions {
 }
 
 /// Start and end cycle (iteration 0) of a point.
-pub fn point_times(s: &Schedule, p: Point) -> (u64, u64) {
+pub fn point_times(s: &impl AsTimetable, p: Point) -> (u64, u64) {
+    let s = &s.timetable();
     match p {
         Point::Chunk { task, chunk } => {
             let c = &s.tasks[task].chunks[chunk];
@@ -133,14 +134,15 @@ pub fn point_times(s: &Schedule, p: Point) -> (u64, u64) {
 
 impl Buffer {
     /// `[open, close)` in iteration 0.
-    pub fn interval(&self, s: &Schedule) -> (u64, u64) {
+    pub fn interval(&self, s: &impl AsTimetable) -> (u64, u64) {
+        let s = &s.timetable();
         let open = self.opens.iter().map(|&p| point_times(s, p).0).min().unwrap_or(0);
         let close = self.closes.iter().map(|&p| point_times(s, p).1).max().unwrap_or(open);
         (open, close.max(open))
     }
 }
 
-fn task_index(s: &Schedule, id: &str) -> Option<usize> {
+fn task_index(s: &Timetable<'_>, id: &str) -> Option<usize> {
     s.tasks.iter().position(|t| t.id == id)
 }
 
@@ -152,7 +154,8 @@ fn edge_kind(producer: &ScheduledTask) -> MemoryKind {
 }
 
 /// Every per-iteration buffer of a schedule (see the module docs), in a fixed order.
-pub fn buffers(s: &Schedule, opts: MemoryOptions) -> Vec<Buffer> {
+pub fn buffers(s: &impl AsTimetable, opts: MemoryOptions) -> Vec<Buffer> {
+    let s = &s.timetable();
     let mut out = Vec::new();
     for (ei, e) in s.edges.iter().enumerate() {
         if e.kind != EdgeKind::Data {
@@ -231,9 +234,9 @@ pub fn buffers(s: &Schedule, opts: MemoryOptions) -> Vec<Buffer> {
 /// Stashed weights: one version per iteration on each processor of the layer's `reader`
 /// task (`G_l` with weight stashing, `R_l` for a recompute), from `F_l`'s first start to
 /// the end of that processor's `reader` chunks.
-fn stash_buffers(s: &Schedule, reader: TaskKind) -> Vec<Buffer> {
+fn stash_buffers(s: &Timetable<'_>, reader: TaskKind) -> Vec<Buffer> {
     let mut out = Vec::new();
-    for l in 1..=s.model.layers {
+    for l in 1..=s.layers {
         let find = |k: TaskKind| s.tasks.iter().position(|t| t.layer == l && t.kind == k);
         let (Some(fi), Some(gi), Some(ui)) = (find(TaskKind::Forward), find(reader), find(TaskKind::Update))
         else {
@@ -267,7 +270,7 @@ fn processors_of(t: &ScheduledTask) -> Vec<u32> {
 }
 
 /// Bytes of a layer's weights: one per parameter `U_l` updates, at weight width.
-fn weight_bytes(s: &Schedule, update: &ScheduledTask) -> u64 {
+fn weight_bytes(s: &Timetable<'_>, update: &ScheduledTask) -> u64 {
     let params = match update.work {
         Work::Elementwise { elements, .. } => elements,
         Work::Gemm { m, k, n } => m.max(k).max(n),
@@ -277,7 +280,7 @@ fn weight_bytes(s: &Schedule, update: &ScheduledTask) -> u64 {
 
 /// The share of the weights the chunks of task `reader` on `q` read (the feedback edge
 /// says whether a split reader needs only its slice).
-fn feedback_share(s: &Schedule, update: usize, reader: usize, q: u32) -> Share {
+fn feedback_share(s: &Timetable<'_>, update: usize, reader: usize, q: u32) -> Share {
     let (u, v) = (&s.tasks[update], &s.tasks[reader]);
     match s.edges.iter().find(|e| e.kind == EdgeKind::WeightFeedback && e.from == u.id && e.to == v.id) {
         Some(e) => consumer_share(e, v, q, |_| true),
@@ -295,11 +298,12 @@ fn state_words(opt: Option<Optimizer>) -> u64 {
 
 /// Bytes each processor holds for the whole run, by kind (`weights`, `weight_versions`,
 /// `optimizer`; the other kinds are 0).
-pub fn static_memory(s: &Schedule) -> Vec<[u64; 6]> {
+pub fn static_memory(s: &impl AsTimetable) -> Vec<[u64; 6]> {
+    let s = &s.timetable();
     let procs = s.processors() as usize;
     let mut out = vec![[0u64; 6]; procs];
-    let words = state_words(s.model.optimizer);
-    for l in 1..=s.model.layers {
+    let words = state_words(s.optimizer);
+    for l in 1..=s.layers {
         let find = |k: TaskKind| s.tasks.iter().position(|t| t.layer == l && t.kind == k);
         let Some(ui) = find(TaskKind::Update) else { continue };
         let u = &s.tasks[ui];
@@ -362,7 +366,8 @@ impl ProcessorMemory {
 }
 
 /// Steady-state peak per processor with its breakdown.
-pub fn peak_memory(s: &Schedule, opts: MemoryOptions) -> Vec<ProcessorMemory> {
+pub fn peak_memory(s: &impl AsTimetable, opts: MemoryOptions) -> Vec<ProcessorMemory> {
+    let s = &s.timetable();
     let ii = s.period_cycles.max(1);
     let procs = s.processors() as usize;
     let statics = static_memory(s);
@@ -429,18 +434,21 @@ pub fn peak_memory(s: &Schedule, opts: MemoryOptions) -> Vec<ProcessorMemory> {
 }
 
 /// Steady-state peak bytes live on each processor (no weight stashing).
-pub fn peak_memory_bytes(s: &Schedule) -> Vec<u64> {
+pub fn peak_memory_bytes(s: &impl AsTimetable) -> Vec<u64> {
+    let s = &s.timetable();
     peak_memory(s, MemoryOptions::default()).iter().map(|m| m.peak_bytes).collect()
 }
 
 /// Static bytes per processor (everything held for the whole run), summed over kinds.
-pub fn static_memory_bytes(s: &Schedule) -> Vec<u64> {
+pub fn static_memory_bytes(s: &impl AsTimetable) -> Vec<u64> {
+    let s = &s.timetable();
     static_memory(s).iter().map(|k| k.iter().sum()).collect()
 }
 
 /// Periods the longest-lived buffer spans, plus the latest start in periods: a run of
 /// `2·this + 2` iterations reaches the steady-state peak.
-pub fn memory_span_periods(s: &Schedule) -> u64 {
+pub fn memory_span_periods(s: &impl AsTimetable) -> u64 {
+    let s = &s.timetable();
     let ii = s.period_cycles.max(1);
     let longest = buffers(s, MemoryOptions { weight_stashing: true })
         .iter()
@@ -456,6 +464,7 @@ pub fn memory_span_periods(s: &Schedule) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Schedule;
 
     fn two_tasks() -> Schedule {
         Schedule::from_json(include_str!("../tests/data/two-tasks.json")).unwrap()

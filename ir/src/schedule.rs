@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::staleness::staleness_summary;
-use crate::{EdgeKind, HardwareSpec, TaskKind, Work};
+use crate::{AsTimetable, EdgeKind, HardwareSpec, TaskKind, Work};
 
 /// The `format` value of files this crate reads and writes.
 pub const SCHEDULE_FORMAT: &str = "spikepipe-schedule/1";
@@ -352,7 +352,8 @@ pub fn samples_overlap(a: [u64; 2], b: [u64; 2]) -> bool {
 /// Every `K`-split producer feeding `v` whose chunks sit on more than one processor,
 /// with the number of partial sums (distinct processors) it sends: `(task, partials)`.
 /// Each chunk of `v` sums them (see [`Chunk::reduce_cycles`]).
-pub fn reduction_inputs<'a>(s: &'a Schedule, v: &ScheduledTask) -> Vec<(&'a ScheduledTask, u64)> {
+pub fn reduction_inputs<'a>(s: &'a impl AsTimetable, v: &ScheduledTask) -> Vec<(&'a ScheduledTask, u64)> {
+    let s = s.timetable();
     s.edges
         .iter()
         .filter(|e| e.kind == EdgeKind::Data && e.to == v.id)
@@ -386,8 +387,9 @@ pub fn chunk_elements(task: &ScheduledTask, chunk: &Chunk) -> u64 {
 
 /// The reduction cycles a chunk of `v` owes: summing every multi-processor partial sum
 /// it receives, over its own elements.
-pub fn expected_reduce_cycles(s: &Schedule, v: &ScheduledTask, chunk: &Chunk) -> u64 {
-    reduction_inputs(s, v)
+pub fn expected_reduce_cycles(s: &impl AsTimetable, v: &ScheduledTask, chunk: &Chunk) -> u64 {
+    let s = s.timetable();
+    reduction_inputs(&s, v)
         .into_iter()
         .map(|(_, parts)| s.hardware.reduce_cycles(chunk_elements(v, chunk), parts))
         .sum()

@@ -3,12 +3,13 @@
 //! the verifier checks the file against it, and the simulator reports it, so no copy
 //! of the rule can drift.
 
-use crate::{EdgeKind, LayerStaleness, Schedule, ScheduledTask, TaskKind};
+use crate::{AsTimetable, EdgeKind, LayerStaleness, ScheduledTask, TaskKind, Timetable};
 
 /// Staleness of every layer recomputed from the chunk starts (DESIGN §6).
-pub fn compute_staleness(s: &Schedule) -> Vec<LayerStaleness> {
+pub fn compute_staleness(s: &impl AsTimetable) -> Vec<LayerStaleness> {
+    let s = &s.timetable();
     let arrivals = arrivals(s);
-    (1..=s.model.layers)
+    (1..=s.layers)
         .map(|l| {
             let find = |k: TaskKind| s.tasks.iter().find(|t| t.layer == l && t.kind == k);
             let u = find(TaskKind::Update);
@@ -27,7 +28,7 @@ pub fn compute_staleness(s: &Schedule) -> Vec<LayerStaleness> {
 
 /// `(largest, summed)` staleness recomputed from the starts: for a timed schedule whose
 /// `staleness` field is not filled yet (or not trusted).
-pub fn staleness_of(s: &Schedule) -> (u64, u64) {
+pub fn staleness_of(s: &impl AsTimetable) -> (u64, u64) {
     staleness_summary(&compute_staleness(s))
 }
 
@@ -43,8 +44,8 @@ pub fn staleness_summary(layers: &[LayerStaleness]) -> (u64, u64) {
 pub type Arrivals = std::collections::HashMap<(usize, usize, u32), u64>;
 
 /// The arrivals of a schedule's transfers.
-pub fn arrivals(s: &Schedule) -> Arrivals {
-    s.transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t.end())).collect()
+pub fn arrivals(s: &impl AsTimetable) -> Arrivals {
+    s.timetable().transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t.end())).collect()
 }
 
 /// When the weights updated in iteration 0 have reached every processor that runs a
@@ -76,7 +77,7 @@ pub fn weights_ready(
 /// Staleness `max(0, ceil((ready − start) / II) − 1)` of a reader of updated weights,
 /// with `ready` from [`weights_ready`] and `start` the reader's earliest chunk start.
 pub fn staleness_between(
-    s: &Schedule,
+    s: &Timetable<'_>,
     arrivals: &Arrivals,
     update: &ScheduledTask,
     reader: &ScheduledTask,

@@ -14,7 +14,7 @@
 //! is [`crate::LinkSpec::transfer_cycles`].
 
 use crate::schedule::samples_overlap;
-use crate::{Chunk, ChunkRange, Schedule, ScheduleEdge, ScheduledTask, SplitDim, Work};
+use crate::{AsTimetable, Chunk, ChunkRange, ScheduleEdge, ScheduledTask, SplitDim, Work};
 
 /// What the traffic model reads of a chunk: where it runs, which part of its task it
 /// is, and which samples it touches.
@@ -113,7 +113,8 @@ pub fn edge_transfers<A: Site, B: Site>(
 /// (data, and weight feedback: updated weights to the `F`/`G` chunks of the next
 /// iterations), as `(edge, from_chunk, dst, bytes)`. Compiler and verifier both use
 /// this, so they agree on what must move.
-pub fn required_transfers(s: &Schedule) -> Vec<(usize, usize, u32, u64)> {
+pub fn required_transfers(s: &impl AsTimetable) -> Vec<(usize, usize, u32, u64)> {
+    let s = s.timetable();
     let mut out = Vec::new();
     for (ei, e) in s.edges.iter().enumerate() {
         let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };

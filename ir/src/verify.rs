@@ -35,7 +35,7 @@ use std::fmt;
 use crate::schedule::{expected_reduce_cycles, partials, samples_overlap};
 use crate::staleness::compute_staleness;
 use crate::traffic::required_transfers;
-use crate::{EdgeKind, Schedule, SCHEDULE_FORMAT};
+use crate::{AsTimetable, EdgeKind, LayerStaleness, Schedule, Timetable, SCHEDULE_FORMAT};
 
 /// One broken rule, with the entity it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +84,29 @@ impl Checker {
 /// Checks every invariant listed in the module docs.
 pub fn verify_schedule(s: &Schedule) -> Result<(), Violations> {
     let mut c = Checker { found: Vec::new() };
+    if s.format != SCHEDULE_FORMAT {
+        c.fail("file", format!("format is {:?}, expected {SCHEDULE_FORMAT:?}", s.format));
+    }
+    check(&s.timetable(), Some(&s.staleness), c)
+}
+
+/// Checks the rules of the module docs that concern where and when things run (2–6, and
+/// the header's hardware, period and task ids): everything but the file's `format` and
+/// its stored staleness. For a timed placement that is not a file yet.
+///
+/// ```
+/// use spikepipe_ir::{verify_timetable, AsTimetable, Schedule};
+/// let mut s = Schedule::from_json(include_str!("../tests/data/two-tasks.json")).unwrap();
+/// s.staleness.clear(); // not a file's business here
+/// assert!(verify_timetable(&s.timetable()).is_ok());
+/// s.period_cycles = 0;
+/// assert!(verify_timetable(&s.timetable()).is_err());
+/// ```
+pub fn verify_timetable(s: &impl AsTimetable) -> Result<(), Violations> {
+    check(&s.timetable(), None, Checker { found: Vec::new() })
+}
+
+fn check(s: &Timetable<'_>, staleness: Option<&[LayerStaleness]>, mut c: Checker) -> Result<(), Violations> {
     if !check_header(s, &mut c) {
         return Err(Violations(c.found));
     }
@@ -93,7 +116,9 @@ pub fn verify_schedule(s: &Schedule) -> Result<(), Violations> {
         check_dependences(s, &mut c);
         check_transfers(s, &mut c);
         check_resources(s, &mut c);
-        check_staleness(s, &mut c);
+        if let Some(stored) = staleness {
+            check_staleness(s, stored, &mut c);
+        }
     }
     if c.found.is_empty() {
         Ok(())
@@ -102,10 +127,8 @@ pub fn verify_schedule(s: &Schedule) -> Result<(), Violations> {
     }
 }
 
-fn check_header(s: &Schedule, c: &mut Checker) -> bool {
-    if s.format != SCHEDULE_FORMAT {
-        c.fail("file", format!("format is {:?}, expected {SCHEDULE_FORMAT:?}", s.format));
-    }
+/// The hardware, the period and the task ids; false if a later check could not run.
+fn check_header(s: &Timetable<'_>, c: &mut Checker) -> bool {
     if s.hardware.processors == 0 || s.hardware.processors > u32::MAX as u64 {
         c.fail("hardware", format!("processors is {}, must be in 1..2^32", s.hardware.processors));
     }
@@ -121,7 +144,7 @@ fn check_header(s: &Schedule, c: &mut Checker) -> bool {
             c.fail(&t.id, format!("task id appears twice (tasks {j} and {i})"));
         }
     }
-    for e in &s.edges {
+    for e in s.edges {
         for id in [&e.from, &e.to] {
             if !seen.contains_key(id.as_str()) {
                 c.fail(format!("edge {}→{}", e.from, e.to), format!("unknown task {id}"));
@@ -131,10 +154,10 @@ fn check_header(s: &Schedule, c: &mut Checker) -> bool {
     c.found.is_empty()
 }
 
-fn check_chunks(s: &Schedule, c: &mut Checker) -> bool {
+fn check_chunks(s: &Timetable<'_>, c: &mut Checker) -> bool {
     let before = c.found.len();
     let p = s.hardware.processors;
-    for t in &s.tasks {
+    for t in s.tasks {
         if t.chunks.is_empty() {
             c.fail(&t.id, "task has no chunks: its work is never done");
             continue;
@@ -153,11 +176,8 @@ fn check_chunks(s: &Schedule, c: &mut Checker) -> bool {
                     format!("chunk takes {} cycles, longer than the period {}", ch.cycles, s.period_cycles),
                 );
             }
-            if ch.samples[0] >= ch.samples[1] || ch.samples[1] > s.model.batch {
-                c.fail(
-                    &at,
-                    format!("samples {:?} not a non-empty range within 0..{}", ch.samples, s.model.batch),
-                );
+            if ch.samples[0] >= ch.samples[1] || ch.samples[1] > s.batch {
+                c.fail(&at, format!("samples {:?} not a non-empty range within 0..{}", ch.samples, s.batch));
             }
             if ch.start.checked_add(ch.cycles).is_none() {
                 c.fail(&at, "start + cycles overflows");
@@ -199,7 +219,7 @@ fn check_coverage(t: &crate::ScheduledTask, c: &mut Checker) {
 
 /// Partial sums from several processors must be summed by element-wise consumers, each
 /// chunk of which pays for it in `reduce_cycles`.
-fn check_reductions(s: &Schedule, c: &mut Checker) {
+fn check_reductions(s: &Timetable<'_>, c: &mut Checker) {
     for u in s.tasks.iter().filter(|u| partials(u) > 1) {
         for e in s.edges.iter().filter(|e| e.kind == EdgeKind::Data && e.from == u.id) {
             if s.task(&e.to).is_some_and(|v| !matches!(v.work, crate::Work::Elementwise { .. })) {
@@ -210,7 +230,7 @@ fn check_reductions(s: &Schedule, c: &mut Checker) {
             }
         }
     }
-    for v in &s.tasks {
+    for v in s.tasks {
         for (i, ch) in v.chunks.iter().enumerate() {
             let want = expected_reduce_cycles(s, v, ch);
             if ch.reduce_cycles != want {
@@ -228,7 +248,7 @@ fn check_reductions(s: &Schedule, c: &mut Checker) {
     }
 }
 
-fn check_dependences(s: &Schedule, c: &mut Checker) {
+fn check_dependences(s: &Timetable<'_>, c: &mut Checker) {
     let transfers: HashMap<(usize, usize, u32), &crate::Transfer> =
         s.transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t)).collect();
     for (ei, e) in s.edges.iter().enumerate() {
@@ -268,7 +288,7 @@ fn check_dependences(s: &Schedule, c: &mut Checker) {
     }
 }
 
-fn check_transfers(s: &Schedule, c: &mut Checker) {
+fn check_transfers(s: &Timetable<'_>, c: &mut Checker) {
     let need: BTreeMap<(usize, usize, u32), u64> =
         required_transfers(s).into_iter().map(|(e, ch, dst, b)| ((e, ch, dst), b)).collect();
     let mut seen = BTreeMap::new();
@@ -336,9 +356,9 @@ fn check_modulo(items: &[(u64, u64, String)], period: u64, place: &str, c: &mut 
 /// Named intervals `(start, length, name)` of one resource.
 type Intervals = Vec<(u64, u64, String)>;
 
-fn check_resources(s: &Schedule, c: &mut Checker) {
+fn check_resources(s: &Timetable<'_>, c: &mut Checker) {
     let mut per_proc: BTreeMap<u32, Intervals> = BTreeMap::new();
-    for t in &s.tasks {
+    for t in s.tasks {
         for (i, ch) in t.chunks.iter().enumerate() {
             per_proc.entry(ch.processor).or_default().push((ch.start, ch.cycles, format!("{}[{i}]", t.id)));
         }
@@ -355,10 +375,10 @@ fn check_resources(s: &Schedule, c: &mut Checker) {
     }
 }
 
-fn check_staleness(s: &Schedule, c: &mut Checker) {
+fn check_staleness(s: &Timetable<'_>, stored: &[LayerStaleness], c: &mut Checker) {
     let recomputed = compute_staleness(s);
-    if recomputed != s.staleness {
-        for (want, got) in recomputed.iter().zip(s.staleness.iter().chain(std::iter::repeat(&want_none()))) {
+    if recomputed != stored {
+        for (want, got) in recomputed.iter().zip(stored.iter().chain(std::iter::repeat(&want_none()))) {
             if want != got {
                 c.fail(
                     format!("layer {}", want.layer),
@@ -370,11 +390,8 @@ fn check_staleness(s: &Schedule, c: &mut Checker) {
                 );
             }
         }
-        if s.staleness.len() != recomputed.len() {
-            c.fail(
-                "staleness",
-                format!("{} layers listed, expected {}", s.staleness.len(), recomputed.len()),
-            );
+        if stored.len() != recomputed.len() {
+            c.fail("staleness", format!("{} layers listed, expected {}", stored.len(), recomputed.len()));
         }
     }
 }

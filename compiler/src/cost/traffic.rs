@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use spikepipe_ir::Schedule;
+use spikepipe_ir::AsTimetable;
 
 use super::CostModel;
 
@@ -25,10 +25,11 @@ impl LinkLoads {
         LinkLoads { procs, cycles: vec![0; procs * procs], bytes: 0 }
     }
 
-    /// The loads of the transfers a schedule's placement needs.
-    pub fn of_schedule(s: &Schedule, cost: &dyn CostModel) -> LinkLoads {
+    /// The loads of the transfers a (timed or drafted) placement needs.
+    pub fn of_timetable(s: &impl AsTimetable, cost: &dyn CostModel) -> LinkLoads {
+        let s = s.timetable();
         let mut loads = LinkLoads::new(s.hardware.processors as usize);
-        for (ei, ci, dst, bytes) in spikepipe_ir::required_transfers(s) {
+        for (ei, ci, dst, bytes) in spikepipe_ir::required_transfers(&s) {
             let src = s.task(&s.edges[ei].from).map_or(0, |t| t.chunks[ci].processor);
             loads.add(cost, src, dst, bytes);
         }

@@ -14,11 +14,12 @@
 //! standard methods' placements are candidates, `heuristic` is never slower than the
 //! best of them at the same staleness cap.
 
-use spikepipe_ir::{Schedule, SolverInfo};
+use spikepipe_ir::SolverInfo;
 
 use super::gpipe::Gpipe;
 use super::heuristic::{best_plan, placement_of};
 use super::pipedream::{plain_placement, replicated_plans};
+use super::timed::{draft, Timed};
 use super::{stages, timing, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
@@ -27,8 +28,8 @@ use crate::ScheduleError;
 pub struct Candidate {
     /// Short description (`fine-grained`, `data-parallel`, `stages 2×4+1×2`, …).
     pub what: String,
-    /// The timed schedule (staleness not yet stored; see [`Candidate::max_staleness`]).
-    pub schedule: Schedule,
+    /// The timed placement.
+    pub schedule: Timed,
 }
 
 impl Candidate {
@@ -80,8 +81,8 @@ pub fn timed(
     method: &str,
     solver: SolverInfo,
     cap: Option<u64>,
-) -> Schedule {
-    let mut s = super::draft::draft(p, placement, method, solver);
+) -> Timed {
+    let mut s = draft(p, placement, method, solver);
     match cap {
         Some(c) => {
             timing::time_modulo_capped(&mut s, p.cost, c);

@@ -8,11 +8,12 @@
 //! m is chosen to minimise that period (more micro-batches shrink the bubble but cost
 //! array fill and tile rounding per chunk and more link latencies), unless fixed.
 
-use spikepipe_ir::{Schedule, SolverInfo, SolverStatus, TaskKind};
+use spikepipe_ir::{SolverInfo, SolverStatus, TaskKind};
 
 use super::pipedream::plain_placement;
 use super::split::{chunk_cycles, sample_ranges, whole};
 use super::stages::sample_dim;
+use super::timed::Timed;
 use super::{timing, Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
@@ -36,7 +37,7 @@ fn counts(p: &Problem) -> Vec<u64> {
 }
 
 /// The timed schedule of m micro-batches over the plain stages.
-fn with_micro_batches(p: &Problem, stages: &Placement, m: u64) -> (Placement, Schedule) {
+fn with_micro_batches(p: &Problem, stages: &Placement, m: u64) -> (Placement, Timed) {
     let chunks = p
         .tasks()
         .zip(&stages.chunks)
@@ -54,7 +55,7 @@ fn with_micro_batches(p: &Problem, stages: &Placement, m: u64) -> (Placement, Sc
         })
         .collect();
     let placement = Placement { chunks };
-    let mut s = super::draft::draft(p, &placement, "gpipe", solver(None));
+    let mut s = super::timed::draft(p, &placement, "gpipe", solver(None));
     s.micro_batches = Some(m);
     timing::time_flat(&mut s, p.cost);
     (placement, s)
@@ -80,7 +81,7 @@ impl Scheduler for Gpipe {
             Some(m) => vec![m.clamp(1, p.network.batch.max(1))],
             None => counts(p),
         };
-        let mut best: Option<(Placement, Schedule)> = None;
+        let mut best: Option<(Placement, Timed)> = None;
         for m in tried {
             let (pl, s) = with_micro_batches(p, &stages, m);
             if best.as_ref().is_none_or(|(_, b)| s.period_cycles < b.period_cycles) {

@@ -302,7 +302,7 @@ impl Scheduler for Heuristic {
         })?;
         let mut s = best.schedule;
         s.solver.note = Some(format!("{} (best of {count} candidates)", best.what));
-        let placement = Placement::of_schedule(&s);
+        let placement = Placement::of_timed(&s);
         Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s) })
     }
 }

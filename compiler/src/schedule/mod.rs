@@ -1,6 +1,6 @@
 //! Pass 4: schedule. Every method turns the costed task graph into a [`Placement`]
 //! (which chunk runs on which processor); [`timing`] then finds the period and the start
-//! of every chunk and transfer on its [`draft`], and [`crate::emit`] (which nothing here
+//! of every chunk and transfer on its [`timed::draft`], and [`crate::emit`] (which nothing here
 //! imports) finishes that into the schedule file.
 //!
 //! Methods, one module each behind [`Scheduler`]: the standard ones [`data_parallel`],
@@ -11,7 +11,6 @@
 
 pub mod candidates;
 pub mod data_parallel;
-pub mod draft;
 pub mod gpipe;
 pub mod heuristic;
 pub mod ilp;
@@ -19,6 +18,7 @@ pub mod layerwise;
 pub mod pipedream;
 pub mod split;
 pub mod stages;
+pub mod timed;
 pub mod timing;
 
 use std::fmt;
@@ -155,9 +155,9 @@ impl Placement {
         Placement { chunks }
     }
 
-    /// The placement of a (timed or drafted) schedule; reduction work is left out of
+    /// The placement of a timed (or drafted) placement; reduction work is left out of
     /// the chunks' cycles (drafting adds it again).
-    pub fn of_schedule(s: &spikepipe_ir::Schedule) -> Placement {
+    pub fn of_timed(s: &timed::Timed) -> Placement {
         let chunks = s
             .tasks
             .iter()
@@ -185,15 +185,15 @@ impl Placement {
     }
 }
 
-/// What a scheduler returns: a placement (or a finished schedule, for methods that time
-/// their own chunks) plus how it was found.
+/// What a scheduler returns: a placement (or a timed one, for methods that time their
+/// own chunks) plus how it was found.
 pub struct Outcome {
     /// The placement.
     pub placement: Placement,
     /// Solver record for the schedule file.
     pub solver: SolverInfo,
     /// A fixed period and starts, when the method times chunks itself (gpipe).
-    pub timed: Option<spikepipe_ir::Schedule>,
+    pub timed: Option<timed::Timed>,
 }
 
 impl Outcome {

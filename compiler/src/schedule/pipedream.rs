@@ -259,7 +259,7 @@ impl Scheduler for Pipedream {
             candidates = crate::memory_fit::pipedream_candidates(p, candidates, cap, layer_costs(p));
         }
         let exact =
-            |pl: &Placement| timing::min_period(&super::draft::draft(p, pl, "pipedream", solver()), p.cost);
+            |pl: &Placement| timing::min_period(&super::timed::draft(p, pl, "pipedream", solver()), p.cost);
         let placement = candidates
             .into_iter()
             .map(|pl| (exact(&pl), pl))

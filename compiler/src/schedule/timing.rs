@@ -14,7 +14,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use spikepipe_ir::{required_transfers, samples_overlap, staleness_of, EdgeKind, Schedule, Transfer};
+use spikepipe_ir::{required_transfers, samples_overlap, staleness_of, EdgeKind, Transfer};
+
+use super::timed::Timed;
 
 use crate::cost::traffic::LinkLoads;
 use crate::cost::CostModel;
@@ -70,7 +72,7 @@ impl Timeline {
 
 /// Task indices in a topological order of the distance-0 edges, taking among ready tasks
 /// the one with the longest remaining path (then the lowest index).
-pub fn task_order(s: &Schedule) -> Vec<usize> {
+pub fn task_order(s: &Timed) -> Vec<usize> {
     let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
     let n = s.tasks.len();
     let mut succ = vec![Vec::new(); n];
@@ -82,7 +84,7 @@ pub fn task_order(s: &Schedule) -> Vec<usize> {
     }
     // Longest path to a sink, by task cycles (reverse topological pass via DFS memo).
     let mut tail = vec![None; n];
-    fn longest(i: usize, s: &Schedule, succ: &[Vec<usize>], memo: &mut Vec<Option<u64>>) -> u64 {
+    fn longest(i: usize, s: &Timed, succ: &[Vec<usize>], memo: &mut Vec<Option<u64>>) -> u64 {
         if let Some(v) = memo[i] {
             return v;
         }
@@ -114,16 +116,16 @@ pub fn task_order(s: &Schedule) -> Vec<usize> {
 
 /// Busy cycles per processor and per busy directed link that a placement implies
 /// (links: [`LinkLoads`], the heuristic's evaluator's model too).
-pub fn resource_loads(s: &Schedule, cost: &dyn CostModel) -> (Vec<u64>, BTreeMap<(u32, u32), u64>) {
+pub fn resource_loads(s: &Timed, cost: &dyn CostModel) -> (Vec<u64>, BTreeMap<(u32, u32), u64>) {
     let mut procs = vec![0u64; s.hardware.processors as usize];
     for c in s.tasks.iter().flat_map(|t| &t.chunks) {
         procs[c.processor as usize] += c.cycles;
     }
-    (procs, LinkLoads::of_schedule(s, cost).busy())
+    (procs, LinkLoads::of_timetable(s, cost).busy())
 }
 
 /// The smallest period a placement allows: the busiest processor or link.
-pub fn min_period(s: &Schedule, cost: &dyn CostModel) -> u64 {
+pub fn min_period(s: &Timed, cost: &dyn CostModel) -> u64 {
     let (procs, links) = resource_loads(s, cost);
     procs.into_iter().chain(links.into_values()).max().unwrap_or(0).max(1)
 }
@@ -176,7 +178,7 @@ enum Pick {
 /// Times a placed schedule modulo the smallest feasible period; sets `period_cycles`,
 /// chunk starts and `transfers`. Both pick orders are tried and the one with the lower
 /// total staleness (then the earlier last start) is kept.
-pub fn time_modulo(s: &mut Schedule, cost: &dyn CostModel) {
+pub fn time_modulo(s: &mut Timed, cost: &dyn CostModel) {
     time_modulo_at(s, cost, min_period(s, cost));
 }
 
@@ -190,7 +192,7 @@ pub fn time_modulo(s: &mut Schedule, cost: &dyn CostModel) {
 /// cap, the iteration is timed flat — no overlap between iterations, staleness 0.
 /// Returns whether the cap was met (always, except for a cap the flat timing cannot
 /// reach, which a cap ≥ 0 never is).
-pub fn time_modulo_capped(s: &mut Schedule, cost: &dyn CostModel, cap: u64) -> bool {
+pub fn time_modulo_capped(s: &mut Timed, cost: &dyn CostModel, cap: u64) -> bool {
     let base = min_period(s, cost);
     let at = |ii: u64| {
         let mut c = s.clone();
@@ -237,7 +239,7 @@ pub fn time_modulo_capped(s: &mut Schedule, cost: &dyn CostModel, cap: u64) -> b
 }
 
 /// Times a placed schedule modulo the period `ii` (at least the placement's minimum).
-pub fn time_modulo_at(s: &mut Schedule, cost: &dyn CostModel, ii: u64) {
+pub fn time_modulo_at(s: &mut Timed, cost: &dyn CostModel, ii: u64) {
     let ii = ii.max(min_period(s, cost));
     let (proc_loads, link_loads) = resource_loads(s, cost);
     let procs: Vec<Cursor> =
@@ -245,7 +247,7 @@ pub fn time_modulo_at(s: &mut Schedule, cost: &dyn CostModel, ii: u64) {
     let links: BTreeMap<(u32, u32), Cursor> =
         link_loads.iter().map(|(&k, &l)| (k, Cursor { remaining: l, ..Cursor::default() })).collect();
     s.period_cycles = ii;
-    let mut best: Option<((u64, u64), Schedule)> = None;
+    let mut best: Option<((u64, u64), Timed)> = None;
     for pick in [Pick::Topological, Pick::EarliestStart] {
         let mut candidate = s.clone();
         let mode = Mode::Modulo { ii, procs: procs.clone(), links: links.clone() };
@@ -262,7 +264,7 @@ pub fn time_modulo_at(s: &mut Schedule, cost: &dyn CostModel, ii: u64) {
 }
 
 /// Times one iteration with no overlap between iterations; the period is the makespan.
-pub fn time_flat(s: &mut Schedule, cost: &dyn CostModel) {
+pub fn time_flat(s: &mut Timed, cost: &dyn CostModel) {
     let procs = vec![Timeline::default(); s.hardware.processors as usize];
     list_schedule(s, cost, Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
     let chunk_end = s.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.end()).max().unwrap_or(0);
@@ -284,7 +286,7 @@ struct Lists<'a> {
     feedback: Vec<Vec<Vec<(usize, u32, u64)>>>,
 }
 
-fn lists<'a>(s: &Schedule, cost: &'a dyn CostModel) -> Lists<'a> {
+fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
     let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
     let mut inputs: Vec<Vec<Vec<Input>>> = s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
     for (ei, e) in s.edges.iter().enumerate().filter(|(_, e)| e.kind == EdgeKind::Data) {
@@ -311,7 +313,7 @@ fn lists<'a>(s: &Schedule, cost: &'a dyn CostModel) -> Lists<'a> {
 
 /// Places the weight transfers a chunk sends when it ends.
 fn send_feedback(
-    s: &Schedule,
+    s: &Timed,
     l: &Lists,
     mode: &mut Mode,
     placed: &mut HashMap<(usize, usize, u32), Transfer>,
@@ -328,7 +330,7 @@ fn send_feedback(
 
 /// When chunk `(v, vi)` could start; with `commit`, places its transfers and the chunk.
 fn start_of(
-    s: &Schedule,
+    s: &Timed,
     l: &Lists,
     mode: &mut Mode,
     placed: &mut HashMap<(usize, usize, u32), Transfer>,
@@ -386,7 +388,7 @@ fn start_of(
     }
 }
 
-fn list_schedule(s: &mut Schedule, cost: &dyn CostModel, mut mode: Mode, pick: Pick) {
+fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mut mode: Mode, pick: Pick) {
     let l = lists(s, cost);
     let mut placed: HashMap<(usize, usize, u32), Transfer> = HashMap::new();
     let order = task_order(s);

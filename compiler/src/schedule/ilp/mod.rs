@@ -114,7 +114,7 @@ impl Scheduler for Ilp {
             }
         }
         let placement = placement_of(&a.plans);
-        let mut s = super::draft::draft(p, &placement, "ilp", solver.clone());
+        let mut s = super::timed::draft(p, &placement, "ilp", solver.clone());
         timing::time_modulo(&mut s, p.cost);
         if solver.status != SolverStatus::Fallback {
             let budget =

@@ -18,10 +18,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use good_lp::{Expression, Variable};
 use spikepipe_ir::{
-    compute_staleness, samples_overlap, staleness_summary, verify_schedule, EdgeKind, Schedule, TaskKind,
+    compute_staleness, samples_overlap, staleness_summary, verify_timetable, EdgeKind, TaskKind,
 };
 
 use super::solve::{Budget, Domain, Model, Solved, Stop};
+use crate::schedule::timed::Timed;
 use crate::ScheduleError;
 
 /// Pairs of items on one resource up to which the order itself is optimised.
@@ -30,7 +31,7 @@ const MAX_FREE_PAIRS: usize = 300;
 /// What phase 2 produced.
 pub enum Reordered {
     /// A schedule with lower total staleness.
-    Better(Box<Schedule>),
+    Better(Box<Timed>),
     /// Why the list schedule was kept.
     NoBetter(String),
 }
@@ -44,7 +45,7 @@ struct Item {
 /// Improves the starts of a timed schedule within `budget`, every layer's staleness at
 /// most `cap` if given. The flag says whether the wall clock cut the solve short.
 pub fn reorder(
-    timed: &Schedule,
+    timed: &Timed,
     solver: &str,
     budget: Budget,
     cap: Option<u64>,
@@ -125,7 +126,7 @@ pub fn reorder(
     }
 
     let mut objective = Expression::default();
-    for l in 1..=s.model.layers {
+    for l in 1..=s.layers {
         let find = |kind: TaskKind| s.tasks.iter().position(|t| t.layer == l && t.kind == kind);
         let Some(u) = find(TaskKind::Update) else { continue };
         let now = before.iter().find(|x| x.layer == l);
@@ -177,14 +178,12 @@ pub fn reorder(
     for tr in out.transfers.iter_mut() {
         tr.start = start_of(transfer_item[&(tr.edge, tr.from_chunk, tr.dst)]);
     }
-    // The verifier checks the stored staleness against the starts, so store it.
-    out.staleness = compute_staleness(&out);
-    if verify_schedule(&out).is_err() {
+    if verify_timetable(&out).is_err() {
         let why = "solution did not verify after rounding; list schedule kept";
         return Ok((Reordered::NoBetter(why.into()), clock));
     }
     let order = if free_order { "order and starts" } else { "starts (list order kept)" };
-    let (most, total) = staleness_summary(&out.staleness);
+    let (most, total) = staleness_summary(&compute_staleness(&out));
     let total_before = staleness_summary(&before).1;
     let capped = cap.is_none_or(|c| most <= c);
     let result = if total < total_before && capped {
