@@ -110,6 +110,25 @@ fn phase_two_respects_a_staleness_cap() {
     }
 }
 
+/// Phase 2 models every rule the verifier checks — updated weights reach a reader on
+/// another processor only when their transfer arrives — so the solution it rounds always
+/// verifies (at fixed integers its constraints are difference constraints with integer
+/// bounds). On mlp-digits/sa128-ws/P=2 the update `U2` feeds `F2` across the link; the
+/// model once left that transfer out and its solution was thrown away.
+#[test]
+fn phase_two_solutions_verify_and_count_weight_transfers() {
+    for (model, hw, p) in [
+        ("models/mlp-digits.yaml", "models/hw/sa128-ws.yaml", 2),
+        ("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 2),
+        ("models/mlp-fmnist.yaml", "models/hw/sa32-ws.yaml", 2),
+    ] {
+        let s = ilp(&specs_for(model, hw, p), 60.0);
+        let note = s.solver.note.clone().unwrap_or_default();
+        assert!(!note.contains("did not verify"), "{model} {hw} P={p}: {note}");
+        assert!(!note.contains("no solution"), "{model} {hw} P={p}: {note}");
+    }
+}
+
 #[test]
 fn paper_metric_divides_by_operand_and_tensor_traffic() {
     let specs = specs_for("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 4);

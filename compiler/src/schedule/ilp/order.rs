@@ -8,8 +8,12 @@
 //! past II). With few items every pair gets its `y` (the order is free); with many, the
 //! list schedule's cyclic order is kept: consecutive items only, with `y` fixed to 1 at
 //! the one wrap-around. The list schedule is always a feasible warm start. Dependences are
-//! `σ_v ≥ σ_u + len_u` through the transfers; staleness `s_l ∈ ℕ` satisfies
-//! `II·(s_l + 1) ≥ σ(U_l) + len(U_l) − σ(F_l)` for every chunk pair. The objective is
+//! `σ_v ≥ σ_u + len_u` through the transfers, and every transfer (updated weights too)
+//! starts after its producing chunk ends; staleness `s_l ∈ ℕ` satisfies
+//! `II·(s_l + 1) ≥ ready − σ(F_l)` for every chunk pair, `ready` the end of the `U_l`
+//! chunk, or on another processor the arrival of the transfer carrying its weights
+//! (`spikepipe_ir::weights_ready`). At fixed integers these are difference constraints
+//! with integer bounds, so the solution's starts are whole cycles. The objective is
 //! `Σ s_l + Σ s'_l` plus a tie-break under one unit that starts items early. An optional
 //! cap bounds every `s_l` (the per-layer staleness limit); if no order at this period
 //! meets it, the list schedule is kept and the caller raises the period.
@@ -107,6 +111,13 @@ pub fn reorder(
     }
 
     let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+    // Every transfer (partial results and updated weights alike) leaves after the chunk
+    // that produces it ends.
+    for tr in &s.transfers {
+        let u = index[s.edges[tr.edge].from.as_str()];
+        let (iu, it) = (chunk_item[&(u, tr.from_chunk)], transfer_item[&(tr.edge, tr.from_chunk, tr.dst)]);
+        m.add((sigma(iu) + items[iu].len as f64 - sigma(it)).leq(0.0));
+    }
     for (ei, e) in s.edges.iter().enumerate().filter(|(_, e)| e.kind == EdgeKind::Data) {
         let (u, v) = (index[e.from.as_str()], index[e.to.as_str()]);
         for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
@@ -138,10 +149,28 @@ pub fn reorder(
             let most = cap.map_or(kmax + 2, |c| c.min(kmax as u64 + 2) as i32);
             let st = m.var(Domain::Integer(0, most));
             m.warm(st, current as f64);
+            // As `spikepipe_ir::weights_ready`: on a reader processor other than the update
+            // chunk's, the weights are there when the feedback transfer carrying them
+            // arrives; on the same processor, when the chunk ends.
+            let feedback = s.edges.iter().position(|e| {
+                e.kind == EdgeKind::WeightFeedback && e.from == s.tasks[u].id && e.to == s.tasks[reader].id
+            });
+            let chunks = &s.tasks[reader].chunks;
+            let mut procs: Vec<u32> = chunks.iter().map(|c| c.processor).collect();
+            procs.sort_unstable();
+            procs.dedup();
             for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
-                for ri in 0..s.tasks[reader].chunks.len() {
-                    let (iu, ir) = (chunk_item[&(u, ui)], chunk_item[&(reader, ri)]);
-                    m.add((sigma(iu) + cu.cycles as f64 - sigma(ir) - ii * st - ii).leq(0.0));
+                for &q in &procs {
+                    let carried = feedback.and_then(|e| transfer_item.get(&(e, ui, q)));
+                    let arrival = match carried {
+                        Some(&it) if q != cu.processor => it,
+                        _ => chunk_item[&(u, ui)],
+                    };
+                    for ri in 0..chunks.len() {
+                        let ir = chunk_item[&(reader, ri)];
+                        let ready = sigma(arrival) + items[arrival].len as f64;
+                        m.add((ready - sigma(ir) - ii * st - ii).leq(0.0));
+                    }
                 }
             }
             objective += st;
@@ -178,7 +207,8 @@ pub fn reorder(
     for tr in out.transfers.iter_mut() {
         tr.start = start_of(transfer_item[&(tr.edge, tr.from_chunk, tr.dst)]);
     }
-    if verify_timetable(&out).is_err() {
+    if let Err(v) = verify_timetable(&out) {
+        super::assign::trace(format_args!("phase 2: rounded solution fails: {v}"));
         let why = "solution did not verify after rounding; list schedule kept";
         return Ok((Reordered::NoBetter(why.into()), clock));
     }
