@@ -1,7 +1,7 @@
 //! Pass 1: read the model and hardware YAML, check every field, and infer shapes.
 //!
 //! serde rejects unknown fields, wrong types and missing fields (with serde_yaml's line
-//! and column); [`check_model`] and [`check_hardware`] reject values that parse but make no
+//! and column); [`crate::infer_network`] (the model) and [`check_hardware`] reject values that parse but make no
 //! sense, and [`crate::locate`] finds their line in the text.
 
 use std::path::{Path, PathBuf};

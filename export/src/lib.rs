@@ -4,7 +4,7 @@
 //! verbatim), the bundled digits data, and one generated `config.json` holding the
 //! network, the training settings, the schedule's per-layer staleness and, for
 //! stage-granular schedules, the pipeline stages `distributed.py` places on ranks
-//! ([`stages`]). The Python side reads everything model-specific from `config.json`, so
+//! ([`stages()`]). The Python side reads everything model-specific from `config.json`, so
 //! the sources stay plain files that can be read, linted and tested on their own.
 
 pub mod stages;

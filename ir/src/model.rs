@@ -306,10 +306,10 @@ pub enum Optimizer {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
-    /// Softmax cross-entropy of the output spike counts Σ_t s[t].
+    /// Softmax cross-entropy of the output spike counts `Σ_t s[t]`.
     #[default]
     SpikeCountCe,
-    /// Softmax cross-entropy of the summed membrane potential Σ_t v[t].
+    /// Softmax cross-entropy of the summed membrane potential `Σ_t v[t]`.
     MembraneCe,
 }
 

@@ -39,7 +39,7 @@ impl Site for Chunk {
     }
 }
 
-/// A chunk placed but not timed (for callers that hold no [`Schedule`]).
+/// A chunk placed but not timed (for callers that hold no [`crate::Timetable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlacedSite {
     /// Processor.

@@ -1,13 +1,13 @@
 //! `ilp`: the optimization-based scheduler (DESIGN §6), on microlp (HiGHS optional).
 //!
-//! 1. [`assign`]: assignment + splitting minimising the period, as a search over II
+//! 1. `assign`: assignment + splitting minimising the period, as a search over II
 //!    below the heuristic's period (the heuristic's placement is the incumbent, never a
 //!    warm start, so it may use cuts the model cannot express). Whichever placement has
 //!    the lower exact period (every directed link counted) is kept, so the ILP is never
 //!    worse than the heuristic. If the solver finds nothing (out of budget, numerical
 //!    failure) the heuristic's schedule is the fallback and the file says `fallback`.
 //! 2. The placement is timed by modulo list scheduling.
-//! 3. [`order`]: at that period, start times and per-resource order minimising total
+//! 3. `order` ([`reorder`]): at that period, start times and per-resource order minimising total
 //!    staleness (optionally with every layer's staleness capped); kept only if it lowers
 //!    staleness.
 //!
