@@ -168,10 +168,7 @@ pub fn buffers(s: &impl AsTimetable, opts: MemoryOptions) -> Vec<Buffer> {
         // Producer side: groups of producing chunks that share one buffer on a processor.
         let groups: Vec<(u32, Vec<usize>, u64)> =
             if u.chunks.first().is_some_and(|c| c.range.dim == SplitDim::K) {
-                let mut procs: Vec<u32> = u.chunks.iter().map(|c| c.processor).collect();
-                procs.sort_unstable();
-                procs.dedup();
-                procs
+                u.processors()
                     .into_iter()
                     .map(|q| {
                         let members = (0..u.chunks.len()).filter(|&c| u.chunks[c].processor == q).collect();
@@ -244,7 +241,7 @@ fn stash_buffers(s: &Timetable<'_>, reader: TaskKind) -> Vec<Buffer> {
         };
         let g = &s.tasks[gi];
         let full = weight_bytes(s, &s.tasks[ui]);
-        for q in processors_of(g) {
+        for q in g.processors() {
             let need = scale_bytes(full, feedback_share(s, ui, gi, q));
             out.push(Buffer {
                 processor: q,
@@ -262,13 +259,6 @@ fn stash_buffers(s: &Timetable<'_>, reader: TaskKind) -> Vec<Buffer> {
     out
 }
 
-fn processors_of(t: &ScheduledTask) -> Vec<u32> {
-    let mut v: Vec<u32> = t.chunks.iter().map(|c| c.processor).collect();
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
 /// Bytes of a layer's weights: one per parameter `U_l` updates, at weight width.
 fn weight_bytes(s: &Timetable<'_>, update: &ScheduledTask) -> u64 {
     let params = match update.work {
@@ -282,8 +272,8 @@ fn weight_bytes(s: &Timetable<'_>, update: &ScheduledTask) -> u64 {
 /// says whether a split reader needs only its slice).
 fn feedback_share(s: &Timetable<'_>, update: usize, reader: usize, q: u32) -> Share {
     let (u, v) = (&s.tasks[update], &s.tasks[reader]);
-    match s.edges.iter().find(|e| e.kind == EdgeKind::WeightFeedback && e.from == u.id && e.to == v.id) {
-        Some(e) => consumer_share(e, v, q, |_| true),
+    match s.feedback_edge(u, v) {
+        Some(e) => consumer_share(&s.edges[e], v, q, |_| true),
         None => Share::ALL,
     }
 }

@@ -133,6 +133,16 @@ pub struct ScheduledTask {
     pub chunks: Vec<Chunk>,
 }
 
+impl ScheduledTask {
+    /// The distinct processors holding its chunks, in increasing order.
+    pub fn processors(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.chunks.iter().map(|c| c.processor).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
 /// A piece of a task placed on one processor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -370,10 +380,7 @@ pub fn partials(u: &ScheduledTask) -> u64 {
     if u.chunks.first().is_none_or(|c| c.range.dim != SplitDim::K) {
         return 1;
     }
-    let mut procs: Vec<u32> = u.chunks.iter().map(|c| c.processor).collect();
-    procs.sort_unstable();
-    procs.dedup();
-    procs.len() as u64
+    u.processors().len() as u64
 }
 
 /// Elements of a chunk of element-wise work (its range, or the whole task).

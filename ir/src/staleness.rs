@@ -3,7 +3,7 @@
 //! the verifier checks the file against it, and the simulator reports it, so no copy
 //! of the rule can drift.
 
-use crate::{AsTimetable, EdgeKind, LayerStaleness, ScheduledTask, TaskKind, Timetable};
+use crate::{AsTimetable, LayerStaleness, ScheduledTask, TaskKind, Timetable};
 
 /// Staleness of every layer recomputed from the chunk starts (DESIGN §6).
 pub fn compute_staleness(s: &impl AsTimetable) -> Vec<LayerStaleness> {
@@ -58,9 +58,7 @@ pub fn weights_ready(
     update: &ScheduledTask,
     reader: &ScheduledTask,
 ) -> u64 {
-    let mut readers: Vec<u32> = reader.chunks.iter().map(|c| c.processor).collect();
-    readers.sort_unstable();
-    readers.dedup();
+    let readers = reader.processors();
     let mut ready = 0;
     for (ci, cu) in update.chunks.iter().enumerate() {
         for &q in &readers {
@@ -82,11 +80,7 @@ pub fn staleness_between(
     update: &ScheduledTask,
     reader: &ScheduledTask,
 ) -> u64 {
-    let edge = s
-        .edges
-        .iter()
-        .position(|e| e.kind == EdgeKind::WeightFeedback && e.from == update.id && e.to == reader.id);
-    let end = weights_ready(arrivals, edge, update, reader) as i128;
+    let end = weights_ready(arrivals, s.feedback_edge(update, reader), update, reader) as i128;
     let start = reader.chunks.iter().map(|c| c.start).min().unwrap_or(0) as i128;
     let ii = s.period_cycles.max(1) as i128;
     let diff = end - start;

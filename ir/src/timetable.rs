@@ -16,7 +16,7 @@
 //! assert_eq!(compute_staleness(&t), compute_staleness(&s));
 //! ```
 
-use crate::{HardwareSpec, Optimizer, Schedule, ScheduleEdge, ScheduledTask, Transfer};
+use crate::{EdgeKind, HardwareSpec, Optimizer, Schedule, ScheduleEdge, ScheduledTask, Transfer};
 
 /// Borrowed view of a timed placement.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,13 @@ impl<'a> Timetable<'a> {
     /// Number of processors P.
     pub fn processors(&self) -> u32 {
         self.hardware.processors as u32
+    }
+
+    /// Index of the weight-feedback edge carrying `update`'s weights to `reader`.
+    pub fn feedback_edge(&self, update: &ScheduledTask, reader: &ScheduledTask) -> Option<usize> {
+        self.edges
+            .iter()
+            .position(|e| e.kind == EdgeKind::WeightFeedback && e.from == update.id && e.to == reader.id)
     }
 }
 

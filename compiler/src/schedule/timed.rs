@@ -56,13 +56,6 @@ pub struct Timed {
     pub transfers: Vec<Transfer>,
 }
 
-impl Timed {
-    /// The task with this id.
-    pub fn task(&self, id: &str) -> Option<&ScheduledTask> {
-        self.tasks.iter().find(|t| t.id == id)
-    }
-}
-
 impl AsTimetable for Timed {
     fn timetable(&self) -> Timetable<'_> {
         Timetable {

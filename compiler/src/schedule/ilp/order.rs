@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use good_lp::{Expression, Variable};
 use spikepipe_ir::{
-    compute_staleness, samples_overlap, staleness_summary, verify_timetable, EdgeKind, TaskKind,
+    compute_staleness, samples_overlap, staleness_summary, verify_timetable, AsTimetable, EdgeKind, TaskKind,
 };
 
 use super::solve::{Budget, Domain, Model, Solved, Stop};
@@ -129,7 +129,7 @@ pub fn reorder(
                 if cu.processor == cv.processor {
                     m.add((sigma(iu) + cu.cycles as f64 - sigma(iv)).leq(0.0));
                 } else if let Some(&it) = transfer_item.get(&(ei, ui, cv.processor)) {
-                    m.add((sigma(iu) + cu.cycles as f64 - sigma(it)).leq(0.0));
+                    // (It leaves after `cu` ends: the loop over transfers above.)
                     m.add((sigma(it) + items[it].len as f64 - sigma(iv)).leq(0.0));
                 }
             }
@@ -152,24 +152,19 @@ pub fn reorder(
             // As `spikepipe_ir::weights_ready`: on a reader processor other than the update
             // chunk's, the weights are there when the feedback transfer carrying them
             // arrives; on the same processor, when the chunk ends.
-            let feedback = s.edges.iter().position(|e| {
-                e.kind == EdgeKind::WeightFeedback && e.from == s.tasks[u].id && e.to == s.tasks[reader].id
-            });
+            let feedback = s.timetable().feedback_edge(&s.tasks[u], &s.tasks[reader]);
             let chunks = &s.tasks[reader].chunks;
-            let mut procs: Vec<u32> = chunks.iter().map(|c| c.processor).collect();
-            procs.sort_unstable();
-            procs.dedup();
             for (ui, cu) in s.tasks[u].chunks.iter().enumerate() {
-                for &q in &procs {
+                for q in s.tasks[reader].processors() {
                     let carried = feedback.and_then(|e| transfer_item.get(&(e, ui, q)));
                     let arrival = match carried {
                         Some(&it) if q != cu.processor => it,
                         _ => chunk_item[&(u, ui)],
                     };
+                    let ready = sigma(arrival) + items[arrival].len as f64;
                     for ri in 0..chunks.len() {
                         let ir = chunk_item[&(reader, ri)];
-                        let ready = sigma(arrival) + items[arrival].len as f64;
-                        m.add((ready - sigma(ir) - ii * st - ii).leq(0.0));
+                        m.add((ready.clone() - sigma(ir) - ii * st - ii).leq(0.0));
                     }
                 }
             }
