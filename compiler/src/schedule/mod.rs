@@ -16,6 +16,7 @@ pub mod heuristic;
 pub mod ilp;
 pub mod layerwise;
 pub mod pipedream;
+pub mod refine;
 pub mod split;
 pub mod stages;
 pub mod timed;

@@ -1,0 +1,149 @@
+//! Refinement under the staleness cap: chunk moves scored by the *capped* period.
+//!
+//! Every candidate of [`super::candidates`] is placed for its own objective (the
+//! fine-grained one for the shortest uncapped period, the stage plans for PipeDream's)
+//! and only then timed under the cap, which raises the period until one iteration spans
+//! few enough periods. A placement built for the cap can do better: moving a chunk onto
+//! the processor that runs its producer or consumer removes a hop from an iteration's
+//! critical path, so the cap holds at a shorter period. [`refine`] searches exactly
+//! that: single-chunk moves to another processor, each timed the way the candidate
+//! would be ([`super::candidates::timed`]), kept when it lowers (period, largest
+//! staleness, summed staleness, bytes between processors). Moves that cannot shorten
+//! the period (the busiest processor or link would be busier than the current period)
+//! and do not keep it are skipped before timing. The scan order is fixed and the budget
+//! counts chunk visits, not seconds, so the result is deterministic.
+//!
+//! ```
+//! use spikepipe_compiler::schedule::{candidates, refine, Problem};
+//! use spikepipe_compiler::{cost::Systolic, load_specs, lower_and_cost};
+//! use spikepipe_ir::{staleness_of, verify_timetable};
+//! let specs = load_specs("../models/mlp-digits.yaml".as_ref(), Some("../models/hw/sa32-ws.yaml".as_ref()), Some(4)).unwrap();
+//! let graph = lower_and_cost(&specs);
+//! let cost = Systolic::new(&specs.hardware);
+//! let p = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
+//! let solver = spikepipe_compiler::schedule::Outcome::feasible(spikepipe_compiler::schedule::Placement { chunks: vec![] }, "doc").solver;
+//! let all = candidates::all(&p, "doc", &solver, Some(1)).unwrap();
+//! let best = candidates::best(all, Some(1)).unwrap();
+//! let refined = refine::refine(&p, &best, Some(1), refine::WORK);
+//! assert!(verify_timetable(&refined.schedule).is_ok());
+//! assert!(staleness_of(&refined.schedule).0 <= 1);
+//! assert!(refined.schedule.period_cycles <= best.schedule.period_cycles);
+//! ```
+
+use spikepipe_ir::{staleness_of, verify_timetable};
+
+use super::candidates::{timed, Candidate};
+use super::timed::draft;
+use super::{timing, Placement, Problem};
+
+/// What one refinement may spend, in chunk visits: a tried change costs one visit per
+/// chunk (drafting it and summing the loads), a timing [`TIMING_VISITS`] per chunk (the
+/// capped timing's bisection runs a dozen list schedules). About 400 timings of a
+/// 50-chunk placement, under a second here; large models get proportionally fewer.
+pub const WORK: u64 = 600_000;
+
+/// Chunk visits charged per chunk for one capped timing.
+const TIMING_VISITS: u64 = 30;
+
+/// What a refinement step must lower: (misses the cap, period, largest staleness,
+/// summed staleness, bytes between processors).
+pub fn key(c: &Candidate, cap: Option<u64>) -> (bool, u64, u64, u64, u64) {
+    let (max, total) = staleness_of(&c.schedule);
+    let bytes = c.schedule.transfers.iter().map(|t| t.bytes).sum();
+    (cap.is_some_and(|cap| max > cap), c.schedule.period_cycles, max, total, bytes)
+}
+
+/// The start improved by single-chunk moves until no move helps or `work` chunk visits
+/// (see [`WORK`]) are spent. Synchronous candidates timed by their own rule (GPipe's micro-batches)
+/// are returned unchanged.
+pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Candidate {
+    if start.schedule.micro_batches.is_some() {
+        return start.clone();
+    }
+    let mut search = Search {
+        p,
+        cap,
+        work,
+        spent: 0,
+        chunks: start.schedule.tasks.iter().map(|t| t.chunks.len() as u64).sum::<u64>().max(1),
+        key: key(start, cap),
+        best: start.clone(),
+        placement: Placement::of_timed(&start.schedule),
+    };
+    let sites: Vec<(usize, usize)> = search
+        .placement
+        .chunks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, cs)| (0..cs.len()).map(move |j| (t, j)))
+        .collect();
+    let mut improved = true;
+    while improved && search.spent < search.work {
+        improved = false;
+        // Moves: one chunk to another processor.
+        for &(t, j) in &sites {
+            let from = search.placement.chunks[t][j].processor;
+            for q in (0..p.processors()).filter(|&q| q != from) {
+                improved |= search.try_change(&[((t, j), q)]);
+                if search.placement.chunks[t][j].processor != from {
+                    break;
+                }
+            }
+        }
+        // Swaps: two chunks on different processors trade places (keeps loads close).
+        for (a, &(t, j)) in sites.iter().enumerate() {
+            for &(u, k) in &sites[a + 1..] {
+                let (pa, pb) =
+                    (search.placement.chunks[t][j].processor, search.placement.chunks[u][k].processor);
+                if pa != pb {
+                    improved |= search.try_change(&[((t, j), pb), ((u, k), pa)]);
+                }
+            }
+        }
+    }
+    search.best
+}
+
+/// The state of one refinement.
+struct Search<'a, 'p> {
+    p: &'a Problem<'p>,
+    cap: Option<u64>,
+    work: u64,
+    spent: u64,
+    chunks: u64,
+    key: (bool, u64, u64, u64, u64),
+    best: Candidate,
+    placement: Placement,
+}
+
+impl Search<'_, '_> {
+    /// Applies `changes` (chunk → processor); keeps them if the timed result is better,
+    /// else undoes them. Returns whether they were kept.
+    fn try_change(&mut self, changes: &[((usize, usize), u32)]) -> bool {
+        if self.spent >= self.work {
+            return false;
+        }
+        self.spent += self.chunks;
+        let old: Vec<u32> =
+            changes.iter().map(|&((t, j), _)| self.placement.chunks[t][j].processor).collect();
+        for &((t, j), q) in changes {
+            self.placement.chunks[t][j].processor = q;
+        }
+        let (method, solver) = (&self.best.schedule.method, &self.best.schedule.solver);
+        let floor = timing::min_period(&draft(self.p, &self.placement, method, solver.clone()), self.p.cost);
+        if floor <= self.key.1 {
+            self.spent += TIMING_VISITS * self.chunks;
+            let schedule = timed(self.p, &self.placement, method, solver.clone(), self.cap);
+            let cand = Candidate { what: self.best.what.clone(), schedule };
+            let k = key(&cand, self.cap);
+            if k < self.key && verify_timetable(&cand.schedule).is_ok() {
+                (self.best, self.key) = (cand, k);
+                return true;
+            }
+        }
+        for (&((t, j), _), &q) in changes.iter().zip(&old) {
+            self.placement.chunks[t][j].processor = q;
+        }
+        false
+    }
+}
