@@ -167,8 +167,8 @@ fn refinement_shortens_capped_and_uncapped_schedules() {
         let best =
             candidates::best(candidates::all(&problem, "test", &solver, cap).expect("candidates"), cap)
                 .expect("a candidate");
-        let refined = refine::refine(&problem, &best, cap, refine::WORK);
-        let again = refine::refine(&problem, &best, cap, refine::WORK);
+        let refined = refine::refine(&problem, &best, cap, refine::WORK).expect("an improving move");
+        let again = refine::refine(&problem, &best, cap, refine::WORK).expect("an improving move");
         assert_eq!(refined.schedule, again.schedule, "{hw} P={p}: deterministic");
         assert!(verify_timetable(&refined.schedule).is_ok(), "{hw} P={p}");
         assert!(cap.is_none_or(|c| staleness_of(&refined.schedule).0 <= c), "{hw} P={p}: keeps the cap");

@@ -153,11 +153,10 @@ fn ilp_or_better(
             let r = refine::refine(problem, &c, cap, work);
             (c, r)
         })
-        .min_by_key(|(_, r)| refine::key(r, cap))
+        .min_by_key(|(c, r)| refine::key(r.as_ref().unwrap_or(c), cap))
         .expect("the ILP's own placement is a finalist");
-    let improved = staleness_of(&refined.schedule) != staleness_of(&winner.schedule)
-        || refined.schedule.period_cycles != winner.schedule.period_cycles;
-    let mut s = refined.schedule;
+    let improved = refined.is_some();
+    let mut s = refined.unwrap_or_else(|| winner.clone()).schedule;
     let mut notes = Vec::new();
     if winner.what != "ilp" {
         if s.solver.status == SolverStatus::Optimal {

@@ -82,7 +82,11 @@ pub fn timed(
     solver: SolverInfo,
     cap: Option<u64>,
 ) -> Timed {
-    let mut s = draft(p, placement, method, solver);
+    time_draft(p, draft(p, placement, method, solver), cap)
+}
+
+/// Times a drafted placement ([`draft`]) under an optional staleness cap.
+pub fn time_draft(p: &Problem, mut s: Timed, cap: Option<u64>) -> Timed {
     match cap {
         Some(c) => {
             timing::time_modulo_capped(&mut s, p.cost, c);

@@ -13,7 +13,7 @@
 //! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
 
 use petgraph::graph::NodeIndex;
-use spikepipe_ir::{edge_transfers, staleness_of, ChunkRange, PlacedSite, Side, SplitDim};
+use spikepipe_ir::{edge_transfers, ChunkRange, PlacedSite, Side, SplitDim};
 
 use super::pipedream::plain_placement;
 use super::split::{chunk_cycles, chunk_samples, even_ranges_along, split_dim, whole};
@@ -300,15 +300,10 @@ impl Scheduler for Heuristic {
             method: "heuristic".into(),
             message: "no candidate".into(),
         })?;
-        let refined = super::refine::refine(p, &best, cap, super::refine::WORK);
-        let what = if refined.schedule.period_cycles < best.schedule.period_cycles
-            || staleness_of(&refined.schedule) < staleness_of(&best.schedule)
-        {
-            format!("{}, refined by chunk moves", best.what)
-        } else {
-            best.what
+        let (mut s, what) = match super::refine::refine(p, &best, cap, super::refine::WORK) {
+            Some(refined) => (refined.schedule, format!("{}, refined by chunk moves", best.what)),
+            None => (best.schedule, best.what),
         };
-        let mut s = refined.schedule;
         s.solver.note = Some(format!("{what} (best of {count} candidates)"));
         let placement = Placement::of_timed(&s);
         Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s) })

@@ -6,8 +6,9 @@
 //! few enough periods. A placement built for the cap can do better: moving a chunk onto
 //! the processor that runs its producer or consumer removes a hop from an iteration's
 //! critical path, so the cap holds at a shorter period. [`refine`] searches exactly
-//! that: single-chunk moves to another processor, each timed the way the candidate
-//! would be ([`super::candidates::timed`]), kept when it lowers (period, largest
+//! that: single-chunk moves to another processor and swaps of two chunks on different
+//! processors, each timed the way the candidate would be
+//! ([`super::candidates::time_draft`]), kept when it lowers (period, largest
 //! staleness, summed staleness, bytes between processors). Moves that cannot shorten
 //! the period (the busiest processor or link would be busier than the current period)
 //! and do not keep it are skipped before timing. The scan order is fixed and the budget
@@ -24,7 +25,8 @@
 //! let solver = spikepipe_compiler::schedule::Outcome::feasible(spikepipe_compiler::schedule::Placement { chunks: vec![] }, "doc").solver;
 //! let all = candidates::all(&p, "doc", &solver, Some(1)).unwrap();
 //! let best = candidates::best(all, Some(1)).unwrap();
-//! let refined = refine::refine(&p, &best, Some(1), refine::WORK);
+//! // `None`: no move or swap improved the winner.
+//! let refined = refine::refine(&p, &best, Some(1), refine::WORK).unwrap_or(best.clone());
 //! assert!(verify_timetable(&refined.schedule).is_ok());
 //! assert!(staleness_of(&refined.schedule).0 <= 1);
 //! assert!(refined.schedule.period_cycles <= best.schedule.period_cycles);
@@ -32,7 +34,7 @@
 
 use spikepipe_ir::{staleness_of, verify_timetable};
 
-use super::candidates::{timed, Candidate};
+use super::candidates::{time_draft, Candidate};
 use super::timed::draft;
 use super::{timing, Placement, Problem};
 
@@ -53,12 +55,12 @@ pub fn key(c: &Candidate, cap: Option<u64>) -> (bool, u64, u64, u64, u64) {
     (cap.is_some_and(|cap| max > cap), c.schedule.period_cycles, max, total, bytes)
 }
 
-/// The start improved by single-chunk moves until no move helps or `work` chunk visits
-/// (see [`WORK`]) are spent. Synchronous candidates timed by their own rule (GPipe's micro-batches)
-/// are returned unchanged.
-pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Candidate {
+/// The start improved by chunk moves and swaps until none helps or `work` chunk visits
+/// (see [`WORK`]) are spent; `None` if nothing improved it. Synchronous candidates timed
+/// by their own rule (GPipe's micro-batches) are never changed.
+pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Option<Candidate> {
     if start.schedule.micro_batches.is_some() {
-        return start.clone();
+        return None;
     }
     let mut search = Search {
         p,
@@ -77,15 +79,15 @@ pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Ca
         .enumerate()
         .flat_map(|(t, cs)| (0..cs.len()).map(move |j| (t, j)))
         .collect();
-    let mut improved = true;
+    let (mut improved, mut any) = (true, false);
     while improved && search.spent < search.work {
         improved = false;
         // Moves: one chunk to another processor.
         for &(t, j) in &sites {
             let from = search.placement.chunks[t][j].processor;
             for q in (0..p.processors()).filter(|&q| q != from) {
-                improved |= search.try_change(&[((t, j), q)]);
-                if search.placement.chunks[t][j].processor != from {
+                if search.try_change(&[((t, j), q)]) {
+                    improved = true;
                     break;
                 }
             }
@@ -100,8 +102,9 @@ pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Ca
                 }
             }
         }
+        any |= improved;
     }
-    search.best
+    any.then_some(search.best)
 }
 
 /// The state of one refinement.
@@ -130,10 +133,10 @@ impl Search<'_, '_> {
             self.placement.chunks[t][j].processor = q;
         }
         let (method, solver) = (&self.best.schedule.method, &self.best.schedule.solver);
-        let floor = timing::min_period(&draft(self.p, &self.placement, method, solver.clone()), self.p.cost);
-        if floor <= self.key.1 {
+        let drafted = draft(self.p, &self.placement, method, solver.clone());
+        if timing::min_period(&drafted, self.p.cost) <= self.key.1 {
             self.spent += TIMING_VISITS * self.chunks;
-            let schedule = timed(self.p, &self.placement, method, solver.clone(), self.cap);
+            let schedule = time_draft(self.p, drafted, self.cap);
             let cand = Candidate { what: self.best.what.clone(), schedule };
             let k = key(&cand, self.cap);
             if k < self.key && verify_timetable(&cand.schedule).is_ok() {
