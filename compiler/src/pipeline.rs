@@ -7,7 +7,7 @@ use spikepipe_ir::{staleness_of, Schedule, SolverStatus, TaskGraph};
 use crate::cost::{annotate, Systolic};
 use crate::emit;
 use crate::schedule::timed::Timed;
-use crate::schedule::{candidates, refine, scheduler, Method, Problem};
+use crate::schedule::{candidates, cyclic, refine, scheduler, Method, Problem};
 use crate::{ScheduleError, Specs};
 
 /// Options of one compilation.
@@ -188,6 +188,17 @@ fn ilp_or_better(
             staleness_of(&winner.schedule),
             staleness_of(&s)
         ));
+    }
+    if let Some(r) = cyclic::reorder(&s, problem.cost, cyclic::WORK.saturating_mul(effort.max(1))) {
+        let (before, after) = (staleness_of(&s), staleness_of(&r));
+        notes.push(if before == after {
+            format!(
+                "reordered within the period: staleness (largest, summed) {before:?} kept, iteration shorter"
+            )
+        } else {
+            format!("reordered within the period: staleness (largest, summed) {before:?} → {after:?}")
+        });
+        s = r;
     }
     for what in notes {
         s.solver.note = join_notes(s.solver.note.take(), what);

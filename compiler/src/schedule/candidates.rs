@@ -20,6 +20,7 @@ use super::gpipe::Gpipe;
 use super::heuristic::{best_plan, placement_of};
 use super::pipedream::{plain_placement, replicated_plans};
 use super::timed::{draft, Timed};
+use super::timing::Packing;
 use super::{stages, timing, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
@@ -86,12 +87,17 @@ pub fn timed(
 }
 
 /// Times a drafted placement ([`draft`]) under an optional staleness cap.
-pub fn time_draft(p: &Problem, mut s: Timed, cap: Option<u64>) -> Timed {
+pub fn time_draft(p: &Problem, s: Timed, cap: Option<u64>) -> Timed {
+    time_draft_with(p, s, cap, Packing::Any)
+}
+
+/// [`time_draft`] with the given packing.
+pub fn time_draft_with(p: &Problem, mut s: Timed, cap: Option<u64>, packing: Packing) -> Timed {
     match cap {
         Some(c) => {
-            timing::time_modulo_capped(&mut s, p.cost, c);
+            timing::time_modulo_capped_with(&mut s, p.cost, c, packing);
         }
-        None => timing::time_modulo(&mut s, p.cost),
+        None => timing::time_modulo_with(&mut s, p.cost, packing),
     }
     s
 }

@@ -300,10 +300,15 @@ impl Scheduler for Heuristic {
             method: "heuristic".into(),
             message: "no candidate".into(),
         })?;
-        let (mut s, what) = match super::refine::refine(p, &best, cap, super::refine::WORK) {
+        let (s, what) = match super::refine::refine(p, &best, cap, super::refine::WORK) {
             Some(refined) => (refined.schedule, format!("{}, refined by chunk moves", best.what)),
             None => (best.schedule, best.what),
         };
+        let (s, what) = match super::cyclic::reorder(&s, p.cost, super::cyclic::WORK) {
+            Some(r) => (r, format!("{what}, reordered within the period")),
+            None => (s, what),
+        };
+        let mut s = s;
         s.solver.note = Some(format!("{what} (best of {count} candidates)"));
         let placement = Placement::of_timed(&s);
         Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s) })

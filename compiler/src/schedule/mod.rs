@@ -10,6 +10,7 @@
 //! their hybrids) the fastest that keeps a staleness cap.
 
 pub mod candidates;
+pub mod cyclic;
 pub mod data_parallel;
 pub mod gpipe;
 pub mod heuristic;
@@ -17,6 +18,7 @@ pub mod ilp;
 pub mod layerwise;
 pub mod pipedream;
 pub mod refine;
+pub mod reservations;
 pub mod split;
 pub mod stages;
 pub mod timed;

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use spikepipe_ir::{required_transfers, samples_overlap, staleness_of, EdgeKind, Transfer};
 
+use super::reservations::Reservations;
 use super::timed::Timed;
 
 use crate::cost::traffic::LinkLoads;
@@ -132,8 +133,29 @@ pub fn min_period(s: &Timed, cost: &dyn CostModel) -> u64 {
 
 #[derive(Clone)]
 enum Mode {
-    Modulo { ii: u64, procs: Vec<Cursor>, links: BTreeMap<(u32, u32), Cursor> },
-    Flat { procs: Vec<Timeline>, links: BTreeMap<(u32, u32), Timeline> },
+    Modulo {
+        ii: u64,
+        procs: Vec<Cursor>,
+        links: BTreeMap<(u32, u32), Cursor>,
+    },
+    Flat {
+        procs: Vec<Timeline>,
+        links: BTreeMap<(u32, u32), Timeline>,
+    },
+    /// Every chunk at a given offset modulo II (`offsets[task][chunk]`), in the first
+    /// period it is ready for; links packed as in `Modulo`. Records each chunk's ready time.
+    Fixed {
+        ii: u64,
+        offsets: Vec<Vec<u64>>,
+        ready: Vec<Vec<u64>>,
+        links: BTreeMap<(u32, u32), Reservations>,
+    },
+    /// Processors and links as reservation tables (earliest free fit).
+    Fit {
+        ii: u64,
+        procs: Vec<Reservations>,
+        links: BTreeMap<(u32, u32), Reservations>,
+    },
 }
 
 impl Mode {
@@ -150,17 +172,36 @@ impl Mode {
                 procs: procs.clone(),
                 links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
             },
+            Mode::Fit { ii, procs, links } => Mode::Fit {
+                ii: *ii,
+                procs: procs.clone(),
+                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
+            },
+            Mode::Fixed { ii, offsets, ready, links } => Mode::Fixed {
+                ii: *ii,
+                offsets: offsets.clone(),
+                ready: ready.clone(),
+                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
+            },
         }
     }
-    fn chunk(&mut self, proc: u32, ready: u64, len: u64) -> u64 {
+    fn chunk(&mut self, (v, vi): (usize, usize), proc: u32, ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, procs, .. } => procs[proc as usize].place(*ii, ready, len),
             Mode::Flat { procs, .. } => procs[proc as usize].place(ready, len),
+            Mode::Fit { procs, .. } => procs[proc as usize].place(ready, len),
+            Mode::Fixed { ii, offsets, ready: readies, .. } => {
+                readies[v][vi] = ready;
+                ready + (offsets[v][vi] % *ii + *ii - ready % *ii) % *ii
+            }
         }
     }
     fn link(&mut self, link: (u32, u32), ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, links, .. } => links.entry(link).or_default().place(*ii, ready, len),
+            Mode::Fixed { ii, links, .. } | Mode::Fit { ii, links, .. } => {
+                links.entry(link).or_insert_with(|| Reservations::new(*ii, &[])).place(ready, len)
+            }
             Mode::Flat { links, .. } => links.entry(link).or_default().place(ready, len),
         }
     }
@@ -175,9 +216,19 @@ enum Pick {
     EarliestStart,
 }
 
+/// How the list scheduler may pack each resource's work within the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packing {
+    /// One contiguous run per resource and period only.
+    Contiguous,
+    /// Contiguous runs or earliest free fit ([`Reservations`]), whichever is fresher.
+    Any,
+}
+
 /// Times a placed schedule modulo the smallest feasible period; sets `period_cycles`,
-/// chunk starts and `transfers`. Both pick orders are tried and the one with the lower
-/// total staleness (then the earlier last start) is kept.
+/// chunk starts and `transfers`. Four list schedules are tried (see
+/// [`time_modulo_at`]) and the one with the lowest total staleness (then the earliest
+/// last start) is kept.
 pub fn time_modulo(s: &mut Timed, cost: &dyn CostModel) {
     time_modulo_at(s, cost, min_period(s, cost));
 }
@@ -193,10 +244,15 @@ pub fn time_modulo(s: &mut Timed, cost: &dyn CostModel) {
 /// Returns whether the cap was met (always, except for a cap the flat timing cannot
 /// reach, which a cap ≥ 0 never is).
 pub fn time_modulo_capped(s: &mut Timed, cost: &dyn CostModel, cap: u64) -> bool {
+    time_modulo_capped_with(s, cost, cap, Packing::Any)
+}
+
+/// [`time_modulo_capped`] with the given packing.
+pub fn time_modulo_capped_with(s: &mut Timed, cost: &dyn CostModel, cap: u64, packing: Packing) -> bool {
     let base = min_period(s, cost);
     let at = |ii: u64| {
         let mut c = s.clone();
-        time_modulo_at(&mut c, cost, ii);
+        time_modulo_within(&mut c, cost, ii, Some(cap), packing);
         c
     };
     let first = at(base);
@@ -239,7 +295,22 @@ pub fn time_modulo_capped(s: &mut Timed, cost: &dyn CostModel, cap: u64) -> bool
 }
 
 /// Times a placed schedule modulo the period `ii` (at least the placement's minimum).
+/// Four list schedules are tried — chunks in topological order or earliest start first,
+/// each resource packed contiguously or by earliest free fit ([`Reservations`]) — and
+/// the one with the lowest total staleness (then the earliest last start) is kept.
 pub fn time_modulo_at(s: &mut Timed, cost: &dyn CostModel, ii: u64) {
+    time_modulo_within(s, cost, ii, None, Packing::Any);
+}
+
+/// [`time_modulo`] with the given packing.
+pub fn time_modulo_with(s: &mut Timed, cost: &dyn CostModel, packing: Packing) {
+    let ii = min_period(s, cost);
+    time_modulo_within(s, cost, ii, None, packing);
+}
+
+/// [`time_modulo_at`] with the given packing, preferring list schedules that keep every
+/// layer's staleness within `cap`.
+fn time_modulo_within(s: &mut Timed, cost: &dyn CostModel, ii: u64, cap: Option<u64>, packing: Packing) {
     let ii = ii.max(min_period(s, cost));
     let (proc_loads, link_loads) = resource_loads(s, cost);
     let procs: Vec<Cursor> =
@@ -247,15 +318,30 @@ pub fn time_modulo_at(s: &mut Timed, cost: &dyn CostModel, ii: u64) {
     let links: BTreeMap<(u32, u32), Cursor> =
         link_loads.iter().map(|(&k, &l)| (k, Cursor { remaining: l, ..Cursor::default() })).collect();
     s.period_cycles = ii;
-    let mut best: Option<((u64, u64), Timed)> = None;
-    for pick in [Pick::Topological, Pick::EarliestStart] {
+    let mut best: Option<((bool, u64, u64), Timed)> = None;
+    let mut lengths = vec![Vec::new(); proc_loads.len()];
+    for c in s.tasks.iter().flat_map(|t| &t.chunks) {
+        lengths[c.processor as usize].push(c.cycles);
+    }
+    let tables: Vec<Reservations> = lengths.iter().map(|l| Reservations::new(ii, l)).collect();
+    let modes = [
+        (Pick::Topological, Mode::Modulo { ii, procs: procs.clone(), links: links.clone() }),
+        (Pick::EarliestStart, Mode::Modulo { ii, procs, links: links.clone() }),
+        (Pick::Topological, Mode::Fit { ii, procs: tables.clone(), links: link_tables(s, cost, ii) }),
+        (Pick::EarliestStart, Mode::Fit { ii, procs: tables, links: link_tables(s, cost, ii) }),
+    ];
+    let tried = match packing {
+        Packing::Contiguous => 2,
+        Packing::Any => modes.len(),
+    };
+    for (pick, mut mode) in modes.into_iter().take(tried) {
         let mut candidate = s.clone();
-        let mode = Mode::Modulo { ii, procs: procs.clone(), links: links.clone() };
-        list_schedule(&mut candidate, cost, mode, pick);
-        let stale = staleness_of(&candidate).1;
+        list_schedule(&mut candidate, cost, &mut mode, pick);
+        let (most, stale) = staleness_of(&candidate);
         let last = candidate.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.start).max().unwrap_or(0);
-        if best.as_ref().is_none_or(|(key, _)| (stale, last) < *key) {
-            best = Some(((stale, last), candidate));
+        let key = (cap.is_some_and(|c| most > c), stale, last);
+        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+            best = Some((key, candidate));
         }
     }
     if let Some((_, b)) = best {
@@ -266,7 +352,7 @@ pub fn time_modulo_at(s: &mut Timed, cost: &dyn CostModel, ii: u64) {
 /// Times one iteration with no overlap between iterations; the period is the makespan.
 pub fn time_flat(s: &mut Timed, cost: &dyn CostModel) {
     let procs = vec![Timeline::default(); s.hardware.processors as usize];
-    list_schedule(s, cost, Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
+    list_schedule(s, cost, &mut Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
     let chunk_end = s.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.end()).max().unwrap_or(0);
     let transfer_end = s.transfers.iter().map(Transfer::end).max().unwrap_or(0);
     s.period_cycles = chunk_end.max(transfer_end).max(1);
@@ -383,12 +469,41 @@ fn start_of(
         ready = ready.max(arrival);
     }
     match scratch.as_mut() {
-        Some(m) => m.chunk(cv.processor, ready, cv.cycles),
-        None => mode.chunk(cv.processor, ready, cv.cycles),
+        Some(m) => m.chunk((v, vi), cv.processor, ready, cv.cycles),
+        None => mode.chunk((v, vi), cv.processor, ready, cv.cycles),
     }
 }
 
-fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mut mode: Mode, pick: Pick) {
+/// An empty reservation table per busy link, announced the transfers it will carry.
+fn link_tables(s: &Timed, cost: &dyn CostModel, ii: u64) -> BTreeMap<(u32, u32), Reservations> {
+    let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+    let mut lengths: BTreeMap<(u32, u32), Vec<u64>> = BTreeMap::new();
+    for (e, c, dst, bytes) in required_transfers(s) {
+        let src = s.tasks[index[s.edges[e].from.as_str()]].chunks[c].processor;
+        if src != dst {
+            lengths.entry((src, dst)).or_default().push(cost.transfer_cycles(bytes));
+        }
+    }
+    lengths.into_iter().map(|(k, l)| (k, Reservations::new(ii, &l))).collect()
+}
+
+/// Times a schedule at its period with every chunk at a fixed offset modulo the period
+/// (`offsets[task][chunk]`, which must not overlap on a processor): each chunk starts in
+/// the first period it is ready for; links are packed as by [`time_modulo_at`]. Returns
+/// every chunk's ready time (when its inputs have arrived), `[task][chunk]`.
+pub fn time_at_offsets(s: &mut Timed, cost: &dyn CostModel, offsets: &[Vec<u64>]) -> Vec<Vec<u64>> {
+    let ii = s.period_cycles.max(1);
+    let links = link_tables(s, cost, ii);
+    let ready = offsets.iter().map(|cs| vec![0; cs.len()]).collect();
+    let mut mode = Mode::Fixed { ii, offsets: offsets.to_vec(), ready, links };
+    list_schedule(s, cost, &mut mode, Pick::Topological);
+    match mode {
+        Mode::Fixed { ready, .. } => ready,
+        Mode::Modulo { .. } | Mode::Flat { .. } | Mode::Fit { .. } => Vec::new(),
+    }
+}
+
+fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode, pick: Pick) {
     let l = lists(s, cost);
     let mut placed: HashMap<(usize, usize, u32), Transfer> = HashMap::new();
     let order = task_order(s);
@@ -396,9 +511,9 @@ fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mut mode: Mode, pick: Pick
         Pick::Topological => {
             for &v in &order {
                 for vi in 0..s.tasks[v].chunks.len() {
-                    let start = start_of(s, &l, &mut mode, &mut placed, (v, vi), true);
+                    let start = start_of(s, &l, mode, &mut placed, (v, vi), true);
                     s.tasks[v].chunks[vi].start = start;
-                    send_feedback(s, &l, &mut mode, &mut placed, (v, vi));
+                    send_feedback(s, &l, mode, &mut placed, (v, vi));
                 }
             }
         }
@@ -422,13 +537,13 @@ fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mut mode: Mode, pick: Pick
                 let (at, _) = ready
                     .iter()
                     .enumerate()
-                    .map(|(i, &c)| (i, (start_of(s, &l, &mut mode, &mut placed, c, false), rank[&c.0], c.1)))
+                    .map(|(i, &c)| (i, (start_of(s, &l, mode, &mut placed, c, false), rank[&c.0], c.1)))
                     .min_by_key(|&(_, key)| key)
                     .unwrap_or((0, (0, 0, 0)));
                 let (v, vi) = ready.swap_remove(at);
-                let start = start_of(s, &l, &mut mode, &mut placed, (v, vi), true);
+                let start = start_of(s, &l, mode, &mut placed, (v, vi), true);
                 s.tasks[v].chunks[vi].start = start;
-                send_feedback(s, &l, &mut mode, &mut placed, (v, vi));
+                send_feedback(s, &l, mode, &mut placed, (v, vi));
                 for &(w, wi) in consumers.get(&(v, vi)).into_iter().flatten() {
                     waiting[w][wi] -= 1;
                     if waiting[w][wi] == 0 {

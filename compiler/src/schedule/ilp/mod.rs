@@ -17,7 +17,7 @@
 //! of it, phase 2 the rest). Only when the clock,
 //! not the node count, stops a solve can a rerun differ; the solver note says so.
 
-mod assign;
+pub(crate) mod assign;
 mod order;
 mod solve;
 

@@ -1,0 +1,201 @@
+//! A processor's modulo reservation table: which offsets of the period are taken, for a
+//! list scheduler that starts each chunk at the earliest free offset after it is ready.
+//!
+//! Packing every processor's chunks in one contiguous run per period (what
+//! [`super::timing`]'s cursors do) is always feasible, but on a fully busy processor it
+//! makes every late chunk wait for the slot the run leaves it. [`Reservations::place`]
+//! instead puts a chunk at the earliest offset, from its ready time on, where it fits
+//! *and* the chunks still to come can still be packed into what is left — checked by
+//! first-fit decreasing, with the last packing found kept as a witness, so when no
+//! earlier offset passes the chunk takes its place in the witness and the table never
+//! runs out of room.
+//!
+//! ```
+//! use spikepipe_compiler::schedule::reservations::Reservations;
+//! // A period of 10 cycles for chunks of 4, 3 and 3.
+//! let mut r = Reservations::new(10, &[4, 3, 3]);
+//! assert_eq!(r.place(2, 4), 2); // offsets 2..6
+//! // Offset 7 is free, but 7..10 would leave 6..7 and 0..2: no 3-cycle stretch for the
+//! // last chunk. 9..12 (wrapping to 0..2) leaves 6..9.
+//! assert_eq!(r.place(7, 3), 9);
+//! assert_eq!(r.place(12, 3), 16); // offset 6, in the next period
+//! ```
+
+/// Taken offsets of one processor's period and the chunks still to place there.
+#[derive(Debug, Clone)]
+pub struct Reservations {
+    ii: u64,
+    /// Taken `[from, to)` within `[0, ii)`, sorted (a chunk that wraps takes two).
+    busy: Vec<(u64, u64)>,
+    /// Lengths of the chunks still to place, largest first.
+    remaining: Vec<u64>,
+    /// Offsets at which `remaining` fits, one per length in the same order.
+    witness: Vec<u64>,
+}
+
+impl Reservations {
+    /// An empty period of `ii` cycles for chunks of `lengths` (their sum at most `ii`).
+    pub fn new(ii: u64, lengths: &[u64]) -> Self {
+        let mut remaining: Vec<u64> = lengths.iter().copied().filter(|&l| l > 0).collect();
+        remaining.sort_unstable_by(|a, b| b.cmp(a));
+        let mut r = Reservations { ii: ii.max(1), busy: Vec::new(), remaining, witness: Vec::new() };
+        r.witness = r.pack(&r.free(), &r.remaining).unwrap_or_default();
+        r
+    }
+
+    /// Reserves `len` cycles for a chunk ready at `ready`; returns its start (at least
+    /// `ready`, the same offset modulo the period as the reservation).
+    pub fn place(&mut self, ready: u64, len: u64) -> u64 {
+        if len == 0 {
+            return ready;
+        }
+        let Some(me) = self.remaining.iter().position(|&l| l == len) else {
+            // Not announced (cannot happen for chunks counted in the load): take the
+            // first free fit.
+            let at = self.candidates(ready % self.ii, len).into_iter().find(|&o| self.fits(o, len));
+            let at = at.unwrap_or(ready % self.ii);
+            self.reserve(at, len);
+            return ready + self.wait(ready, at);
+        };
+        let witness_at = self.witness.get(me).copied();
+        self.remaining.remove(me);
+        if me < self.witness.len() {
+            self.witness.remove(me);
+        }
+        for at in self.candidates(ready % self.ii, len) {
+            if !self.fits(at, len) {
+                continue;
+            }
+            let mut trial = self.clone();
+            trial.reserve(at, len);
+            if let Some(w) = trial.pack(&trial.free(), &trial.remaining) {
+                trial.witness = w;
+                *self = trial;
+                return ready + self.wait(ready, at);
+            }
+        }
+        // The witness: the rest of it still fits around this chunk.
+        let at = witness_at.unwrap_or(ready % self.ii);
+        self.reserve(at, len);
+        ready + self.wait(ready, at)
+    }
+
+    fn wait(&self, ready: u64, at: u64) -> u64 {
+        (at + self.ii - ready % self.ii) % self.ii
+    }
+
+    /// Offsets worth trying, nearest after `from` first: `from` itself and every free
+    /// stretch's first and last possible start.
+    fn candidates(&self, from: u64, len: u64) -> Vec<u64> {
+        let mut c = vec![from];
+        for (start, room) in self.free() {
+            c.push(start);
+            if room >= len {
+                c.push((start + room - len) % self.ii);
+            }
+        }
+        c.sort_by_key(|&o| ((o + self.ii - from) % self.ii, o));
+        c.dedup();
+        c
+    }
+
+    /// Free stretches `(start, length)` of the period, a stretch that wraps past the end
+    /// counted once.
+    fn free(&self) -> Vec<(u64, u64)> {
+        if self.busy.is_empty() {
+            return vec![(0, self.ii)];
+        }
+        let mut out = Vec::new();
+        for (i, &(_, to)) in self.busy.iter().enumerate() {
+            let next = self.busy.get(i + 1).map_or(self.busy[0].0 + self.ii, |b| b.0);
+            if next > to {
+                out.push((to % self.ii, next - to));
+            }
+        }
+        out
+    }
+
+    fn fits(&self, at: u64, len: u64) -> bool {
+        self.free().iter().any(|&(start, room)| (at + self.ii - start) % self.ii + len <= room)
+    }
+
+    fn reserve(&mut self, at: u64, len: u64) {
+        if at + len <= self.ii {
+            self.busy.push((at, at + len));
+        } else {
+            self.busy.push((at, self.ii));
+            self.busy.push((0, at + len - self.ii));
+        }
+        self.busy.sort_unstable();
+        // Merge touching stretches so `free` sees one gap between them.
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.busy.len());
+        for &(a, b) in &self.busy {
+            match merged.last_mut() {
+                Some(last) if last.1 >= a => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        self.busy = merged;
+    }
+
+    /// First-fit decreasing of `lengths` (largest first) into the `free` stretches: the
+    /// offset of each, or `None` if one does not fit.
+    fn pack(&self, free: &[(u64, u64)], lengths: &[u64]) -> Option<Vec<u64>> {
+        let mut used = vec![0u64; free.len()];
+        let mut out = Vec::with_capacity(lengths.len());
+        for &len in lengths {
+            let i = (0..free.len()).find(|&i| free[i].1 - used[i] >= len)?;
+            out.push((free[i].0 + used[i]) % self.ii);
+            used[i] += len;
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (no dependency for one test).
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *state >> 33
+    }
+
+    #[test]
+    fn every_chunk_finds_room_without_overlap_on_a_full_period() {
+        for seed in 0..300u64 {
+            let mut rng = seed + 1;
+            let ii = 50 + lcg(&mut rng) % 200;
+            // Lengths that fill the period exactly.
+            let mut lengths = Vec::new();
+            let mut left = ii;
+            while left > 0 {
+                let l = (1 + lcg(&mut rng) % (ii / 3).max(1)).min(left);
+                lengths.push(l);
+                left -= l;
+            }
+            let mut r = Reservations::new(ii, &lengths);
+            let mut taken = vec![false; ii as usize];
+            for &len in &lengths {
+                let ready = lcg(&mut rng) % (4 * ii);
+                let start = r.place(ready, len);
+                assert!(start >= ready && start < ready + ii, "seed {seed}: start {start} ready {ready}");
+                for c in start..start + len {
+                    let slot = (c % ii) as usize;
+                    assert!(!taken[slot], "seed {seed}: offset {slot} taken twice");
+                    taken[slot] = true;
+                }
+            }
+            assert!(taken.iter().all(|&t| t), "seed {seed}: the period is not full");
+        }
+    }
+
+    #[test]
+    fn a_late_chunk_takes_a_free_stretch_instead_of_the_next_period() {
+        let mut r = Reservations::new(10, &[4, 3, 3]);
+        assert_eq!(r.place(2, 4), 2);
+        // A contiguous run would put it at offset 6 of the next period (16).
+        assert_eq!(r.place(7, 3), 9);
+    }
+}
