@@ -1,7 +1,8 @@
 //! Property tests: random layer stacks on random machines. Every method's schedule must
 //! pass the verifier and run in the simulator at exactly its period (dedicated links),
 //! never beat the lower bound, and the ILP, when it proves optimality, must not lose to
-//! any other method. The case count is bounded for CI (`PROPTEST_CASES` overrides).
+//! any other method. The case count is bounded for CI (`PROPTEST_CASES`, default 24,
+//! overrides; half of them go to each of the two tests).
 
 use proptest::prelude::*;
 use spikepipe_backends::sim::{simulate, SimConfig};
@@ -58,56 +59,90 @@ fn hardware_yaml(p: u64, rows: u64, cols: u64, dataflow: &str, lanes: u64) -> St
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24)
+    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24u32).div_ceil(2)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
+    // Two tests of half the cases each (fully connected and convolutional inputs), so
+    // the harness runs them on two cores.
     #[test]
-    fn every_method_gives_a_valid_schedule(
-        conv_input in any::<bool>(),
+    fn every_method_gives_a_valid_schedule_fully_connected(
         layers in prop::collection::vec(layer(), 1..=12),
-        batch in 1u64..9,
-        steps in 1u64..5,
-        p in 1u64..=16,
-        rows in 4u64..=256,
-        cols in 4u64..=256,
+        batch in 1u64..9, steps in 1u64..5, p in 1u64..=16,
+        rows in 4u64..=256, cols in 4u64..=256,
         dataflow in prop::sample::select(vec!["os", "ws", "is", "best"]),
         lanes in 1u64..64,
     ) {
-        let model_text = model_yaml(conv_input, &layers, batch, steps);
-        let (model, network) = parse_model("random.yaml".as_ref(), &model_text)
-            .map_err(|e| TestCaseError::fail(format!("{e}\n{model_text}")))?;
-        let hardware = parse_hardware("hw.yaml".as_ref(), &hardware_yaml(p, rows, cols, dataflow, lanes))
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let specs = Specs { model, network, hardware };
-        let mut periods = Vec::new();
-        for method in Method::ALL {
-            let opts = CompileOptions::new(method).with_time_limit(0.2);
-            let s = compile(&specs, &opts).map_err(|e| TestCaseError::fail(format!("{method}: {e}\n{model_text}")))?;
-            prop_assert!(verify_schedule(&s).is_ok());
-            prop_assert!(s.period_cycles >= s.lower_bound_cycles, "{method} beats the lower bound");
-            let report = simulate(&s, &SimConfig { iterations: 12, ..SimConfig::default() })
-                .map_err(|e| TestCaseError::fail(format!("{method}: {e}")))?;
-            prop_assert_eq!(report.achieved_period_cycles, Some(s.period_cycles as f64), "{} on {}", method, model_text);
-            periods.push((method, s.period_cycles, s.solver.status));
-        }
-        // Under a staleness cap the heuristic picks sample splits, replicated stages or
-        // hybrids; those must be valid, simulate at their period and keep the cap.
-        for cap in [0u64, 1] {
-            let opts = CompileOptions::new(Method::Heuristic).with_max_staleness(Some(cap));
-            let s = compile(&specs, &opts).map_err(|e| TestCaseError::fail(format!("cap {cap}: {e}\n{model_text}")))?;
-            prop_assert!(s.max_staleness() <= cap, "cap {} broken: {}", cap, s.max_staleness());
-            let report = simulate(&s, &SimConfig { iterations: 12, ..SimConfig::default() })
-                .map_err(|e| TestCaseError::fail(format!("cap {cap}: {e}")))?;
-            prop_assert_eq!(report.achieved_period_cycles, Some(s.period_cycles as f64), "cap {} on {}", cap, model_text);
-        }
-        let (_, ilp, status) = periods[0];
-        if status == SolverStatus::Optimal {
-            for (m, period, _) in &periods[1..] {
-                prop_assert!(ilp <= *period, "optimal ilp {} above {} {}", ilp, m, period);
-            }
+        check_every_method(false, &layers, batch, steps, &hardware_yaml(p, rows, cols, dataflow, lanes))?;
+    }
+
+    #[test]
+    fn every_method_gives_a_valid_schedule_convolutional(
+        layers in prop::collection::vec(layer(), 1..=12),
+        batch in 1u64..9, steps in 1u64..5, p in 1u64..=16,
+        rows in 4u64..=256, cols in 4u64..=256,
+        dataflow in prop::sample::select(vec!["os", "ws", "is", "best"]),
+        lanes in 1u64..64,
+    ) {
+        check_every_method(true, &layers, batch, steps, &hardware_yaml(p, rows, cols, dataflow, lanes))?;
+    }
+}
+
+fn check_every_method(
+    conv_input: bool,
+    layers: &[Layer],
+    batch: u64,
+    steps: u64,
+    hardware_text: &str,
+) -> Result<(), TestCaseError> {
+    let model_text = model_yaml(conv_input, layers, batch, steps);
+    let (model, network) = parse_model("random.yaml".as_ref(), &model_text)
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{model_text}")))?;
+    let hardware =
+        parse_hardware("hw.yaml".as_ref(), hardware_text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let specs = Specs { model, network, hardware };
+    let mut periods = Vec::new();
+    for method in Method::ALL {
+        let opts = CompileOptions::new(method).with_time_limit(0.2);
+        let s = compile(&specs, &opts)
+            .map_err(|e| TestCaseError::fail(format!("{method}: {e}\n{model_text}")))?;
+        prop_assert!(verify_schedule(&s).is_ok());
+        prop_assert!(s.period_cycles >= s.lower_bound_cycles, "{method} beats the lower bound");
+        let report = simulate(&s, &SimConfig { iterations: 12, ..SimConfig::default() })
+            .map_err(|e| TestCaseError::fail(format!("{method}: {e}")))?;
+        prop_assert_eq!(
+            report.achieved_period_cycles,
+            Some(s.period_cycles as f64),
+            "{} on {}",
+            method,
+            model_text
+        );
+        periods.push((method, s.period_cycles, s.solver.status));
+    }
+    // Under a staleness cap the heuristic picks sample splits, replicated stages or
+    // hybrids; those must be valid, simulate at their period and keep the cap.
+    for cap in [0u64, 1] {
+        let opts = CompileOptions::new(Method::Heuristic).with_max_staleness(Some(cap));
+        let s = compile(&specs, &opts)
+            .map_err(|e| TestCaseError::fail(format!("cap {cap}: {e}\n{model_text}")))?;
+        prop_assert!(s.max_staleness() <= cap, "cap {} broken: {}", cap, s.max_staleness());
+        let report = simulate(&s, &SimConfig { iterations: 12, ..SimConfig::default() })
+            .map_err(|e| TestCaseError::fail(format!("cap {cap}: {e}")))?;
+        prop_assert_eq!(
+            report.achieved_period_cycles,
+            Some(s.period_cycles as f64),
+            "cap {} on {}",
+            cap,
+            model_text
+        );
+    }
+    let (_, ilp, status) = periods[0];
+    if status == SolverStatus::Optimal {
+        for (m, period, _) in &periods[1..] {
+            prop_assert!(ilp <= *period, "optimal ilp {} above {} {}", ilp, m, period);
         }
     }
+    Ok(())
 }

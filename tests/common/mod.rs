@@ -78,3 +78,24 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).expect("creates a scratch directory");
     d
 }
+
+/// One `#[test]` per bundled model, each calling `$check("models/NAME.yaml")`, so the
+/// test harness spreads the slow whole-zoo checks over the cores; the extra test
+/// `one_test_per_bundled_model` fails when a model is added to `models/` without one.
+#[allow(unused_macros)]
+macro_rules! per_model_tests {
+    ($check:ident: $($test:ident => $name:literal),+ $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                $check(concat!("models/", $name, ".yaml"))
+            }
+        )+
+
+        #[test]
+        fn one_test_per_bundled_model() {
+            let bundled: Vec<String> = common::models().iter().map(|m| common::stem(m)).collect();
+            assert_eq!(bundled, [$($name),+], "add a test for each bundled model");
+        }
+    };
+}
