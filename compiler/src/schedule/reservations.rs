@@ -52,7 +52,11 @@ impl Reservations {
         let Some(me) = self.remaining.iter().position(|&l| l == len) else {
             // Not announced (cannot happen for chunks counted in the load): take the
             // first free fit.
-            let at = self.candidates(ready % self.ii, len).into_iter().find(|&o| self.fits(o, len));
+            let free = self.free();
+            let at = self
+                .candidates(&free, ready % self.ii, len)
+                .into_iter()
+                .find(|&o| fits(&free, self.ii, o, len));
             let at = at.unwrap_or(ready % self.ii);
             self.reserve(at, len);
             return ready + self.wait(ready, at);
@@ -62,15 +66,19 @@ impl Reservations {
         if me < self.witness.len() {
             self.witness.remove(me);
         }
-        for at in self.candidates(ready % self.ii, len) {
-            if !self.fits(at, len) {
+        // One free list for every candidate; each trial builds its table in scratch
+        // vectors and only a trial that packs replaces the current one.
+        let free = self.free();
+        let (mut busy, mut trial_free, mut witness) = (Vec::new(), Vec::new(), Vec::new());
+        for at in self.candidates(&free, ready % self.ii, len) {
+            if !fits(&free, self.ii, at, len) {
                 continue;
             }
-            let mut trial = self.clone();
-            trial.reserve(at, len);
-            if let Some(w) = trial.pack(&trial.free(), &trial.remaining) {
-                trial.witness = w;
-                *self = trial;
+            with_reserved(&self.busy, self.ii, at, len, &mut busy);
+            free_of(&busy, self.ii, &mut trial_free);
+            if pack_into(&trial_free, &self.remaining, self.ii, &mut witness) {
+                self.busy = busy;
+                self.witness = witness;
                 return ready + self.wait(ready, at);
             }
         }
@@ -86,9 +94,10 @@ impl Reservations {
 
     /// Offsets worth trying, nearest after `from` first: `from` itself and every free
     /// stretch's first and last possible start.
-    fn candidates(&self, from: u64, len: u64) -> Vec<u64> {
-        let mut c = vec![from];
-        for (start, room) in self.free() {
+    fn candidates(&self, free: &[(u64, u64)], from: u64, len: u64) -> Vec<u64> {
+        let mut c = Vec::with_capacity(2 * free.len() + 1);
+        c.push(from);
+        for &(start, room) in free {
             c.push(start);
             if room >= len {
                 c.push((start + room - len) % self.ii);
@@ -102,54 +111,82 @@ impl Reservations {
     /// Free stretches `(start, length)` of the period, a stretch that wraps past the end
     /// counted once.
     fn free(&self) -> Vec<(u64, u64)> {
-        if self.busy.is_empty() {
-            return vec![(0, self.ii)];
-        }
         let mut out = Vec::new();
-        for (i, &(_, to)) in self.busy.iter().enumerate() {
-            let next = self.busy.get(i + 1).map_or(self.busy[0].0 + self.ii, |b| b.0);
-            if next > to {
-                out.push((to % self.ii, next - to));
-            }
-        }
+        free_of(&self.busy, self.ii, &mut out);
         out
     }
 
-    fn fits(&self, at: u64, len: u64) -> bool {
-        self.free().iter().any(|&(start, room)| (at + self.ii - start) % self.ii + len <= room)
-    }
-
     fn reserve(&mut self, at: u64, len: u64) {
-        if at + len <= self.ii {
-            self.busy.push((at, at + len));
-        } else {
-            self.busy.push((at, self.ii));
-            self.busy.push((0, at + len - self.ii));
-        }
-        self.busy.sort_unstable();
-        // Merge touching stretches so `free` sees one gap between them.
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.busy.len());
-        for &(a, b) in &self.busy {
-            match merged.last_mut() {
-                Some(last) if last.1 >= a => last.1 = last.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        self.busy = merged;
+        let mut busy = Vec::new();
+        with_reserved(&self.busy, self.ii, at, len, &mut busy);
+        self.busy = busy;
     }
 
     /// First-fit decreasing of `lengths` (largest first) into the `free` stretches: the
     /// offset of each, or `None` if one does not fit.
     fn pack(&self, free: &[(u64, u64)], lengths: &[u64]) -> Option<Vec<u64>> {
-        let mut used = vec![0u64; free.len()];
-        let mut out = Vec::with_capacity(lengths.len());
-        for &len in lengths {
-            let i = (0..free.len()).find(|&i| free[i].1 - used[i] >= len)?;
-            out.push((free[i].0 + used[i]) % self.ii);
-            used[i] += len;
-        }
-        Some(out)
+        let mut out = Vec::new();
+        pack_into(free, lengths, self.ii, &mut out).then_some(out)
     }
+}
+
+/// The free stretches of a sorted, merged busy list into `out`.
+fn free_of(busy: &[(u64, u64)], ii: u64, out: &mut Vec<(u64, u64)>) {
+    out.clear();
+    if busy.is_empty() {
+        out.push((0, ii));
+        return;
+    }
+    for (i, &(_, to)) in busy.iter().enumerate() {
+        let next = busy.get(i + 1).map_or(busy[0].0 + ii, |b| b.0);
+        if next > to {
+            out.push((to % ii, next - to));
+        }
+    }
+}
+
+fn fits(free: &[(u64, u64)], ii: u64, at: u64, len: u64) -> bool {
+    free.iter().any(|&(start, room)| (at + ii - start) % ii + len <= room)
+}
+
+/// `busy` with `[at, at + len)` (wrapping) added, sorted and merged, into `out`; touching
+/// stretches are merged so the free list sees one gap between them.
+fn with_reserved(busy: &[(u64, u64)], ii: u64, at: u64, len: u64, out: &mut Vec<(u64, u64)>) {
+    out.clear();
+    let mut add = [(at, (at + len).min(ii)), (0, (at + len).saturating_sub(ii))];
+    let extra = if at + len > ii { 2 } else { 1 };
+    add[..extra].sort_unstable();
+    let mut all: Vec<(u64, u64)> = Vec::with_capacity(busy.len() + 2);
+    let (mut i, mut j) = (0, 0);
+    while i < busy.len() || j < extra {
+        if j == extra || (i < busy.len() && busy[i] <= add[j]) {
+            all.push(busy[i]);
+            i += 1;
+        } else {
+            all.push(add[j]);
+            j += 1;
+        }
+    }
+    for (a, b) in all {
+        match out.last_mut() {
+            Some(last) if last.1 >= a => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+}
+
+/// First-fit decreasing into `out`; false if some length does not fit.
+fn pack_into(free: &[(u64, u64)], lengths: &[u64], ii: u64, out: &mut Vec<u64>) -> bool {
+    out.clear();
+    let mut used = vec![0u64; free.len()];
+    for &len in lengths {
+        let Some(i) = (0..free.len()).find(|&i| free[i].1 - used[i] >= len) else {
+            return false;
+        };
+        out.push((free[i].0 + used[i]) % ii);
+        used[i] += len;
+    }
+    true
 }
 
 #[cfg(test)]

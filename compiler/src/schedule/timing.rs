@@ -159,30 +159,33 @@ enum Mode {
 }
 
 impl Mode {
-    /// A copy of the processors and of the named links, to try placements on without
-    /// changing this one (copying every link would make each trial O(P²)).
+    /// A copy of the named links only, to try transfers on without changing this one
+    /// (copying every link would make each trial O(P²)); the chunk itself is tried on
+    /// this mode by [`Mode::peek_chunk`], which changes nothing.
     fn snapshot(&self, wanted: &[(u32, u32)]) -> Mode {
+        fn some<T: Clone>(links: &BTreeMap<(u32, u32), T>, wanted: &[(u32, u32)]) -> BTreeMap<(u32, u32), T> {
+            wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect()
+        }
         match self {
-            Mode::Modulo { ii, procs, links } => Mode::Modulo {
-                ii: *ii,
-                procs: procs.clone(),
-                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
-            },
-            Mode::Flat { procs, links } => Mode::Flat {
-                procs: procs.clone(),
-                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
-            },
-            Mode::Fit { ii, procs, links } => Mode::Fit {
-                ii: *ii,
-                procs: procs.clone(),
-                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
-            },
-            Mode::Fixed { ii, offsets, ready, links } => Mode::Fixed {
-                ii: *ii,
-                offsets: offsets.clone(),
-                ready: ready.clone(),
-                links: wanted.iter().filter_map(|k| links.get(k).map(|c| (*k, c.clone()))).collect(),
-            },
+            Mode::Modulo { ii, links, .. } => {
+                Mode::Modulo { ii: *ii, procs: Vec::new(), links: some(links, wanted) }
+            }
+            Mode::Flat { links, .. } => Mode::Flat { procs: Vec::new(), links: some(links, wanted) },
+            Mode::Fit { ii, links, .. } => {
+                Mode::Fit { ii: *ii, procs: Vec::new(), links: some(links, wanted) }
+            }
+            Mode::Fixed { ii, links, .. } => {
+                Mode::Fixed { ii: *ii, offsets: Vec::new(), ready: Vec::new(), links: some(links, wanted) }
+            }
+        }
+    }
+    /// Where [`Mode::chunk`] would start the chunk, without reserving anything.
+    fn peek_chunk(&self, (v, vi): (usize, usize), proc: u32, ready: u64, len: u64) -> u64 {
+        match self {
+            Mode::Modulo { ii, procs, .. } => procs[proc as usize].clone().place(*ii, ready, len),
+            Mode::Flat { procs, .. } => procs[proc as usize].clone().place(ready, len),
+            Mode::Fit { procs, .. } => procs[proc as usize].clone().place(ready, len),
+            Mode::Fixed { ii, offsets, .. } => ready + (offsets[v][vi] % *ii + *ii - ready % *ii) % *ii,
         }
     }
     fn chunk(&mut self, (v, vi): (usize, usize), proc: u32, ready: u64, len: u64) -> u64 {
@@ -397,6 +400,37 @@ fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
     Lists { cost, inputs, bytes, feedback }
 }
 
+/// Drops the known starts of the ready chunks that committing `(v, vi)` may have moved:
+/// those on its processor and those whose inputs cross a link it used.
+fn forget_touched(
+    s: &Timed,
+    l: &Lists,
+    ready: &[(usize, usize)],
+    known: &mut HashMap<(usize, usize), u64>,
+    (v, vi): (usize, usize),
+) {
+    let p = s.tasks[v].chunks[vi].processor;
+    let proc_of = |(u, ui): (usize, usize)| s.tasks[u].chunks[ui].processor;
+    let mut touched: Vec<(u32, u32)> = l.inputs[v][vi]
+        .iter()
+        .map(|&(_, u, ui)| (proc_of((u, ui)), p))
+        .chain(l.feedback[v][vi].iter().map(|&(_, dst, _)| (p, dst)))
+        .filter(|&(a, b)| a != b)
+        .collect();
+    touched.sort_unstable();
+    touched.dedup();
+    for &c in ready {
+        let pc = proc_of(c);
+        if pc == p
+            || l.inputs[c.0][c.1]
+                .iter()
+                .any(|&(_, u, ui)| touched.binary_search(&(proc_of((u, ui)), pc)).is_ok())
+        {
+            known.remove(&c);
+        }
+    }
+}
+
 /// Places the weight transfers a chunk sends when it ends.
 fn send_feedback(
     s: &Timed,
@@ -468,8 +502,8 @@ fn start_of(
         };
         ready = ready.max(arrival);
     }
-    match scratch.as_mut() {
-        Some(m) => m.chunk((v, vi), cv.processor, ready, cv.cycles),
+    match scratch {
+        Some(_) => mode.peek_chunk((v, vi), cv.processor, ready, cv.cycles),
         None => mode.chunk((v, vi), cv.processor, ready, cv.cycles),
     }
 }
@@ -533,17 +567,25 @@ fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode, pick: Pic
                 .flat_map(|v| (0..s.tasks[v].chunks.len()).map(move |vi| (v, vi)))
                 .filter(|&(v, vi)| waiting[v][vi] == 0)
                 .collect();
+            // A ready chunk's possible start depends only on its processor's table and
+            // the links its inputs cross, so it is kept until a commit touches one of them.
+            let mut known: HashMap<(usize, usize), u64> = HashMap::new();
             while !ready.is_empty() {
                 let (at, _) = ready
                     .iter()
                     .enumerate()
-                    .map(|(i, &c)| (i, (start_of(s, &l, mode, &mut placed, c, false), rank[&c.0], c.1)))
+                    .map(|(i, &c)| {
+                        let start =
+                            *known.entry(c).or_insert_with(|| start_of(s, &l, mode, &mut placed, c, false));
+                        (i, (start, rank[&c.0], c.1))
+                    })
                     .min_by_key(|&(_, key)| key)
                     .unwrap_or((0, (0, 0, 0)));
                 let (v, vi) = ready.swap_remove(at);
                 let start = start_of(s, &l, mode, &mut placed, (v, vi), true);
                 s.tasks[v].chunks[vi].start = start;
                 send_feedback(s, &l, mode, &mut placed, (v, vi));
+                forget_touched(s, &l, &ready, &mut known, (v, vi));
                 for &(w, wi) in consumers.get(&(v, vi)).into_iter().flatten() {
                     waiting[w][wi] -= 1;
                     if waiting[w][wi] == 0 {
