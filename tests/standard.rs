@@ -29,7 +29,7 @@ fn heuristic_keeps_the_cap_and_beats_every_standard_method(model: &str) {
     let mut checked = 0;
     for hw in common::hardware() {
         for p in [2u64, 4, 8, 16] {
-            let (model_path, hw_path) = (common::root().join(&model), common::root().join(&hw));
+            let (model_path, hw_path) = (common::root().join(model), common::root().join(&hw));
             let specs = load_specs(&model_path, Some(&hw_path), Some(p)).expect("bundled specs load");
             let what =
                 |m: &str, cap: Option<u64>| format!("{} / {hw} / P={p} / {m} cap {cap:?}", specs.model.name);
