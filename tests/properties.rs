@@ -58,6 +58,12 @@ fn hardware_yaml(p: u64, rows: u64, cols: u64, dataflow: &str, lanes: u64) -> St
     )
 }
 
+/// A random machine's YAML: P, array shape, dataflow and vector lanes.
+fn machine() -> impl Strategy<Value = String> {
+    (1u64..=16, 4u64..=256, 4u64..=256, prop::sample::select(vec!["os", "ws", "is", "best"]), 1u64..64)
+        .prop_map(|(p, rows, cols, dataflow, lanes)| hardware_yaml(p, rows, cols, dataflow, lanes))
+}
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24u32).div_ceil(2)
 }
@@ -70,23 +76,21 @@ proptest! {
     #[test]
     fn every_method_gives_a_valid_schedule_fully_connected(
         layers in prop::collection::vec(layer(), 1..=12),
-        batch in 1u64..9, steps in 1u64..5, p in 1u64..=16,
-        rows in 4u64..=256, cols in 4u64..=256,
-        dataflow in prop::sample::select(vec!["os", "ws", "is", "best"]),
-        lanes in 1u64..64,
+        batch in 1u64..9,
+        steps in 1u64..5,
+        hardware in machine(),
     ) {
-        check_every_method(false, &layers, batch, steps, &hardware_yaml(p, rows, cols, dataflow, lanes))?;
+        check_every_method(false, &layers, batch, steps, &hardware)?;
     }
 
     #[test]
     fn every_method_gives_a_valid_schedule_convolutional(
         layers in prop::collection::vec(layer(), 1..=12),
-        batch in 1u64..9, steps in 1u64..5, p in 1u64..=16,
-        rows in 4u64..=256, cols in 4u64..=256,
-        dataflow in prop::sample::select(vec!["os", "ws", "is", "best"]),
-        lanes in 1u64..64,
+        batch in 1u64..9,
+        steps in 1u64..5,
+        hardware in machine(),
     ) {
-        check_every_method(true, &layers, batch, steps, &hardware_yaml(p, rows, cols, dataflow, lanes))?;
+        check_every_method(true, &layers, batch, steps, &hardware)?;
     }
 }
 

@@ -4,20 +4,8 @@
 #[macro_use]
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use spikepipe_backends::sim::{simulate, LinkModel, SimConfig};
 use spikepipe_compiler::{compile, load_specs, CompileOptions, Method};
-
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
 
 per_model_tests! {
     every_method_and_hardware_achieves_its_period:
@@ -29,9 +17,8 @@ per_model_tests! {
 }
 
 fn every_method_and_hardware_achieves_its_period(model: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = &root.join(model);
-    let hardware = yaml_files(&root.join("models/hw"));
+    let model = &common::root().join(model);
+    let hardware: Vec<_> = common::hardware().iter().map(|h| common::root().join(h)).collect();
     assert!(hardware.len() >= 2, "bundled hardware missing");
     let mut checked = 0;
     let mut failures = Vec::new();

@@ -67,11 +67,7 @@ pub fn key(c: &Candidate, cap: Option<u64>) -> (bool, u64, u64, u64, u64) {
 pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Option<Candidate> {
     let contiguous = refine_with(p, start, cap, work, Packing::Contiguous);
     // What the contiguous search found, timed with free fit allowed too.
-    let retimed = contiguous.as_ref().map(|c| {
-        let s = &c.schedule;
-        let drafted = draft(p, &Placement::of_timed(s), &s.method, s.solver.clone());
-        Candidate { what: c.what.clone(), schedule: time_draft_with(p, drafted, cap, Packing::Any) }
-    });
+    let retimed = contiguous.as_ref().map(|c| retime(p, c, cap, Packing::Any));
     let any = refine_with(p, start, cap, work, Packing::Any);
     for (n, c) in [("contiguous", &contiguous), ("retimed", &retimed), ("any", &any)] {
         let after = c.as_ref().map(|c| key(c, cap));
@@ -89,6 +85,13 @@ pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Op
         .min_by_key(|c| key(c, cap))
 }
 
+/// `c`'s placement timed afresh with `packing` under the cap.
+fn retime(p: &Problem, c: &Candidate, cap: Option<u64>, packing: Packing) -> Candidate {
+    let s = &c.schedule;
+    let drafted = draft(p, &Placement::of_timed(s), &s.method, s.solver.clone());
+    Candidate { what: c.what.clone(), schedule: time_draft_with(p, drafted, cap, packing) }
+}
+
 fn refine_with(
     p: &Problem,
     start: &Candidate,
@@ -100,10 +103,8 @@ fn refine_with(
         return None;
     }
     // The search's steps are timed with `packing`, so is its starting point.
+    let first = retime(p, start, cap, packing);
     let placement = Placement::of_timed(&start.schedule);
-    let s = &start.schedule;
-    let drafted = draft(p, &placement, &s.method, s.solver.clone());
-    let first = Candidate { what: start.what.clone(), schedule: time_draft_with(p, drafted, cap, packing) };
     let mut search = Search {
         p,
         packing,

@@ -59,7 +59,7 @@ impl Reservations {
                 .find(|&o| fits(&free, self.ii, o, len));
             let at = at.unwrap_or(ready % self.ii);
             self.reserve(at, len);
-            return ready + self.wait(ready, at);
+            return next_at_offset(ready, at, self.ii);
         };
         let witness_at = self.witness.get(me).copied();
         self.remaining.remove(me);
@@ -79,17 +79,13 @@ impl Reservations {
             if pack_into(&trial_free, &self.remaining, self.ii, &mut witness) {
                 self.busy = busy;
                 self.witness = witness;
-                return ready + self.wait(ready, at);
+                return next_at_offset(ready, at, self.ii);
             }
         }
         // The witness: the rest of it still fits around this chunk.
         let at = witness_at.unwrap_or(ready % self.ii);
         self.reserve(at, len);
-        ready + self.wait(ready, at)
-    }
-
-    fn wait(&self, ready: u64, at: u64) -> u64 {
-        (at + self.ii - ready % self.ii) % self.ii
+        next_at_offset(ready, at, self.ii)
     }
 
     /// Offsets worth trying, nearest after `from` first: `from` itself and every free
@@ -130,6 +126,11 @@ impl Reservations {
     }
 }
 
+/// The first time from `ready` on whose offset modulo `ii` is `offset`.
+pub(crate) fn next_at_offset(ready: u64, offset: u64, ii: u64) -> u64 {
+    ready + (offset % ii + ii - ready % ii) % ii
+}
+
 /// The free stretches of a sorted, merged busy list into `out`.
 fn free_of(busy: &[(u64, u64)], ii: u64, out: &mut Vec<(u64, u64)>) {
     out.clear();
@@ -153,21 +154,24 @@ fn fits(free: &[(u64, u64)], ii: u64, at: u64, len: u64) -> bool {
 /// stretches are merged so the free list sees one gap between them.
 fn with_reserved(busy: &[(u64, u64)], ii: u64, at: u64, len: u64, out: &mut Vec<(u64, u64)>) {
     out.clear();
-    let mut add = [(at, (at + len).min(ii)), (0, (at + len).saturating_sub(ii))];
-    let extra = if at + len > ii { 2 } else { 1 };
-    add[..extra].sort_unstable();
-    let mut all: Vec<(u64, u64)> = Vec::with_capacity(busy.len() + 2);
+    let end = at + len;
+    let mut add = [(at, end.min(ii)), (0, end.saturating_sub(ii))];
+    let add = if end > ii {
+        add.sort_unstable();
+        &add[..]
+    } else {
+        &add[..1]
+    };
+    // Merge the two sorted lists, joining touching stretches as they come.
     let (mut i, mut j) = (0, 0);
-    while i < busy.len() || j < extra {
-        if j == extra || (i < busy.len() && busy[i] <= add[j]) {
-            all.push(busy[i]);
+    while i < busy.len() || j < add.len() {
+        let (a, b) = if j == add.len() || (i < busy.len() && busy[i] <= add[j]) {
             i += 1;
+            busy[i - 1]
         } else {
-            all.push(add[j]);
             j += 1;
-        }
-    }
-    for (a, b) in all {
+            add[j - 1]
+        };
         match out.last_mut() {
             Some(last) if last.1 >= a => last.1 = last.1.max(b),
             _ => out.push((a, b)),

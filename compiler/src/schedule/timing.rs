@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use spikepipe_ir::{required_transfers, samples_overlap, staleness_of, EdgeKind, Transfer};
 
-use super::reservations::Reservations;
+use super::reservations::{next_at_offset, Reservations};
 use super::timed::Timed;
 
 use crate::cost::traffic::LinkLoads;
@@ -185,7 +185,7 @@ impl Mode {
             Mode::Modulo { ii, procs, .. } => procs[proc as usize].clone().place(*ii, ready, len),
             Mode::Flat { procs, .. } => procs[proc as usize].clone().place(ready, len),
             Mode::Fit { procs, .. } => procs[proc as usize].clone().place(ready, len),
-            Mode::Fixed { ii, offsets, .. } => ready + (offsets[v][vi] % *ii + *ii - ready % *ii) % *ii,
+            Mode::Fixed { ii, offsets, .. } => next_at_offset(ready, offsets[v][vi], *ii),
         }
     }
     fn chunk(&mut self, (v, vi): (usize, usize), proc: u32, ready: u64, len: u64) -> u64 {
@@ -195,7 +195,7 @@ impl Mode {
             Mode::Fit { procs, .. } => procs[proc as usize].place(ready, len),
             Mode::Fixed { ii, offsets, ready: readies, .. } => {
                 readies[v][vi] = ready;
-                ready + (offsets[v][vi] % *ii + *ii - ready % *ii) % *ii
+                next_at_offset(ready, offsets[v][vi], *ii)
             }
         }
     }
@@ -322,22 +322,23 @@ fn time_modulo_within(s: &mut Timed, cost: &dyn CostModel, ii: u64, cap: Option<
         link_loads.iter().map(|(&k, &l)| (k, Cursor { remaining: l, ..Cursor::default() })).collect();
     s.period_cycles = ii;
     let mut best: Option<((bool, u64, u64), Timed)> = None;
-    let mut lengths = vec![Vec::new(); proc_loads.len()];
-    for c in s.tasks.iter().flat_map(|t| &t.chunks) {
-        lengths[c.processor as usize].push(c.cycles);
-    }
-    let tables: Vec<Reservations> = lengths.iter().map(|l| Reservations::new(ii, l)).collect();
-    let modes = [
+    let mut modes = vec![
         (Pick::Topological, Mode::Modulo { ii, procs: procs.clone(), links: links.clone() }),
-        (Pick::EarliestStart, Mode::Modulo { ii, procs, links: links.clone() }),
-        (Pick::Topological, Mode::Fit { ii, procs: tables.clone(), links: link_tables(s, cost, ii) }),
-        (Pick::EarliestStart, Mode::Fit { ii, procs: tables, links: link_tables(s, cost, ii) }),
+        (Pick::EarliestStart, Mode::Modulo { ii, procs, links }),
     ];
-    let tried = match packing {
-        Packing::Contiguous => 2,
-        Packing::Any => modes.len(),
-    };
-    for (pick, mut mode) in modes.into_iter().take(tried) {
+    // The reservation tables are built only when free fit may be used (the refinement's
+    // contiguous search times thousands of drafts without it).
+    if packing == Packing::Any {
+        let mut lengths = vec![Vec::new(); proc_loads.len()];
+        for c in s.tasks.iter().flat_map(|t| &t.chunks) {
+            lengths[c.processor as usize].push(c.cycles);
+        }
+        let tables: Vec<Reservations> = lengths.iter().map(|l| Reservations::new(ii, l)).collect();
+        let link_tables = link_tables(s, cost, ii);
+        modes.push((Pick::Topological, Mode::Fit { ii, procs: tables.clone(), links: link_tables.clone() }));
+        modes.push((Pick::EarliestStart, Mode::Fit { ii, procs: tables, links: link_tables }));
+    }
+    for (pick, mut mode) in modes {
         let mut candidate = s.clone();
         list_schedule(&mut candidate, cost, &mut mode, pick);
         let (most, stale) = staleness_of(&candidate);
