@@ -524,17 +524,20 @@ fn mitigation_matches_reference_with(
                     }
                 }
             }
-            let mut lr = c.training.lr * if mit.lr_scale { 1.0 / (1.0 + sf(l) as f64) } else { 1.0 };
+            // The schedule's factor c(i): cosine lr · (1 + cos(π·i/K)) / 2 with K = 10.
+            let c_i = match schedule {
+                LrSchedule::Cosine => 0.5 * (1.0 + (std::f64::consts::PI * i as f64 / 10.0).cos()),
+                LrSchedule::Constant => 1.0,
+            };
+            // lr-cap: lr · min(c(i), 1 / (1 + s)).
+            let capped = if mit.lr_cap { c_i.min(1.0 / (1.0 + sf(l) as f64)) } else { c_i };
+            let mut lr = c.training.lr * capped * if mit.lr_scale { 1.0 / (1.0 + sf(l) as f64) } else { 1.0 };
             if mit.lr_sqrt {
                 lr /= (1.0 + sf(l) as f64).sqrt();
             }
             if mit.warmup && sf(l) > 0 {
                 // PipeMare: lr · (1 + s)^−(1 − min(1, i/K)), K = 4.
                 lr *= (1.0 + sf(l) as f64).powf(-(1.0 - (i as f64 / 4.0).min(1.0)));
-            }
-            if schedule == LrSchedule::Cosine {
-                // lr · (1 + cos(π·i/K)) / 2, K = 10.
-                lr *= 0.5 * (1.0 + (std::f64::consts::PI * i as f64 / 10.0).cos());
             }
             let t = (i + 1) as i32;
             let mut next = newest.clone();
@@ -595,6 +598,38 @@ fn lr_sqrt_matches_reference() {
 }
 
 #[test]
+fn lr_cap_matches_reference() {
+    // Constant rate: the cap is lr-scale.
+    mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "lr-cap");
+    mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "lr-cap");
+    // Cosine over 10 iterations: c(i) falls below 1/(1 + s) for s = 1 from i = 5 and for
+    // s = 3 from i = 7, so both sides of the cap are checked within the 8 minibatches.
+    mitigation_matches_reference_with(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "lr-cap", LrSchedule::Cosine);
+    mitigation_matches_reference_with(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "lr-cap", LrSchedule::Cosine);
+    mitigation_matches_reference_with(
+        Optimizer::Adam,
+        &[3, 2, 1],
+        &[0, 0, 2],
+        "lr-cap,predict",
+        LrSchedule::Cosine,
+    );
+}
+
+#[test]
+fn lr_cap_differs_from_lr_scale_only_under_a_decaying_schedule() {
+    let cap: exec::Mitigation = "lr-cap".parse().expect("parses");
+    let scale: exec::Mitigation = "lr-scale".parse().expect("parses");
+    // Constant schedule: identical factors.
+    assert_eq!(cap.lr_factor(4, 10, 1, 1.0), scale.lr_factor(4, 10, 1, 1.0));
+    // Scheduled factor 0.5 above the stable 1/5: capped at 0.2 (lr-scale gives 0.1).
+    assert!((cap.lr_factor(4, 10, 1, 0.5) - 0.2).abs() < 1e-15);
+    assert!((scale.lr_factor(4, 10, 1, 0.5) - 0.1).abs() < 1e-15);
+    // Below the stable rate the schedule runs undamped; no delay, no damping.
+    assert_eq!(cap.lr_factor(4, 10, 1, 0.1), 0.1);
+    assert_eq!(cap.lr_factor(0, 10, 1, 0.7), 0.7);
+}
+
+#[test]
 fn delay_comp_matches_reference() {
     mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "delay-comp");
     mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "delay-comp");
@@ -649,7 +684,8 @@ fn mitigation_names_round_trip() {
         "predict",
         "momentum",
         "lr-sqrt",
-        "stash,lr-scale,delay-comp,predict,momentum,warmup,lr-sqrt",
+        "lr-cap",
+        "stash,lr-scale,delay-comp,predict,momentum,warmup,lr-sqrt,lr-cap",
     ] {
         let m: exec::Mitigation = s.parse().expect("parses");
         assert_eq!(m.to_string(), s);

@@ -74,7 +74,8 @@ pub struct TrainArgs {
     /// (lr / (1 + s) per layer), lr-sqrt (lr / √(1 + s)), delay-comp (DC-ASGD correction), predict (weights
     /// extrapolated s steps ahead along the optimiser's last step), momentum (Adam's β1
     /// lowered by the staleness), warmup (lr / (1 + s) returning to lr over
-    /// --warmup-iterations). See docs/time-to-accuracy.md.
+    /// --warmup-iterations), lr-cap (the scheduled rate capped at lr / (1 + s), so a
+    /// cosine rate runs undamped once it falls below that). See docs/time-to-accuracy.md.
     #[arg(long, default_value = "none", value_name = "LIST", value_parser = parse_mitigation)]
     pub mitigation: Mitigation,
     /// Scale each layer's initial weights, from the input, so that its firing rate on the

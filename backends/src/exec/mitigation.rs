@@ -24,6 +24,12 @@
 //!   the layer's rate is `lr · (1 + s)^−(1 − min(1, k/K))` — divided by its delay + 1 at
 //!   the start, where delayed steps overshoot most, and back to the full rate after K
 //!   warm-up iterations (default: one epoch).
+//! - `lr-cap`: the layer's rate never exceeds the stable rate of its delay, `lr / (1 + s)`:
+//!   in iteration k it is `lr · min(c(k), 1 / (1 + s))`, c(k) the learning-rate schedule's
+//!   factor. Delayed gradient steps stay stable while rate × (1 + delay) stays bounded, so
+//!   the damping `lr-scale` applies is needed only while the scheduled rate is above the
+//!   stable one; once a decaying schedule (cosine) falls below it the layer trains at the
+//!   scheduled rate. With a constant schedule it is `lr-scale`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -58,11 +64,14 @@ pub struct Mitigation {
     /// Learning rate divided by √(1 + s).
     #[serde(default)]
     pub lr_sqrt: bool,
+    /// Learning rate capped at `lr / (1 + s)`, below which the schedule runs undamped.
+    #[serde(default)]
+    pub lr_cap: bool,
 }
 
 /// A mitigation list that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup, lr-sqrt)")]
+#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup, lr-sqrt, lr-cap)")]
 pub struct UnknownMitigation(pub String);
 
 impl Mitigation {
@@ -75,11 +84,12 @@ impl Mitigation {
         momentum: false,
         warmup: false,
         lr_sqrt: false,
+        lr_cap: false,
     };
 
     /// The names, in the canonical order.
-    pub const NAMES: [&'static str; 7] =
-        ["stash", "lr-scale", "delay-comp", "predict", "momentum", "warmup", "lr-sqrt"];
+    pub const NAMES: [&'static str; 8] =
+        ["stash", "lr-scale", "delay-comp", "predict", "momentum", "warmup", "lr-sqrt", "lr-cap"];
 
     /// `none` and each single mitigation: the set `spikepipe tune` probes.
     pub fn singles() -> Vec<Mitigation> {
@@ -110,10 +120,15 @@ impl Mitigation {
     }
 
     /// Learning-rate factor of a layer with forward staleness `s` in iteration `k`
-    /// (0-based) of a run whose warm-up lasts `warmup_iters` iterations.
-    pub fn lr_factor(&self, s: usize, k: u64, warmup_iters: u64) -> f64 {
+    /// (0-based) of a run whose warm-up lasts `warmup_iters` iterations, where the
+    /// learning-rate schedule's own factor is `schedule` (1 for a constant rate): the
+    /// base rate is multiplied by this.
+    pub fn lr_factor(&self, s: usize, k: u64, warmup_iters: u64, schedule: f64) -> f64 {
         let delay = 1.0 + s as f64;
-        let mut f = if self.lr_scale { 1.0 / delay } else { 1.0 };
+        let mut f = if self.lr_cap { schedule.min(1.0 / delay) } else { schedule };
+        if self.lr_scale {
+            f /= delay;
+        }
         if self.lr_sqrt {
             f /= delay.sqrt();
         }
@@ -135,6 +150,7 @@ impl fmt::Display for Mitigation {
             self.momentum,
             self.warmup,
             self.lr_sqrt,
+            self.lr_cap,
         ];
         let names: Vec<&str> = Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if names.is_empty() {
@@ -159,6 +175,7 @@ impl FromStr for Mitigation {
                 "momentum" => m.momentum = true,
                 "warmup" => m.warmup = true,
                 "lr-sqrt" => m.lr_sqrt = true,
+                "lr-cap" => m.lr_cap = true,
                 other => return Err(UnknownMitigation(other.to_string())),
             }
         }

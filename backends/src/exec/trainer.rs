@@ -356,7 +356,7 @@ impl<F: Real> Trainer<F> {
         let factors: Vec<(f64, f64)> = self
             .delays
             .iter()
-            .map(|&(f, _)| (schedule * self.mitigation.lr_factor(f, k, warmup), self.mitigation.beta1(f)))
+            .map(|&(f, _)| (self.mitigation.lr_factor(f, k, warmup, schedule), self.mitigation.beta1(f)))
             .collect();
         self.opt.begin_step();
         match &mut self.weights {

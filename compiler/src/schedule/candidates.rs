@@ -13,6 +13,12 @@
 //! the smallest period (then the least staleness, then the least traffic). Because the
 //! standard methods' placements are candidates, `heuristic` is never slower than the
 //! best of them at the same staleness cap.
+//!
+//! The capped timing raises a placement's period *before* anything reorders its work
+//! within the period, so a placement whose reordering ([`cyclic::reorder`]) alone keeps
+//! the cap at its own minimum period would be missed. [`all`] therefore also tries the
+//! placements' minimum-period timings, reordered, where that period beats every capped
+//! candidate ([`reordered_within_cap`]).
 
 use spikepipe_ir::SolverInfo;
 
@@ -21,7 +27,7 @@ use super::heuristic::{best_plan, placement_of};
 use super::pipedream::{plain_placement, replicated_plans};
 use super::timed::{draft, Timed};
 use super::timing::Packing;
-use super::{stages, timing, Placement, Problem, Scheduler};
+use super::{cyclic, stages, timing, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
 /// A timed candidate and what it is.
@@ -109,10 +115,17 @@ pub fn all(
     solver: &SolverInfo,
     cap: Option<u64>,
 ) -> Result<Vec<Candidate>, ScheduleError> {
-    let mut out: Vec<Candidate> = placements(p)?
-        .into_iter()
-        .map(|(what, pl)| Candidate { schedule: timed(p, &pl, method, solver.clone(), cap), what })
+    let placements = placements(p)?;
+    let mut out: Vec<Candidate> = placements
+        .iter()
+        .map(|(what, pl)| Candidate {
+            schedule: timed(p, pl, method, solver.clone(), cap),
+            what: what.clone(),
+        })
         .collect();
+    if let Some(c) = cap {
+        out.extend(reordered_within_cap(p, &placements, &out, method, solver, c));
+    }
     if let Some(mut s) = (Gpipe { micro_batches: None }).schedule(p)?.timed {
         s.method = method.to_string();
         s.solver = solver.clone();
@@ -120,6 +133,48 @@ pub fn all(
         out.push(Candidate { what, schedule: s });
     }
     Ok(out)
+}
+
+/// How many placements [`reordered_within_cap`] reorders at most: each reordering costs
+/// up to [`cyclic::WORK`] visits, and the shortest minimum periods are tried first.
+const REORDER_TRIES: usize = 3;
+
+/// Under the cap `cap`, the first placement (by its minimum period, shortest first; ties
+/// in the order of `placements`) whose minimum-period timing, reordered within the
+/// period, keeps the cap — among those whose minimum period is shorter than every
+/// `capped` candidate's that keeps it, so only a candidate that can win is added. At
+/// most [`REORDER_TRIES`] placements are reordered.
+fn reordered_within_cap(
+    p: &Problem,
+    placements: &[(String, Placement)],
+    capped: &[Candidate],
+    method: &str,
+    solver: &SolverInfo,
+    cap: u64,
+) -> Option<Candidate> {
+    let to_beat = capped
+        .iter()
+        .filter(|c| c.max_staleness() <= cap)
+        .map(|c| c.schedule.period_cycles)
+        .min()
+        .unwrap_or(u64::MAX);
+    let mut own: Vec<(u64, usize, Timed)> = placements
+        .iter()
+        .enumerate()
+        .map(|(i, (_, pl))| {
+            let s = timed(p, pl, method, solver.clone(), None);
+            (s.period_cycles, i, s)
+        })
+        .filter(|(period, _, s)| *period < to_beat && spikepipe_ir::staleness_of(s).0 > cap)
+        .collect();
+    own.sort_by_key(|(period, i, _)| (*period, *i));
+    own.into_iter().take(REORDER_TRIES).find_map(|(_, i, s)| {
+        let r = cyclic::reorder(&s, p.cost, cyclic::WORK)?;
+        (spikepipe_ir::staleness_of(&r).0 <= cap).then(|| Candidate {
+            what: format!("{}, reordered at its own period", placements[i].0),
+            schedule: r,
+        })
+    })
 }
 
 /// The best candidate under the cap (the first of equals, so the order above breaks ties).
