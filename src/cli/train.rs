@@ -19,7 +19,7 @@ use super::{bad_input, outputs, print, schedule_file, Format, Table};
 #[command(after_help = "Examples:\n  spikepipe train models/mlp-digits.yaml\n  \
 spikepipe train models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml --method ilp -p 4 --baseline\n  \
 spikepipe train models/mlp-fmnist.yaml --dataset idx:/usr/share/datasets/fashion-mnist --epochs 1 --format json\n  \
-spikepipe train models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -m heuristic -p 8 --mitigation predict --baseline\n  \
+spikepipe train models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -m ilp -p 8 --lr-schedule cosine --mitigation lr-cap,predict --baseline\n  \
 spikepipe train models/mlp-digits.yaml --schedule s.json --target-accuracy 0.8 --eval-every 5\n  \
 spikepipe train models/mlp-fmnist.yaml --dataset idx:/usr/share/datasets/fashion-mnist --hardware models/hw/sa32-ws.yaml -m heuristic -p 8 --max-staleness 1 --lr-schedule cosine --baseline\n\n\
 Time to accuracy (docs/time-to-accuracy.md): the test set is evaluated every --eval-every\n\
