@@ -140,17 +140,19 @@ fn ilp_or_better(
         ilp = candidates::timed(problem, &placement, "ilp", solver, Some(c));
     }
     let own = candidates::Candidate { what: "ilp".into(), schedule: ilp };
-    let others = candidates::all(problem, "ilp", &own.schedule.solver, cap)?;
-    let count = others.len();
+    let field = candidates::field(problem, "ilp", &own.schedule.solver, cap)?;
+    let count = field.count();
     // Both the ILP's placement and the best other candidate are refined (the latter
-    // exactly as `heuristic` refines it, so `ilp` is never slower than `heuristic`).
+    // exactly as `heuristic` refines it, so `ilp` is never slower than `heuristic`);
+    // the candidate reordered at its own period is compared as it is (see `Field`).
     let work = refine::WORK.saturating_mul(effort.max(1));
-    let mut finalists = vec![own.clone()];
-    finalists.extend(candidates::best(others, cap));
+    let mut finalists = vec![(own.clone(), true)];
+    finalists.extend(candidates::best(field.timed, cap).map(|c| (c, true)));
+    finalists.extend(field.reordered.map(|c| (c, false)));
     let (winner, refined) = finalists
         .into_iter()
-        .map(|c| {
-            let r = refine::refine(problem, &c, cap, work);
+        .map(|(c, refine_it)| {
+            let r = if refine_it { refine::refine(problem, &c, cap, work) } else { None };
             (c, r)
         })
         .min_by_key(|(c, r)| refine::key(r.as_ref().unwrap_or(c), cap))

@@ -16,7 +16,7 @@
 //!
 //! The capped timing raises a placement's period *before* anything reorders its work
 //! within the period, so a placement whose reordering ([`cyclic::reorder`]) alone keeps
-//! the cap at its own minimum period would be missed. [`all`] therefore also tries the
+//! the cap at its own minimum period would be missed. [`field`] therefore also tries the
 //! placements' minimum-period timings, reordered, where that period beats every capped
 //! candidate ([`reordered_within_cap`]).
 
@@ -115,7 +115,49 @@ pub fn all(
     solver: &SolverInfo,
     cap: Option<u64>,
 ) -> Result<Vec<Candidate>, ScheduleError> {
+    timed_all(p, &placements(p)?, method, solver, cap)
+}
+
+/// The candidates a scheduler compares: every candidate timed under the cap, and apart
+/// from them (under a cap) the one of [`reordered_within_cap`].
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Every candidate timed under the cap ([`all`]).
+    pub timed: Vec<Candidate>,
+    /// A placement's minimum-period timing reordered to keep the cap. It is compared
+    /// with the *refined* winner of `timed`, not refined itself: a chunk move timed
+    /// under the cap loses the order that keeps it there, and a refined capped
+    /// candidate can still beat it.
+    pub reordered: Option<Candidate>,
+}
+
+impl Field {
+    /// How many candidates there are.
+    pub fn count(&self) -> usize {
+        self.timed.len() + self.reordered.is_some() as usize
+    }
+}
+
+/// [`all`] and, under a cap, [`reordered_within_cap`].
+pub fn field(
+    p: &Problem,
+    method: &str,
+    solver: &SolverInfo,
+    cap: Option<u64>,
+) -> Result<Field, ScheduleError> {
     let placements = placements(p)?;
+    let timed = timed_all(p, &placements, method, solver, cap)?;
+    let reordered = cap.and_then(|c| reordered_within_cap(p, &placements, &timed, method, solver, c));
+    Ok(Field { timed, reordered })
+}
+
+fn timed_all(
+    p: &Problem,
+    placements: &[(String, Placement)],
+    method: &str,
+    solver: &SolverInfo,
+    cap: Option<u64>,
+) -> Result<Vec<Candidate>, ScheduleError> {
     let mut out: Vec<Candidate> = placements
         .iter()
         .map(|(what, pl)| Candidate {
@@ -123,9 +165,6 @@ pub fn all(
             what: what.clone(),
         })
         .collect();
-    if let Some(c) = cap {
-        out.extend(reordered_within_cap(p, &placements, &out, method, solver, c));
-    }
     if let Some(mut s) = (Gpipe { micro_batches: None }).schedule(p)?.timed {
         s.method = method.to_string();
         s.solver = solver.clone();

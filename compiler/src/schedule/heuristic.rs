@@ -294,16 +294,23 @@ impl Scheduler for Heuristic {
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
         let solver = Outcome::feasible(Placement { chunks: vec![] }, "lpt+local-search+candidates").solver;
         let cap = self.max_staleness;
-        let all = super::candidates::all(p, "heuristic", &solver, cap)?;
-        let count = all.len();
-        let best = super::candidates::best(all, cap).ok_or_else(|| ScheduleError::Unsupported {
+        let field = super::candidates::field(p, "heuristic", &solver, cap)?;
+        let count = field.count();
+        let best = super::candidates::best(field.timed, cap).ok_or_else(|| ScheduleError::Unsupported {
             method: "heuristic".into(),
             message: "no candidate".into(),
         })?;
-        let (s, what) = match super::refine::refine(p, &best, cap, super::refine::WORK) {
-            Some(refined) => (refined.schedule, format!("{}, refined by chunk moves", best.what)),
-            None => (best.schedule, best.what),
+        let refined = match super::refine::refine(p, &best, cap, super::refine::WORK) {
+            Some(r) => {
+                super::candidates::Candidate { what: format!("{}, refined by chunk moves", best.what), ..r }
+            }
+            None => best,
         };
+        let winner = match field.reordered {
+            Some(r) if super::refine::key(&r, cap) < super::refine::key(&refined, cap) => r,
+            _ => refined,
+        };
+        let (s, what) = (winner.schedule, winner.what);
         let (s, what) = match super::cyclic::reorder(&s, p.cost, super::cyclic::WORK) {
             Some(r) => (r, format!("{what}, reordered within the period")),
             None => (s, what),
