@@ -197,23 +197,29 @@ fn reordered_within_cap(
         .map(|c| c.schedule.period_cycles)
         .min()
         .unwrap_or(u64::MAX);
-    let mut own: Vec<(u64, usize, Timed)> = placements
+    // `capped` starts with one candidate per placement, in order; its minimum period is
+    // the placement's (the loads do not depend on the timing), so only the placements
+    // that can win are timed again without the cap.
+    let mut own: Vec<(u64, usize)> = capped
         .iter()
+        .take(placements.len())
+        .map(|c| timing::min_period(&c.schedule, p.cost))
         .enumerate()
-        .map(|(i, (_, pl))| {
-            let s = timed(p, pl, method, solver.clone(), None);
-            (s.period_cycles, i, s)
-        })
-        .filter(|(period, _, s)| *period < to_beat && spikepipe_ir::staleness_of(s).0 > cap)
+        .filter(|&(_, period)| period < to_beat)
+        .map(|(i, period)| (period, i))
         .collect();
-    own.sort_by_key(|(period, i, _)| (*period, *i));
-    own.into_iter().take(REORDER_TRIES).find_map(|(_, i, s)| {
-        let r = cyclic::reorder(&s, p.cost, cyclic::WORK)?;
-        (spikepipe_ir::staleness_of(&r).0 <= cap).then(|| Candidate {
-            what: format!("{}, reordered at its own period", placements[i].0),
-            schedule: r,
+    own.sort_unstable();
+    own.into_iter()
+        .map(|(_, i)| (i, timed(p, &placements[i].1, method, solver.clone(), None)))
+        .filter(|(_, s)| spikepipe_ir::staleness_of(s).0 > cap)
+        .take(REORDER_TRIES)
+        .find_map(|(i, s)| {
+            let r = cyclic::reorder(&s, p.cost, cyclic::WORK)?;
+            (spikepipe_ir::staleness_of(&r).0 <= cap).then(|| Candidate {
+                what: format!("{}, reordered at its own period", placements[i].0),
+                schedule: r,
+            })
         })
-    })
 }
 
 /// The best candidate under the cap (the first of equals, so the order above breaks ties).
