@@ -147,7 +147,10 @@ fn ilp_or_better(
     // the candidate reordered at its own period is compared as it is (see `Field`).
     let work = refine::WORK.saturating_mul(effort.max(1));
     let mut finalists = vec![(own.clone(), true)];
-    finalists.extend(candidates::best(field.timed, cap).map(|c| (c, true)));
+    // A candidate timed exactly as the ILP's own (phase 1 kept the heuristic's
+    // placement) would refine to the same schedule: it is refined once, as the ILP's.
+    let best = candidates::best(field.timed, cap).filter(|c| c.schedule != own.schedule);
+    finalists.extend(best.map(|c| (c, true)));
     finalists.extend(field.reordered.map(|c| (c, false)));
     let (winner, refined) = finalists
         .into_iter()

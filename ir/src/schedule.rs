@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::staleness::staleness_summary;
-use crate::{AsTimetable, EdgeKind, HardwareSpec, TaskKind, Work};
+use crate::{AsTimetable, EdgeKind, HardwareSpec, TaskKind, Timetable, Work};
 
 /// The `format` value of files this crate reads and writes.
 pub const SCHEDULE_FORMAT: &str = "spikepipe-schedule/1";
@@ -396,8 +396,21 @@ pub fn chunk_elements(task: &ScheduledTask, chunk: &Chunk) -> u64 {
 /// it receives, over its own elements.
 pub fn expected_reduce_cycles(s: &impl AsTimetable, v: &ScheduledTask, chunk: &Chunk) -> u64 {
     let s = s.timetable();
-    reduction_inputs(&s, v)
-        .into_iter()
-        .map(|(_, parts)| s.hardware.reduce_cycles(chunk_elements(v, chunk), parts))
-        .sum()
+    reduce_cycles_with(&s, v, chunk, &reduction_inputs(&s, v))
+}
+
+/// [`expected_reduce_cycles`] of every chunk of `v`, in order (its inputs found once).
+pub fn expected_reduce_cycles_per_chunk(s: &impl AsTimetable, v: &ScheduledTask) -> Vec<u64> {
+    let s = s.timetable();
+    let inputs = reduction_inputs(&s, v);
+    v.chunks.iter().map(|c| reduce_cycles_with(&s, v, c, &inputs)).collect()
+}
+
+fn reduce_cycles_with(
+    s: &Timetable<'_>,
+    v: &ScheduledTask,
+    chunk: &Chunk,
+    inputs: &[(&ScheduledTask, u64)],
+) -> u64 {
+    inputs.iter().map(|&(_, parts)| s.hardware.reduce_cycles(chunk_elements(v, chunk), parts)).sum()
 }

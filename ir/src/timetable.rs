@@ -16,7 +16,20 @@
 //! assert_eq!(compute_staleness(&t), compute_staleness(&s));
 //! ```
 
+use std::collections::HashMap;
+
 use crate::{EdgeKind, HardwareSpec, Optimizer, Schedule, ScheduleEdge, ScheduledTask, Transfer};
+
+/// Tasks by id ([`Timetable::task_index`]).
+#[derive(Debug, Clone)]
+pub struct TaskIndex<'a>(HashMap<&'a str, &'a ScheduledTask>);
+
+impl<'a> TaskIndex<'a> {
+    /// The task with this id.
+    pub fn get(&self, id: &str) -> Option<&'a ScheduledTask> {
+        self.0.get(id).copied()
+    }
+}
 
 /// Borrowed view of a timed placement.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +56,13 @@ impl<'a> Timetable<'a> {
     /// The task with this id.
     pub fn task(&self, id: &str) -> Option<&'a ScheduledTask> {
         self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// Every task by id. [`Timetable::task`] searches the list; a loop over edges or
+    /// transfers looks its tasks up here instead (on VGG-16 the linear searches were a
+    /// quarter of a compile).
+    pub fn task_index(&self) -> TaskIndex<'a> {
+        TaskIndex(self.tasks.iter().map(|t| (t.id.as_str(), t)).collect())
     }
 
     /// Number of processors P.

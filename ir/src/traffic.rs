@@ -115,9 +115,10 @@ pub fn edge_transfers<A: Site, B: Site>(
 /// this, so they agree on what must move.
 pub fn required_transfers(s: &impl AsTimetable) -> Vec<(usize, usize, u32, u64)> {
     let s = s.timetable();
+    let tasks = s.task_index();
     let mut out = Vec::new();
     for (ei, e) in s.edges.iter().enumerate() {
-        let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
+        let (Some(u), Some(v)) = (tasks.get(&e.from), tasks.get(&e.to)) else { continue };
         let (su, sv) =
             (Side { work: &u.work, chunks: &u.chunks[..] }, Side { work: &v.work, chunks: &v.chunks[..] });
         edge_transfers(e.bytes, e.sliced_by, su, sv, |ci, dst, b| out.push((ei, ci, dst, b)));

@@ -32,7 +32,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::schedule::{expected_reduce_cycles, partials, samples_overlap};
+use crate::schedule::{expected_reduce_cycles_per_chunk, partials, samples_overlap};
 use crate::staleness::compute_staleness;
 use crate::traffic::required_transfers;
 use crate::{AsTimetable, EdgeKind, LayerStaleness, Schedule, Timetable, SCHEDULE_FORMAT};
@@ -231,8 +231,8 @@ fn check_reductions(s: &Timetable<'_>, c: &mut Checker) {
         }
     }
     for v in s.tasks {
-        for (i, ch) in v.chunks.iter().enumerate() {
-            let want = expected_reduce_cycles(s, v, ch);
+        let owed = expected_reduce_cycles_per_chunk(s, v);
+        for ((i, ch), &want) in v.chunks.iter().enumerate().zip(&owed) {
             if ch.reduce_cycles != want {
                 c.fail(
                     format!("{}[{i}]", v.id),
@@ -251,11 +251,12 @@ fn check_reductions(s: &Timetable<'_>, c: &mut Checker) {
 fn check_dependences(s: &Timetable<'_>, c: &mut Checker) {
     let transfers: HashMap<(usize, usize, u32), &crate::Transfer> =
         s.transfers.iter().map(|t| ((t.edge, t.from_chunk, t.dst), t)).collect();
+    let tasks = s.task_index();
     for (ei, e) in s.edges.iter().enumerate() {
         if e.kind != EdgeKind::Data {
             continue;
         }
-        let (Some(u), Some(v)) = (s.task(&e.from), s.task(&e.to)) else { continue };
+        let (Some(u), Some(v)) = (tasks.get(&e.from), tasks.get(&e.to)) else { continue };
         for (ui, cu) in u.chunks.iter().enumerate() {
             for (vi, cv) in v.chunks.iter().enumerate() {
                 if !samples_overlap(cu.samples, cv.samples) {
@@ -292,6 +293,7 @@ fn check_transfers(s: &Timetable<'_>, c: &mut Checker) {
     let need: BTreeMap<(usize, usize, u32), u64> =
         required_transfers(s).into_iter().map(|(e, ch, dst, b)| ((e, ch, dst), b)).collect();
     let mut seen = BTreeMap::new();
+    let tasks = s.task_index();
     for (i, t) in s.transfers.iter().enumerate() {
         let at = format!("transfer {i}");
         let Some(e) = s.edges.get(t.edge) else {
@@ -306,7 +308,7 @@ fn check_transfers(s: &Timetable<'_>, c: &mut Checker) {
             c.fail(&at, "not needed by any consumer chunk");
             continue;
         };
-        let Some(cu) = s.task(&e.from).and_then(|u| u.chunks.get(t.from_chunk)) else { continue };
+        let Some(cu) = tasks.get(&e.from).and_then(|u| u.chunks.get(t.from_chunk)) else { continue };
         if t.src != cu.processor {
             c.fail(&at, format!("src p{} but the producing chunk runs on p{}", t.src, cu.processor));
         }

@@ -29,8 +29,9 @@ impl LinkLoads {
     pub fn of_timetable(s: &impl AsTimetable, cost: &dyn CostModel) -> LinkLoads {
         let s = s.timetable();
         let mut loads = LinkLoads::new(s.hardware.processors as usize);
+        let tasks = s.task_index();
         for (ei, ci, dst, bytes) in spikepipe_ir::required_transfers(&s) {
-            let src = s.task(&s.edges[ei].from).map_or(0, |t| t.chunks[ci].processor);
+            let src = tasks.get(&s.edges[ei].from).map_or(0, |t| t.chunks[ci].processor);
             loads.add(cost, src, dst, bytes);
         }
         loads

@@ -21,8 +21,8 @@
 //! ```
 
 use spikepipe_ir::{
-    expected_reduce_cycles, AsTimetable, Chunk, HardwareSpec, Optimizer, ScheduleEdge, ScheduledTask,
-    SolverInfo, Timetable, Transfer,
+    expected_reduce_cycles_per_chunk, AsTimetable, Chunk, HardwareSpec, Optimizer, ScheduleEdge,
+    ScheduledTask, SolverInfo, Timetable, Transfer,
 };
 
 use super::{split, Placement, Problem};
@@ -131,11 +131,7 @@ pub fn draft(p: &Problem, placement: &Placement, method: &str, solver: SolverInf
 /// Charges every consumer of partial sums from several processors the vector-unit work
 /// of summing them (`reduce_cycles`, included in its `cycles`).
 fn add_reductions(s: &mut Timed) {
-    let owed: Vec<Vec<u64>> = s
-        .tasks
-        .iter()
-        .map(|t| t.chunks.iter().map(|c| expected_reduce_cycles(&*s, t, c)).collect())
-        .collect();
+    let owed: Vec<Vec<u64>> = s.tasks.iter().map(|t| expected_reduce_cycles_per_chunk(&*s, t)).collect();
     for (t, owed) in s.tasks.iter_mut().zip(owed) {
         for (c, r) in t.chunks.iter_mut().zip(owed) {
             c.reduce_cycles = r;
