@@ -1,5 +1,5 @@
 //! Schedules through the library: the ILP against a brute-force optimum on tiny models,
-//! every method on every bundled model (validity, bounds, ordering between methods),
+//! that the bundled models are the zoo `sim_models.rs` checks every method on,
 //! `compare` snapshots, the ILP's forced time-out, and reproducible output.
 
 mod common;
@@ -277,82 +277,12 @@ fn brute_force_enumerates_compositions() {
 }
 
 // ---------------------------------------------------------------------------------------
-// (b) + (c) every method on every bundled model: valid, ≥ LB, ordered
+// (b) + (c) the bundled models (every method on each: `sim_models.rs`)
 // ---------------------------------------------------------------------------------------
 
 fn specs_for(model: &str, hw: &str, p: u64) -> Specs {
     load_specs(&root().join(model), Some(&root().join(hw)), Some(p))
         .unwrap_or_else(|e| panic!("{model} on {hw}: {e}"))
-}
-
-fn compile_checked(specs: &Specs, method: Method, what: &str) -> Schedule {
-    let opts = match method {
-        // A short limit keeps the suite fast; the result may then be a time-limit or
-        // fallback schedule, which must still be valid and no worse than the heuristic.
-        Method::Ilp => CompileOptions::new(method).with_time_limit(0.5),
-        _ => CompileOptions::new(method),
-    };
-    let s = compile(specs, &opts).unwrap_or_else(|e| panic!("{what} {method}: {e}"));
-    verify_schedule(&s).unwrap_or_else(|v| panic!("{what} {method}: {v}"));
-    assert_eq!(s.method, method.name(), "{what}");
-    assert_eq!(s.hardware.processors, specs.hardware.processors, "{what}");
-    assert!(
-        s.period_cycles >= s.lower_bound_cycles,
-        "{what} {method}: period {} below the lower bound {}",
-        s.period_cycles,
-        s.lower_bound_cycles
-    );
-    assert!(s.lower_bound_cycles > 0, "{what}");
-    s
-}
-
-fn all_methods_on(model: &str) {
-    for hw in hardware() {
-        for p in [2u64, 4, 8] {
-            let specs = specs_for(model, &hw, p);
-            let what = format!("{} on {} at P={p}:", stem(model), stem(&hw));
-            let period = |m: Method| compile_checked(&specs, m, &what).period_cycles;
-            let (ilp, heur, pd, lw) = (
-                period(Method::Ilp),
-                period(Method::Heuristic),
-                period(Method::Pipedream),
-                period(Method::Layerwise),
-            );
-            let gpipe = compile_checked(&specs, Method::Gpipe, &what);
-            assert!(
-                gpipe.staleness.iter().all(|l| l.forward == 0 && l.input_grad.unwrap_or(0) == 0),
-                "{what} gpipe has no staleness"
-            );
-            assert!(heur <= pd, "{what} heuristic {heur} > pipedream {pd}");
-            assert!(pd <= lw, "{what} pipedream {pd} > layerwise {lw}");
-            assert!(ilp <= heur, "{what} ilp {ilp} > heuristic {heur}");
-        }
-    }
-}
-
-#[test]
-fn all_methods_mlp_digits() {
-    all_methods_on("models/mlp-digits.yaml");
-}
-
-#[test]
-fn all_methods_mlp_fmnist() {
-    all_methods_on("models/mlp-fmnist.yaml");
-}
-
-#[test]
-fn all_methods_cnn_fmnist() {
-    all_methods_on("models/cnn-fmnist.yaml");
-}
-
-#[test]
-fn all_methods_vgg11_cifar10() {
-    all_methods_on("models/vgg11-cifar10.yaml");
-}
-
-#[test]
-fn all_methods_vgg16_cifar100() {
-    all_methods_on("models/vgg16-cifar100.yaml");
 }
 
 #[test]

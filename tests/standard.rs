@@ -1,7 +1,9 @@
 //! Our methods against the standard ones (data-parallel, replicated PipeDream, tuned
-//! GPipe) at equal staleness, on every bundled model, both machines and P ∈ {2,4,8,16}:
-//! the heuristic keeps the cap and is never slower than the best standard method that
-//! keeps it too; every such schedule simulates at exactly its period.
+//! GPipe) at equal staleness, on every bundled model, both machines and P ∈ {2,4,8,16}
+//! (the VGGs at P = 16 only with `--ignored`: minutes each): the heuristic keeps the cap
+//! and is never slower than the best standard method that keeps it too; every such
+//! schedule at P ≥ 8 simulates at exactly its period (`sim_models.rs` simulates every
+//! method, uncapped and at cap 1, at P ≤ 8).
 
 #[macro_use]
 mod common;
@@ -24,11 +26,28 @@ per_model_tests! {
     vgg16_cifar100 => "vgg16-cifar100",
 }
 
+/// The VGGs at P = 16: the capped heuristic spends minutes there (a data-parallel
+/// placement of 16 × 70 chunks timed under a cap of 0, then refined), so this part runs
+/// only on request: `cargo test --release --test standard -- --ignored` (about 15 minutes
+/// on 2 cores). `cargo run --release --example versus_standard` covers the same rows.
+#[test]
+#[ignore = "slow: the VGGs at P = 16 (run with --ignored)"]
+fn vgg_models_at_p16() {
+    for model in ["models/vgg11-cifar10.yaml", "models/vgg16-cifar100.yaml"] {
+        check_against_standard(model, &[16]);
+    }
+}
+
 fn heuristic_keeps_the_cap_and_beats_every_standard_method(model: &str) {
+    let ps: &[u64] = if model.contains("vgg") { &[2, 4, 8] } else { &[2, 4, 8, 16] };
+    check_against_standard(model, ps);
+}
+
+fn check_against_standard(model: &str, ps: &[u64]) {
     let mut failures = Vec::new();
     let mut checked = 0;
     for hw in common::hardware() {
-        for p in [2u64, 4, 8, 16] {
+        for &p in ps {
             let (model_path, hw_path) = (common::root().join(model), common::root().join(&hw));
             let specs = load_specs(&model_path, Some(&hw_path), Some(p)).expect("bundled specs load");
             let what =
@@ -60,7 +79,7 @@ fn heuristic_keeps_the_cap_and_beats_every_standard_method(model: &str) {
                 if cap == Some(0) && ours.period_cycles as f64 > 1.02 * dp.period_cycles as f64 {
                     failures.push(format!("{}: above 1.02 × data-parallel", what("heuristic", cap)));
                 }
-                if p == 16 {
+                if p >= 8 {
                     let config =
                         SimConfig { iterations: 8, links: LinkModel::Dedicated, record_trace: false };
                     match simulate(&ours, &config) {
@@ -77,7 +96,7 @@ fn heuristic_keeps_the_cap_and_beats_every_standard_method(model: &str) {
             }
         }
     }
-    assert!(checked >= 2 * 4 * 3, "checked only {checked}");
+    assert_eq!(checked, 2 * ps.len() * 3, "checked only {checked}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
