@@ -1,7 +1,7 @@
 //! Property tests: random layer stacks on random machines. Every method's schedule must
 //! pass the verifier and run in the simulator at exactly its period (dedicated links),
 //! never beat the lower bound, and the ILP, when it proves optimality, must not lose to
-//! any other method. The case count is bounded for CI (`PROPTEST_CASES`, default 24,
+//! any other method. The case count is bounded for CI (`PROPTEST_CASES`, default 16,
 //! overrides; half of them go to each of the two tests).
 
 use proptest::prelude::*;
@@ -65,7 +65,7 @@ fn machine() -> impl Strategy<Value = String> {
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24u32).div_ceil(2)
+    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(16u32).div_ceil(2)
 }
 
 proptest! {
