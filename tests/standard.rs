@@ -28,9 +28,9 @@ per_model_tests! {
 
 /// The VGGs at P = 16: the capped heuristic spends minutes there (a data-parallel
 /// placement of 16 × 70 chunks timed under a cap of 0, then refined), so this part runs
-/// only on request: `cargo test --release --test standard -- --ignored` (VGG-16 on
-/// sa128-ws at cap 0 alone took 400 s on a loaded 2-core machine). `cargo run --release
-/// --example versus_standard` covers the same rows.
+/// only on request: `cargo test --release --test standard -- --ignored` (585 s on 2026-12-05,
+/// one core; passes). `cargo run --release --example versus_standard` covers the same
+/// rows.
 #[test]
 #[ignore = "slow: the VGGs at P = 16 (run with --ignored)"]
 fn vgg_models_at_p16() {
