@@ -21,6 +21,18 @@
 //! assert_eq!(r.place(12, 3), 16); // offset 6, in the next period
 //! ```
 
+/// Work space for [`Reservations::place_with`] and [`Reservations::peek_with`], so a
+/// list scheduler's thousands of trials allocate nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    free: Vec<(u64, u64)>,
+    candidates: Vec<u64>,
+    busy: Vec<(u64, u64)>,
+    trial_free: Vec<(u64, u64)>,
+    witness: Vec<u64>,
+    used: Vec<u64>,
+}
+
 /// Taken offsets of one processor's period and the chunks still to place there.
 #[derive(Debug, Clone)]
 pub struct Reservations {
@@ -39,77 +51,143 @@ impl Reservations {
         let mut remaining: Vec<u64> = lengths.iter().copied().filter(|&l| l > 0).collect();
         remaining.sort_unstable_by(|a, b| b.cmp(a));
         let mut r = Reservations { ii: ii.max(1), busy: Vec::new(), remaining, witness: Vec::new() };
-        r.witness = r.pack(&r.free(), &r.remaining).unwrap_or_default();
+        let mut free = Vec::new();
+        free_of(&r.busy, r.ii, &mut free);
+        r.witness = r.pack(&free, &r.remaining).unwrap_or_default();
         r
     }
 
     /// Reserves `len` cycles for a chunk ready at `ready`; returns its start (at least
     /// `ready`, the same offset modulo the period as the reservation).
     pub fn place(&mut self, ready: u64, len: u64) -> u64 {
+        self.place_with(ready, len, &mut Scratch::default())
+    }
+
+    /// Where [`Reservations::place`] would start the chunk, reserving nothing.
+    pub fn peek(&self, ready: u64, len: u64) -> u64 {
+        self.peek_with(ready, len, &mut Scratch::default())
+    }
+
+    /// [`Reservations::place`] with reusable work space (a list scheduler calls it for
+    /// every chunk and peeks at many more).
+    pub fn place_with(&mut self, ready: u64, len: u64, scratch: &mut Scratch) -> u64 {
         if len == 0 {
             return ready;
         }
         let Some(me) = self.remaining.iter().position(|&l| l == len) else {
-            // Not announced (cannot happen for chunks counted in the load): take the
-            // first free fit.
-            let free = self.free();
-            let at = self
-                .candidates(&free, ready % self.ii, len)
-                .into_iter()
-                .find(|&o| fits(&free, self.ii, o, len));
-            let at = at.unwrap_or(ready % self.ii);
+            let at = self.first_fit(ready, len, scratch);
             self.reserve(at, len);
             return next_at_offset(ready, at, self.ii);
         };
-        let witness_at = self.witness.get(me).copied();
+        let at = match self.packed_offset(me, ready, len, scratch) {
+            Some(at) => {
+                std::mem::swap(&mut self.busy, &mut scratch.busy);
+                std::mem::swap(&mut self.witness, &mut scratch.witness);
+                at
+            }
+            None => {
+                // The witness: the rest of it still fits around this chunk.
+                let at = self.witness.get(me).copied().unwrap_or(ready % self.ii);
+                if me < self.witness.len() {
+                    self.witness.remove(me);
+                }
+                self.reserve(at, len);
+                at
+            }
+        };
         self.remaining.remove(me);
-        if me < self.witness.len() {
-            self.witness.remove(me);
-        }
-        // One free list for every candidate; each trial builds its table in scratch
-        // vectors and only a trial that packs replaces the current one.
-        let free = self.free();
-        let (mut busy, mut trial_free, mut witness) = (Vec::new(), Vec::new(), Vec::new());
-        for at in self.candidates(&free, ready % self.ii, len) {
-            if !fits(&free, self.ii, at, len) {
-                continue;
-            }
-            with_reserved(&self.busy, self.ii, at, len, &mut busy);
-            free_of(&busy, self.ii, &mut trial_free);
-            if pack_into(&trial_free, &self.remaining, self.ii, &mut witness) {
-                self.busy = busy;
-                self.witness = witness;
-                return next_at_offset(ready, at, self.ii);
-            }
-        }
-        // The witness: the rest of it still fits around this chunk.
-        let at = witness_at.unwrap_or(ready % self.ii);
-        self.reserve(at, len);
         next_at_offset(ready, at, self.ii)
     }
 
-    /// Offsets worth trying, nearest after `from` first: `from` itself and every free
-    /// stretch's first and last possible start.
-    fn candidates(&self, free: &[(u64, u64)], from: u64, len: u64) -> Vec<u64> {
-        let mut c = Vec::with_capacity(2 * free.len() + 1);
-        c.push(from);
-        for &(start, room) in free {
-            c.push(start);
-            if room >= len {
-                c.push((start + room - len) % self.ii);
-            }
+    /// [`Reservations::peek`] with reusable work space.
+    pub fn peek_with(&self, ready: u64, len: u64, scratch: &mut Scratch) -> u64 {
+        if len == 0 {
+            return ready;
         }
-        c.sort_by_key(|&o| ((o + self.ii - from) % self.ii, o));
-        c.dedup();
-        c
+        let at = match self.remaining.iter().position(|&l| l == len) {
+            None => self.first_fit(ready, len, scratch),
+            Some(me) => self
+                .packed_offset(me, ready, len, scratch)
+                .unwrap_or_else(|| self.witness.get(me).copied().unwrap_or(ready % self.ii)),
+        };
+        next_at_offset(ready, at, self.ii)
     }
 
-    /// Free stretches `(start, length)` of the period, a stretch that wraps past the end
-    /// counted once.
-    fn free(&self) -> Vec<(u64, u64)> {
-        let mut out = Vec::new();
-        free_of(&self.busy, self.ii, &mut out);
-        out
+    /// A lower bound on [`Reservations::peek`]: the first time from `ready` on at an
+    /// offset where `len` cycles fit at all, ignoring the chunks still to come.
+    pub fn earliest_fit_with(&self, ready: u64, len: u64, scratch: &mut Scratch) -> u64 {
+        if len == 0 {
+            return ready;
+        }
+        free_of(&self.busy, self.ii, &mut scratch.free);
+        // `peek` may fall back to the witness's offset; that is a fit unless a chunk that
+        // was not announced took its place (then no bound is known).
+        if let Some(me) = self.remaining.iter().position(|&l| l == len) {
+            if self.witness.get(me).is_none_or(|&w| !fits(&scratch.free, self.ii, w, len)) {
+                return ready;
+            }
+        }
+        let (ii, from) = (self.ii, ready % self.ii);
+        let after = |o: u64| if o >= from { o - from } else { o + ii - from };
+        // Within a stretch the fitting offsets run from its start; from inside one past
+        // its last fit, the next is its start a period later.
+        let wait = scratch
+            .free
+            .iter()
+            .filter(|&&(_, room)| room >= len)
+            .map(|&(start, room)| if (from + ii - start) % ii + len <= room { 0 } else { after(start) })
+            .min();
+        ready + wait.unwrap_or(0)
+    }
+
+    /// The first free fit from `ready` on, for a chunk that was not announced (cannot
+    /// happen for chunks counted in the load).
+    fn first_fit(&self, ready: u64, len: u64, scratch: &mut Scratch) -> u64 {
+        free_of(&self.busy, self.ii, &mut scratch.free);
+        self.candidates(&scratch.free, ready % self.ii, len, &mut scratch.candidates);
+        scratch.candidates.first().copied().unwrap_or(ready % self.ii)
+    }
+
+    /// The earliest offset from `ready` on where the announced chunk `me` (of `len`) fits
+    /// and every other chunk still to come packs into what is left; that table and
+    /// packing are left in `scratch.busy` and `scratch.witness` (without `me`). `None` if
+    /// only the current witness works.
+    fn packed_offset(&self, me: usize, ready: u64, len: u64, scratch: &mut Scratch) -> Option<u64> {
+        free_of(&self.busy, self.ii, &mut scratch.free);
+        self.candidates(&scratch.free, ready % self.ii, len, &mut scratch.candidates);
+        for &at in &scratch.candidates {
+            with_reserved(&self.busy, self.ii, at, len, &mut scratch.busy);
+            free_of(&scratch.busy, self.ii, &mut scratch.trial_free);
+            if pack_into(
+                &scratch.trial_free,
+                &self.remaining,
+                Some(me),
+                self.ii,
+                &mut scratch.witness,
+                &mut scratch.used,
+            ) {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// Offsets where `len` fits, nearest after `from` first: `from` itself and every
+    /// free stretch's first and last possible start. (A stretch's start lies in no other
+    /// stretch, so it fits exactly when its own stretch has room.)
+    fn candidates(&self, free: &[(u64, u64)], from: u64, len: u64, c: &mut Vec<u64>) {
+        c.clear();
+        if fits(free, self.ii, from, len) {
+            c.push(from);
+        }
+        for &(start, room) in free.iter().filter(|&&(_, room)| room >= len) {
+            c.push(start);
+            c.push((start + room - len) % self.ii);
+        }
+        // Every offset is below the period, so the distance after `from` orders them.
+        let ii = self.ii;
+        c.sort_unstable_by_key(|&o| if o >= from { o - from } else { o + ii - from });
+        c.dedup();
     }
 
     fn reserve(&mut self, at: u64, len: u64) {
@@ -122,7 +200,7 @@ impl Reservations {
     /// offset of each, or `None` if one does not fit.
     fn pack(&self, free: &[(u64, u64)], lengths: &[u64]) -> Option<Vec<u64>> {
         let mut out = Vec::new();
-        pack_into(free, lengths, self.ii, &mut out).then_some(out)
+        pack_into(free, lengths, None, self.ii, &mut out, &mut Vec::new()).then_some(out)
     }
 }
 
@@ -179,11 +257,20 @@ fn with_reserved(busy: &[(u64, u64)], ii: u64, at: u64, len: u64, out: &mut Vec<
     }
 }
 
-/// First-fit decreasing into `out`; false if some length does not fit.
-fn pack_into(free: &[(u64, u64)], lengths: &[u64], ii: u64, out: &mut Vec<u64>) -> bool {
+/// First-fit decreasing of `lengths` but the one at index `skip` into `out`; false if
+/// some length does not fit.
+fn pack_into(
+    free: &[(u64, u64)],
+    lengths: &[u64],
+    skip: Option<usize>,
+    ii: u64,
+    out: &mut Vec<u64>,
+    used: &mut Vec<u64>,
+) -> bool {
     out.clear();
-    let mut used = vec![0u64; free.len()];
-    for &len in lengths {
+    used.clear();
+    used.resize(free.len(), 0);
+    for (_, &len) in lengths.iter().enumerate().filter(|&(k, _)| Some(k) != skip) {
         let Some(i) = (0..free.len()).find(|&i| free[i].1 - used[i] >= len) else {
             return false;
         };
@@ -229,6 +316,33 @@ mod tests {
                 }
             }
             assert!(taken.iter().all(|&t| t), "seed {seed}: the period is not full");
+        }
+    }
+
+    #[test]
+    fn peek_agrees_with_place_and_the_bound_is_below_both() {
+        for seed in 0..300u64 {
+            let mut rng = seed + 7;
+            let ii = 40 + lcg(&mut rng) % 160;
+            let mut lengths = Vec::new();
+            let mut left = ii - lcg(&mut rng) % (ii / 4);
+            while left > 0 {
+                let l = (1 + lcg(&mut rng) % (ii / 4).max(1)).min(left);
+                lengths.push(l);
+                left -= l;
+            }
+            let mut r = Reservations::new(ii, &lengths);
+            let mut scratch = Scratch::default();
+            // Place in a shuffled order, with an unannounced chunk now and then.
+            for (k, &len) in lengths.iter().enumerate() {
+                let len = if k % 5 == 4 { len.div_ceil(2) } else { len };
+                let ready = lcg(&mut rng) % (3 * ii);
+                let bound = r.earliest_fit_with(ready, len, &mut scratch);
+                let peeked = r.peek_with(ready, len, &mut scratch);
+                assert!(bound >= ready && bound <= peeked, "seed {seed}: bound {bound}, peek {peeked}");
+                assert_eq!(r.peek(ready, len), peeked, "seed {seed}: peek without scratch");
+                assert_eq!(r.place_with(ready, len, &mut scratch), peeked, "seed {seed}: place after peek");
+            }
         }
     }
 

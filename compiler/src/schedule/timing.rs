@@ -14,9 +14,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use spikepipe_ir::{required_transfers, samples_overlap, staleness_of, EdgeKind, Transfer};
 
-use super::reservations::{next_at_offset, Reservations};
+use super::reservations::{next_at_offset, Reservations, Scratch};
 use super::timed::Timed;
 
 use crate::cost::traffic::LinkLoads;
@@ -155,6 +157,7 @@ enum Mode {
         ii: u64,
         procs: Vec<Reservations>,
         links: BTreeMap<(u32, u32), Reservations>,
+        scratch: Scratch,
     },
 }
 
@@ -171,28 +174,38 @@ impl Mode {
                 Mode::Modulo { ii: *ii, procs: Vec::new(), links: some(links, wanted) }
             }
             Mode::Flat { links, .. } => Mode::Flat { procs: Vec::new(), links: some(links, wanted) },
-            Mode::Fit { ii, links, .. } => {
-                Mode::Fit { ii: *ii, procs: Vec::new(), links: some(links, wanted) }
-            }
+            Mode::Fit { ii, links, .. } => Mode::Fit {
+                ii: *ii,
+                procs: Vec::new(),
+                links: some(links, wanted),
+                scratch: Scratch::default(),
+            },
             Mode::Fixed { ii, links, .. } => {
                 Mode::Fixed { ii: *ii, offsets: Vec::new(), ready: Vec::new(), links: some(links, wanted) }
             }
         }
     }
     /// Where [`Mode::chunk`] would start the chunk, without reserving anything.
-    fn peek_chunk(&self, (v, vi): (usize, usize), proc: u32, ready: u64, len: u64) -> u64 {
+    fn peek_chunk(&mut self, (v, vi): (usize, usize), proc: u32, ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, procs, .. } => procs[proc as usize].clone().place(*ii, ready, len),
             Mode::Flat { procs, .. } => procs[proc as usize].clone().place(ready, len),
-            Mode::Fit { procs, .. } => procs[proc as usize].clone().place(ready, len),
+            Mode::Fit { procs, scratch, .. } => procs[proc as usize].peek_with(ready, len, scratch),
             Mode::Fixed { ii, offsets, .. } => next_at_offset(ready, offsets[v][vi], *ii),
+        }
+    }
+    /// A lower bound on [`Mode::peek_chunk`] for a chunk ready at `ready`.
+    fn chunk_bound(&mut self, proc: u32, ready: u64, len: u64) -> u64 {
+        match self {
+            Mode::Fit { procs, scratch, .. } => procs[proc as usize].earliest_fit_with(ready, len, scratch),
+            Mode::Modulo { .. } | Mode::Flat { .. } | Mode::Fixed { .. } => ready,
         }
     }
     fn chunk(&mut self, (v, vi): (usize, usize), proc: u32, ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, procs, .. } => procs[proc as usize].place(*ii, ready, len),
             Mode::Flat { procs, .. } => procs[proc as usize].place(ready, len),
-            Mode::Fit { procs, .. } => procs[proc as usize].place(ready, len),
+            Mode::Fit { procs, scratch, .. } => procs[proc as usize].place_with(ready, len, scratch),
             Mode::Fixed { ii, offsets, ready: readies, .. } => {
                 readies[v][vi] = ready;
                 next_at_offset(ready, offsets[v][vi], *ii)
@@ -202,7 +215,11 @@ impl Mode {
     fn link(&mut self, link: (u32, u32), ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, links, .. } => links.entry(link).or_default().place(*ii, ready, len),
-            Mode::Fixed { ii, links, .. } | Mode::Fit { ii, links, .. } => {
+            Mode::Fit { ii, links, scratch, .. } => links
+                .entry(link)
+                .or_insert_with(|| Reservations::new(*ii, &[]))
+                .place_with(ready, len, scratch),
+            Mode::Fixed { ii, links, .. } => {
                 links.entry(link).or_insert_with(|| Reservations::new(*ii, &[])).place(ready, len)
             }
             Mode::Flat { links, .. } => links.entry(link).or_default().place(ready, len),
@@ -335,8 +352,12 @@ fn time_modulo_within(s: &mut Timed, cost: &dyn CostModel, ii: u64, cap: Option<
         }
         let tables: Vec<Reservations> = lengths.iter().map(|l| Reservations::new(ii, l)).collect();
         let link_tables = link_tables(s, cost, ii);
-        modes.push((Pick::Topological, Mode::Fit { ii, procs: tables.clone(), links: link_tables.clone() }));
-        modes.push((Pick::EarliestStart, Mode::Fit { ii, procs: tables, links: link_tables }));
+        let scratch = Scratch::default();
+        modes.push((
+            Pick::Topological,
+            Mode::Fit { ii, procs: tables.clone(), links: link_tables.clone(), scratch: scratch.clone() },
+        ));
+        modes.push((Pick::EarliestStart, Mode::Fit { ii, procs: tables, links: link_tables, scratch }));
     }
     for (pick, mut mode) in modes {
         let mut candidate = s.clone();
@@ -370,7 +391,7 @@ struct Lists<'a> {
     cost: &'a dyn CostModel,
     /// Inputs of every chunk, indexed `[task][chunk]`.
     inputs: Vec<Vec<Vec<Input>>>,
-    bytes: HashMap<(usize, usize, u32), u64>,
+    bytes: FxHashMap<(usize, usize, u32), u64>,
     /// Weight transfers each chunk sends when it ends (`[task][chunk]`: edge, dst, bytes):
     /// updated weights for the next iterations' readers on other processors.
     feedback: Vec<Vec<Vec<(usize, u32, u64)>>>,
@@ -391,7 +412,7 @@ fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
     }
     let mut feedback: Vec<Vec<Vec<(usize, u32, u64)>>> =
         s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
-    let mut bytes = HashMap::new();
+    let mut bytes = FxHashMap::default();
     for (e, c, d, b) in required_transfers(s) {
         bytes.insert((e, c, d), b);
         if s.edges[e].kind == EdgeKind::WeightFeedback {
@@ -407,7 +428,7 @@ fn forget_touched(
     s: &Timed,
     l: &Lists,
     ready: &[(usize, usize)],
-    known: &mut HashMap<(usize, usize), u64>,
+    known: &mut [Vec<Option<u64>>],
     (v, vi): (usize, usize),
 ) {
     let p = s.tasks[v].chunks[vi].processor;
@@ -427,7 +448,7 @@ fn forget_touched(
                 .iter()
                 .any(|&(_, u, ui)| touched.binary_search(&(proc_of((u, ui)), pc)).is_ok())
         {
-            known.remove(&c);
+            known[c.0][c.1] = None;
         }
     }
 }
@@ -437,7 +458,7 @@ fn send_feedback(
     s: &Timed,
     l: &Lists,
     mode: &mut Mode,
-    placed: &mut HashMap<(usize, usize, u32), Transfer>,
+    placed: &mut FxHashMap<(usize, usize, u32), Transfer>,
     (v, vi): (usize, usize),
 ) {
     let cv = &s.tasks[v].chunks[vi];
@@ -449,12 +470,38 @@ fn send_feedback(
     }
 }
 
+/// A lower bound on [`start_of`]: when the chunk's inputs could arrive if no link or
+/// processor made them wait.
+fn earliest_arrival(
+    s: &Timed,
+    l: &Lists,
+    placed: &FxHashMap<(usize, usize, u32), Transfer>,
+    (v, vi): (usize, usize),
+) -> u64 {
+    let cv = &s.tasks[v].chunks[vi];
+    let mut ready = 0;
+    for &(ei, u, ui) in &l.inputs[v][vi] {
+        let cu = &s.tasks[u].chunks[ui];
+        let arrival = if cu.processor == cv.processor {
+            cu.end()
+        } else {
+            let key = (ei, ui, cv.processor);
+            match placed.get(&key) {
+                Some(t) => t.end(),
+                None => cu.end() + l.cost.transfer_cycles(l.bytes.get(&key).copied().unwrap_or(0)),
+            }
+        };
+        ready = ready.max(arrival);
+    }
+    ready
+}
+
 /// When chunk `(v, vi)` could start; with `commit`, places its transfers and the chunk.
 fn start_of(
     s: &Timed,
     l: &Lists,
     mode: &mut Mode,
-    placed: &mut HashMap<(usize, usize, u32), Transfer>,
+    placed: &mut FxHashMap<(usize, usize, u32), Transfer>,
     (v, vi): (usize, usize),
     commit: bool,
 ) -> u64 {
@@ -540,7 +587,7 @@ pub fn time_at_offsets(s: &mut Timed, cost: &dyn CostModel, offsets: &[Vec<u64>]
 
 fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode, pick: Pick) {
     let l = lists(s, cost);
-    let mut placed: HashMap<(usize, usize, u32), Transfer> = HashMap::new();
+    let mut placed: FxHashMap<(usize, usize, u32), Transfer> = FxHashMap::default();
     let order = task_order(s);
     match pick {
         Pick::Topological => {
@@ -553,14 +600,18 @@ fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode, pick: Pic
             }
         }
         Pick::EarliestStart => {
-            let rank: HashMap<usize, usize> = order.iter().enumerate().map(|(r, &t)| (t, r)).collect();
+            let mut rank = vec![0; s.tasks.len()];
+            for (r, &t) in order.iter().enumerate() {
+                rank[t] = r;
+            }
             let mut waiting: Vec<Vec<usize>> =
                 l.inputs.iter().map(|cs| cs.iter().map(|ins| ins.len()).collect()).collect();
-            let mut consumers: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+            let mut consumers: Vec<Vec<Vec<(usize, usize)>>> =
+                s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
             for (v, cs) in l.inputs.iter().enumerate() {
                 for (vi, ins) in cs.iter().enumerate() {
                     for &(_, u, ui) in ins {
-                        consumers.entry((u, ui)).or_default().push((v, vi));
+                        consumers[u][ui].push((v, vi));
                     }
                 }
             }
@@ -570,24 +621,47 @@ fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode, pick: Pic
                 .collect();
             // A ready chunk's possible start depends only on its processor's table and
             // the links its inputs cross, so it is kept until a commit touches one of them.
-            let mut known: HashMap<(usize, usize), u64> = HashMap::new();
+            let mut known: Vec<Vec<Option<u64>>> =
+                s.tasks.iter().map(|t| vec![None; t.chunks.len()]).collect();
+            let mut by_bound = Vec::new();
             while !ready.is_empty() {
-                let (at, _) = ready
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &c)| {
-                        let start =
-                            *known.entry(c).or_insert_with(|| start_of(s, &l, mode, &mut placed, c, false));
-                        (i, (start, rank[&c.0], c.1))
-                    })
-                    .min_by_key(|&(_, key)| key)
-                    .unwrap_or((0, (0, 0, 0)));
+                // A chunk cannot start before its inputs could arrive, so chunks are
+                // peeked in the order of that bound and only until it passes the
+                // earliest start found: the same pick as peeking every ready chunk.
+                by_bound.clear();
+                by_bound.extend(ready.iter().enumerate().map(|(i, &c)| {
+                    let bound = known[c.0][c.1].unwrap_or_else(|| {
+                        let cv = &s.tasks[c.0].chunks[c.1];
+                        mode.chunk_bound(cv.processor, earliest_arrival(s, &l, &placed, c), cv.cycles)
+                    });
+                    ((bound, rank[c.0], c.1), i)
+                }));
+                by_bound.sort_unstable();
+                let mut best: Option<((u64, usize, usize), usize)> = None;
+                for &((bound, r, ci), i) in &by_bound {
+                    if best.is_some_and(|(key, _)| (bound, r, ci) >= key) {
+                        break;
+                    }
+                    let c = ready[i];
+                    let start = match known[c.0][c.1] {
+                        Some(start) => start,
+                        None => {
+                            let start = start_of(s, &l, mode, &mut placed, c, false);
+                            known[c.0][c.1] = Some(start);
+                            start
+                        }
+                    };
+                    if best.is_none_or(|(key, _)| (start, r, ci) < key) {
+                        best = Some(((start, r, ci), i));
+                    }
+                }
+                let at = best.map_or(0, |(_, i)| i);
                 let (v, vi) = ready.swap_remove(at);
                 let start = start_of(s, &l, mode, &mut placed, (v, vi), true);
                 s.tasks[v].chunks[vi].start = start;
                 send_feedback(s, &l, mode, &mut placed, (v, vi));
                 forget_touched(s, &l, &ready, &mut known, (v, vi));
-                for &(w, wi) in consumers.get(&(v, vi)).into_iter().flatten() {
+                for &(w, wi) in &consumers[v][vi] {
                     waiting[w][wi] -= 1;
                     if waiting[w][wi] == 0 {
                         ready.push((w, wi));
