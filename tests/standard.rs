@@ -26,11 +26,11 @@ per_model_tests! {
     vgg16_cifar100 => "vgg16-cifar100",
 }
 
-/// The VGGs at P = 16: the capped heuristic spends minutes there (a data-parallel
-/// placement of 16 × 70 chunks timed under a cap of 0, then refined), so this part runs
-/// only on request: `cargo test --release --test standard -- --ignored` (585 s on 2026-12-05,
-/// one core; passes). `cargo run --release --example versus_standard` covers the same
-/// rows.
+/// The VGGs at P = 16: the capped heuristic spends tens of seconds per schedule there (a
+/// data-parallel placement of 16 × 70 chunks timed under a cap of 0, then refined), so
+/// this part runs only on request: `cargo test --release --test standard -- --ignored`
+/// (158 s on 2026-12-05, one core; passes). `cargo run --release --example
+/// versus_standard` covers the same rows.
 #[test]
 #[ignore = "slow: the VGGs at P = 16 (run with --ignored)"]
 fn vgg_models_at_p16() {
