@@ -173,6 +173,9 @@ pub(super) enum Pick {
     EarliestStart,
 }
 
+/// Transfers placed so far, by (edge, producer chunk, destination processor).
+type Placed = FxHashMap<(usize, usize, u32), Transfer>;
+
 /// A producer chunk a consumer chunk waits for: `(edge, producer task, producer chunk)`.
 type Input = (usize, usize, usize);
 
@@ -244,13 +247,7 @@ fn forget_touched(
 }
 
 /// Places the weight transfers a chunk sends when it ends.
-fn send_feedback(
-    s: &Timed,
-    l: &Lists,
-    mode: &mut Mode,
-    placed: &mut FxHashMap<(usize, usize, u32), Transfer>,
-    (v, vi): (usize, usize),
-) {
+fn send_feedback(s: &Timed, l: &Lists, mode: &mut Mode, placed: &mut Placed, (v, vi): (usize, usize)) {
     let cv = &s.tasks[v].chunks[vi];
     for &(edge, dst, bytes) in &l.feedback[v][vi] {
         let cycles = l.cost.transfer_cycles(bytes);
@@ -262,12 +259,7 @@ fn send_feedback(
 
 /// A lower bound on [`start_of`]: when the chunk's inputs could arrive if no link or
 /// processor made them wait.
-fn earliest_arrival(
-    s: &Timed,
-    l: &Lists,
-    placed: &FxHashMap<(usize, usize, u32), Transfer>,
-    (v, vi): (usize, usize),
-) -> u64 {
+fn earliest_arrival(s: &Timed, l: &Lists, placed: &Placed, (v, vi): (usize, usize)) -> u64 {
     let cv = &s.tasks[v].chunks[vi];
     let mut ready = 0;
     for &(ei, u, ui) in &l.inputs[v][vi] {
@@ -291,7 +283,7 @@ fn start_of(
     s: &Timed,
     l: &Lists,
     mode: &mut Mode,
-    placed: &mut FxHashMap<(usize, usize, u32), Transfer>,
+    placed: &mut Placed,
     (v, vi): (usize, usize),
     commit: bool,
 ) -> u64 {
@@ -361,7 +353,7 @@ pub(super) fn link_tables(s: &Timed, cost: &dyn CostModel, ii: u64) -> BTreeMap<
 
 pub(super) fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode, pick: Pick) {
     let l = lists(s, cost);
-    let mut placed: FxHashMap<(usize, usize, u32), Transfer> = FxHashMap::default();
+    let mut placed = Placed::default();
     let order = task_order(s);
     match pick {
         Pick::Topological => {
