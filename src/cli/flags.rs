@@ -57,8 +57,8 @@ pub struct SolveArgs {
     /// they end is reproducible; if the clock ends it first the note says so, and if
     /// nothing was found the heuristic's schedule is used. The candidates' timing and
     /// the refinement after the solve are bounded by work budgets, not by the clock, so
-    /// that they stay reproducible: about a second on the MLPs, seconds to tens of seconds on
-    /// the VGGs (about 40 s under `--max-staleness 0` at P = 16).
+    /// that they stay reproducible: about a second on the MLPs, seconds to tens of
+    /// seconds on the VGGs (about 40 s under `--max-staleness 0` at P = 16).
     #[arg(long, value_name = "SECS", value_parser = time_limit, allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
     /// Multiply the ILP's branch-and-bound node budgets by K (1 to 1000): a longer, still

@@ -127,25 +127,15 @@ impl Reservations {
                 return ready;
             }
         }
-        let (ii, from) = (self.ii, ready % self.ii);
-        let after = |o: u64| if o >= from { o - from } else { o + ii - from };
-        // Within a stretch the fitting offsets run from its start; from inside one past
-        // its last fit, the next is its start a period later.
-        let wait = scratch
-            .free
-            .iter()
-            .filter(|&&(_, room)| room >= len)
-            .map(|&(start, room)| if (from + ii - start) % ii + len <= room { 0 } else { after(start) })
-            .min();
-        ready + wait.unwrap_or(0)
+        ready + wait_for_fit(&scratch.free, self.ii, ready % self.ii, len).unwrap_or(0)
     }
 
-    /// The first free fit from `ready` on, for a chunk that was not announced (cannot
-    /// happen for chunks counted in the load).
+    /// The offset of the first free fit from `ready` on, for a chunk that was not
+    /// announced (cannot happen for chunks counted in the load).
     fn first_fit(&self, ready: u64, len: u64, scratch: &mut Scratch) -> u64 {
         free_of(&self.busy, self.ii, &mut scratch.free);
-        self.candidates(&scratch.free, ready % self.ii, len, &mut scratch.candidates);
-        scratch.candidates.first().copied().unwrap_or(ready % self.ii)
+        let from = ready % self.ii;
+        (from + wait_for_fit(&scratch.free, self.ii, from, len).unwrap_or(0)) % self.ii
     }
 
     /// The earliest offset from `ready` on where the announced chunk `me` (of `len`) fits
@@ -222,6 +212,18 @@ fn free_of(busy: &[(u64, u64)], ii: u64, out: &mut Vec<(u64, u64)>) {
             out.push((to % ii, next - to));
         }
     }
+}
+
+/// Cycles from offset `from` to the first offset where `len` fits in one of the `free`
+/// stretches, or `None` if none has room. Within a stretch the fitting offsets run from
+/// its start, so from outside them (or inside one past its last fit) the next is a
+/// stretch's start.
+fn wait_for_fit(free: &[(u64, u64)], ii: u64, from: u64, len: u64) -> Option<u64> {
+    let after = |o: u64| if o >= from { o - from } else { o + ii - from };
+    free.iter()
+        .filter(|&&(_, room)| room >= len)
+        .map(|&(start, room)| if (from + ii - start) % ii + len <= room { 0 } else { after(start) })
+        .min()
 }
 
 fn fits(free: &[(u64, u64)], ii: u64, at: u64, len: u64) -> bool {
@@ -342,6 +344,32 @@ mod tests {
                 assert!(bound >= ready && bound <= peeked, "seed {seed}: bound {bound}, peek {peeked}");
                 assert_eq!(r.peek(ready, len), peeked, "seed {seed}: peek without scratch");
                 assert_eq!(r.place_with(ready, len, &mut scratch), peeked, "seed {seed}: place after peek");
+            }
+        }
+    }
+
+    /// The first fit found by stretch starts alone is the nearest of all fitting
+    /// candidates (which also try the stretches' last fits).
+    #[test]
+    fn wait_for_fit_is_the_nearest_fitting_candidate() {
+        for seed in 0..500u64 {
+            let mut rng = seed + 11;
+            let ii = 20 + lcg(&mut rng) % 200;
+            let mut r = Reservations::new(ii, &[]);
+            for _ in 0..lcg(&mut rng) % 8 {
+                r.reserve(lcg(&mut rng) % ii, 1 + lcg(&mut rng) % (ii / 6));
+            }
+            let (mut free, mut c) = (Vec::new(), Vec::new());
+            free_of(&r.busy, ii, &mut free);
+            for _ in 0..20 {
+                let (from, len) = (lcg(&mut rng) % ii, 1 + lcg(&mut rng) % (ii / 3));
+                r.candidates(&free, from, len, &mut c);
+                let nearest = c.first().map(|&o| (o + ii - from) % ii);
+                assert_eq!(
+                    wait_for_fit(&free, ii, from, len),
+                    nearest,
+                    "seed {seed}: from {from}, len {len}"
+                );
             }
         }
     }

@@ -190,6 +190,14 @@ struct Lists<'a> {
     feedback: Vec<Vec<Vec<(usize, u32, u64)>>>,
 }
 
+impl Lists<'_> {
+    /// Bytes and cycles of the transfer of an input `(edge, producer chunk, destination)`.
+    fn transfer(&self, key: (usize, usize, u32)) -> (u64, u64) {
+        let bytes = self.bytes.get(&key).copied().unwrap_or(0);
+        (bytes, self.cost.transfer_cycles(bytes))
+    }
+}
+
 fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
     let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
     let mut inputs: Vec<Vec<Vec<Input>>> = s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
@@ -270,7 +278,7 @@ fn earliest_arrival(s: &Timed, l: &Lists, placed: &Placed, (v, vi): (usize, usiz
             let key = (ei, ui, cv.processor);
             match placed.get(&key) {
                 Some(t) => t.end(),
-                None => cu.end() + l.cost.transfer_cycles(l.bytes.get(&key).copied().unwrap_or(0)),
+                None => cu.end() + l.transfer(key).1,
             }
         };
         ready = ready.max(arrival);
@@ -309,8 +317,7 @@ fn start_of(
         let arrival = match placed.get(&key) {
             Some(t) => t.end(),
             None => {
-                let b = l.bytes.get(&key).copied().unwrap_or(0);
-                let cycles = l.cost.transfer_cycles(b);
+                let (b, cycles) = l.transfer(key);
                 let m = scratch.as_mut().unwrap_or(mode);
                 let start = m.link((cu.processor, cv.processor), cu.end(), cycles);
                 if commit {
