@@ -27,11 +27,18 @@
 //! tasks, largest first ([`break_symmetry`]).
 //! The first round admits the heuristic's period and, when the model can express its
 //! plan, starts from it (relabelled); a plan with cuts the model lacks only lends its
-//! period as the incumbent bound. A last solve at the optimal period
+//! period as the incumbent bound.
+//!
+//! After the rounds, the loads alone ([`super::packing`]): a packing of the model's
+//! chunks with every load below the incumbent's period is a placement of the model, kept
+//! if its exact period (links counted) is lower too, and the walk repeats from it; then a
+//! bisection over the capacity finds the least one the packing cannot rule out, a proven
+//! bound on the exact period. A last solve at the best period
 //! minimises the summed link cycles (traffic).
 
 use good_lp::{Expression, Variable};
 
+use super::packing::{Packed, Piece};
 use super::solve::{Budget, Domain, Failure, Model, Solved, Stop};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
 use crate::schedule::split::{chunk_cycles, split_dim, whole};
@@ -378,6 +385,8 @@ pub struct Limits {
     pub round_nodes: u64,
     /// Nodes of the traffic solve.
     pub traffic_nodes: u64,
+    /// Nodes of all packing searches ([`super::packing`]) together.
+    pub packing_nodes: u64,
     /// Wall-clock deadline of phase 1.
     pub deadline: std::time::Instant,
 }
@@ -403,9 +412,19 @@ pub fn assign(
     let mut failure = None;
     let mut retried = false;
     let mut first = true;
-    // Whether the heuristic's plan is one of the model's: only then does a bound the
+    let procs = p.processors() as usize;
+    // Whether the incumbent is one of the model's placements: only then does a bound the
     // model proves hold for it too.
-    let mut expressible = false;
+    let mut expressible = expressed(&cuts, procs, heuristic).is_some();
+    let pieces: Vec<Piece> = p.tasks().zip(&cuts).map(|(t, c)| piece_of(t, c.as_ref())).collect();
+    let mut packing = Packing {
+        pieces: &pieces,
+        procs,
+        nodes_left: limits.packing_nodes,
+        deadline: limits.deadline,
+        late: false,
+    };
+
     while !within_gap(best.1, bound) && nodes_left > 0 {
         // The first round admits the heuristic's period and starts from its plan when the
         // model can express it (an incumbent to prune with); later rounds search below.
@@ -413,8 +432,7 @@ pub fn assign(
         let shape = Shape { cuts: &cuts, lb: bound, ub, scale: if retried { scale * 1.37 } else { scale } };
         let (mut m, vars) = build(p, &shape);
         if first {
-            let values = hint(p, &cuts, &vars, heuristic);
-            expressible = values.is_some();
+            let values = hint(p, &cuts, &vars, &best.0);
             for (v, x) in values.filter(|_| !retried).unwrap_or_default() {
                 m.warm(v, x);
             }
@@ -470,6 +488,37 @@ pub fn assign(
             }
         }
     }
+    // Then the loads alone: a packing below the incumbent is a placement of the model
+    // (taken if its exact period, links counted, is lower too); none proves that nothing
+    // in the model beats the incumbent.
+    while let Some(packed) = packing.below(best.1) {
+        match packed {
+            Packed::Impossible => {
+                if expressible {
+                    bound = bound.max(best.1 as f64);
+                }
+                break;
+            }
+            Packed::Fits(chunks) => {
+                let plans = packed_plans(p, &cuts, &chunks);
+                let e = exact(&plans);
+                trace(format_args!("packing below {}: fits, exact period {e}", best.1));
+                if e >= best.1 {
+                    break;
+                }
+                best = (plans, e, true);
+                expressible = true;
+            }
+            Packed::Unknown => break,
+        }
+    }
+
+    // What the ILP left open, the loads alone may close: bisect for the least capacity
+    // the packing cannot rule out.
+    if expressible && !within_gap(best.1, bound) {
+        bound = bound.max(packing.least_capacity(bound.ceil() as u64, best.1 - 1) as f64);
+    }
+    clock_stopped |= packing.late;
     let optimal = within_gap(best.1, bound);
     trace(format_args!("phase 1: period {} bound {bound:.1} optimal {optimal}", best.1));
 
@@ -491,6 +540,93 @@ pub fn assign(
         }
     }
     Ok(Assignment { plans, from_model, bound, optimal, clock_stopped, failure })
+}
+
+/// A task as [`super::packing`] sees it: the model's linear chunk cost in whole cycles.
+fn piece_of(t: &spikepipe_ir::Task, cut: Option<&Cut>) -> Piece {
+    match cut {
+        None => Piece::Whole(t.cycles),
+        Some(c) => {
+            Piece::Cut { a: c.a.round() as u64, b: c.b.round() as u64, e: c.e.round() as u64, units: c.units }
+        }
+    }
+}
+
+/// The packing searches of one phase 1, sharing one node budget and phase 1's deadline.
+struct Packing<'a> {
+    pieces: &'a [Piece],
+    procs: usize,
+    nodes_left: u64,
+    deadline: std::time::Instant,
+    /// Whether the deadline, not the node budget, stopped a search.
+    late: bool,
+}
+
+impl Packing<'_> {
+    /// Whether every load can stay at or below `capacity`; `Unknown` once the budget is
+    /// spent or the deadline has passed (the search itself is a fraction of a second).
+    fn decide(&mut self, capacity: u64) -> Packed {
+        if std::time::Instant::now() >= self.deadline {
+            self.late = true;
+            self.nodes_left = 0;
+            return Packed::Unknown;
+        }
+        let before = self.nodes_left;
+        let (packed, used) = super::packing::pack_counted(self.pieces, self.procs, capacity, before);
+        self.nodes_left = before.saturating_sub(used);
+        trace(format_args!("packing at {capacity}: {} in {used} nodes", packed.describe()));
+        packed
+    }
+
+    /// A packing below period `h`, or `None` if nothing is below 1 or the budget is spent.
+    fn below(&mut self, h: u64) -> Option<Packed> {
+        (h > 1 && self.nodes_left > 0).then(|| self.decide(h - 1))
+    }
+
+    /// The least capacity in `lo..=hi` the search cannot prove too small (`hi + 1` if it
+    /// proves them all too small): every load bound below it is proven.
+    fn least_capacity(&mut self, mut lo: u64, mut hi: u64) -> u64 {
+        while lo <= hi && self.nodes_left > 0 {
+            let mid = lo + (hi - lo) / 2;
+            match self.decide(mid) {
+                Packed::Impossible => lo = mid + 1,
+                _ if mid == 0 => break,
+                _ => hi = mid - 1,
+            }
+        }
+        lo
+    }
+}
+
+/// The plans of a packing: a cut task's units contiguous in processor order, the chunk
+/// with the short last unit at the end (where [`extract`] puts it too).
+fn packed_plans(p: &Problem, cuts: &[Option<Cut>], packed: &[super::packing::Chunks]) -> Vec<TaskPlan> {
+    p.tasks()
+        .zip(cuts)
+        .zip(packed)
+        .map(|((task, cut), chunks)| match cut {
+            None => TaskPlan { ranges: vec![whole()], cycles: vec![task.cycles], procs: vec![chunks[0].0] },
+            Some(c) => {
+                let mut chunks = chunks.clone();
+                chunks.sort_by_key(|&(q, _, short)| (short, q));
+                let mut plan = TaskPlan { ranges: vec![], cycles: vec![], procs: vec![] };
+                let mut next = 0u64;
+                for (q, n, _) in chunks {
+                    let end = if next + n >= c.units { c.size } else { (next + n) * c.unit };
+                    let range = spikepipe_ir::ChunkRange { dim: c.dim, start: next * c.unit, end };
+                    next += n;
+                    plan.ranges.push(range);
+                    plan.cycles.push(chunk_cycles(p, task, range));
+                    plan.procs.push(q);
+                }
+                if plan.ranges.len() == 1 {
+                    plan.ranges[0] = whole();
+                    plan.cycles[0] = task.cycles;
+                }
+                plan
+            }
+        })
+        .collect()
 }
 
 /// The relative gap `(H − bound) / H` that `bound` proves for period H: 0 when
@@ -682,5 +818,63 @@ mod tests {
             check(&specs(p, None), 40);
             check(&specs(p, Some((3, 50))), 40);
         }
+    }
+}
+
+#[cfg(test)]
+mod chunk_costs {
+    //! The relaxation phase 1 and its packing bound rest on: a chunk of r units never
+    //! costs less than the model's `a·r + b` (less `e` if it holds the short last unit).
+
+    use super::*;
+    use crate::cost::Systolic;
+    use spikepipe_ir::ChunkRange;
+
+    #[test]
+    fn linear_chunk_costs_never_exceed_the_exact_ones() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut checked = 0;
+        for model in ["mlp-digits", "mlp-fmnist", "cnn-fmnist", "vgg11-cifar10"] {
+            for hw in ["sa32-ws", "sa128-ws"] {
+                for procs in [2, 4, 8, 16] {
+                    let (m, h) = (
+                        root.join(format!("models/{model}.yaml")),
+                        root.join(format!("models/hw/{hw}.yaml")),
+                    );
+                    let specs = crate::load_specs(&m, Some(&h), Some(procs)).expect("bundled specs load");
+                    let graph = crate::lower_and_cost(&specs);
+                    let cost = Systolic::new(&specs.hardware);
+                    let p = Problem {
+                        graph: &graph,
+                        network: &specs.network,
+                        hardware: &specs.hardware,
+                        cost: &cost,
+                    };
+                    for task in p.tasks() {
+                        let Some(c) = cut_of(&p, task) else { continue };
+                        let Piece::Cut { a, b, e, units } = piece_of(task, Some(&c)) else { unreachable!() };
+                        for r in 1..=units {
+                            let head = ChunkRange { dim: c.dim, start: 0, end: (r * c.unit).min(c.size) };
+                            let tail = ChunkRange { dim: c.dim, start: (units - r) * c.unit, end: c.size };
+                            let short = r == units || c.units * c.unit == c.size;
+                            let want_head = (a * r + b).saturating_sub(if short { e } else { 0 });
+                            let want_tail = (a * r + b).saturating_sub(e);
+                            assert!(
+                                chunk_cycles(&p, task, head) >= want_head,
+                                "{model}/{hw}/P{procs} {}: {r} units",
+                                task.id()
+                            );
+                            assert!(
+                                chunk_cycles(&p, task, tail) >= want_tail,
+                                "{model}/{hw}/P{procs} {}: last {r} units",
+                                task.id()
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "cut tasks exercised: {checked}");
     }
 }

@@ -6,6 +6,10 @@
 //!    the lower exact period (every directed link counted) is kept, so the ILP is never
 //!    worse than the heuristic. If the solver finds nothing (out of budget, numerical
 //!    failure) the heuristic's schedule is the fallback and the file says `fallback`.
+//!    Then [`packing`] works on the processor loads alone: packings below the incumbent
+//!    are tried as placements (kept when their exact period is lower), and a bisection
+//!    over the load capacity raises the proven bound where the simplex relaxation left
+//!    it low.
 //! 2. The placement is timed by modulo list scheduling.
 //! 3. `order` ([`reorder`]): at that period, start times and per-resource order minimising total
 //!    staleness (optionally with every layer's staleness capped); kept only if it lowers
@@ -19,6 +23,7 @@
 
 pub(crate) mod assign;
 mod order;
+pub mod packing;
 mod solve;
 
 use std::time::{Duration, Instant};
@@ -38,6 +43,9 @@ pub const PERIOD_NODES: u64 = 6_000;
 /// Nodes of one round of phase 1's search over II (a round ends early when it improves
 /// the incumbent, so the next round starts from a tighter model).
 pub const ROUND_NODES: u64 = 3_000;
+/// Nodes of all of phase 1's packing searches together ([`packing`]; each node is a
+/// few hundred nanoseconds, so this is well under a second).
+pub const PACKING_NODES: u64 = 400_000;
 /// Nodes of phase 1's traffic solve.
 pub const TRAFFIC_NODES: u64 = 500;
 /// Nodes of phase 2.
@@ -83,6 +91,7 @@ impl Scheduler for Ilp {
             period_nodes: PERIOD_NODES * self.effort,
             round_nodes: ROUND_NODES * self.effort,
             traffic_nodes: TRAFFIC_NODES * self.effort,
+            packing_nodes: PACKING_NODES * self.effort,
             deadline: after(started, 0.8 * self.time_limit),
         };
         let a = assign::assign(p, &heuristic, &self.solver, &limits)?;

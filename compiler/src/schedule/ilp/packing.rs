@@ -1,0 +1,429 @@
+//! A combinatorial bound for phase 1: can the tasks be packed onto P processors so that
+//! no processor's load exceeds a capacity C, links ignored?
+//!
+//! Phase 1's model prices a chunk of r units of a cut task at `a·r + b` cycles (less `e`
+//! for the chunk holding the short last unit) and a whole task at its cycles, never above
+//! the exact cost; the exact period is at least the largest processor load. So if no
+//! placement the model expresses has every linear load ≤ C, none has an exact period
+//! ≤ C: `C + 1` is a proven lower bound. The simplex relaxation gives that bound away
+//! whenever it is the granularity of the pieces that keeps the loads apart (mlp-digits
+//! on sa32-ws at P = 4: units of 7 900 cycles, a total slack of 408 cycles over four
+//! processors), and microlp's branch and bound closes it only after tens of seconds. A
+//! depth-first search over the pieces, largest first, with the bin-packing rules below,
+//! decides it in milliseconds:
+//!
+//! - processors with equal loads are interchangeable, so a whole task tries only one of
+//!   them, and a cut task gives the earlier of two such processors at least as many units;
+//! - the work still to place must fit into the capacity left, less every processor's
+//!   residual that is smaller than the smallest piece still to place (it stays empty);
+//! - a failed state (next piece, sorted loads) is remembered and never searched again.
+//!
+//! The search counts nodes, not seconds, so its answer is the same on every machine; a
+//! search that runs out of nodes answers [`Packed::Unknown`] and proves nothing.
+//!
+//! ```
+//! use spikepipe_compiler::schedule::ilp::packing::{pack, Packed, Piece};
+//! // 3 + 3 + 2 + 2 + 2 on two processors of capacity 6: 3+3 | 2+2+2.
+//! let pieces = [3, 3, 2, 2, 2].map(Piece::Whole);
+//! assert!(matches!(pack(&pieces, 2, 6, 1000), Packed::Fits(_)));
+//! // A cut task of 4 units of 2 cycles beside a whole task of 5: at capacity 6 no unit
+//! // fits beside the 5 and 4 units (8 cycles) do not fit alone; at 7 one unit does.
+//! let pieces = [Piece::Whole(5), Piece::Cut { a: 2, b: 0, e: 0, units: 4 }];
+//! assert!(matches!(pack(&pieces, 2, 6, 1000), Packed::Impossible));
+//! assert!(matches!(pack(&pieces, 2, 7, 1000), Packed::Fits(_)));
+//! ```
+
+use std::collections::HashSet;
+
+/// One task as the packing sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// A task that runs whole on one processor, in cycles.
+    Whole(u64),
+    /// A task cut into `units` units, at most one chunk per processor: a chunk of r
+    /// units costs `a·r + b`, less `e` for the one chunk that holds the short last unit.
+    Cut {
+        /// Cycles per unit.
+        a: u64,
+        /// Fixed cycles per chunk.
+        b: u64,
+        /// Cycles the short last unit costs less than a full one.
+        e: u64,
+        /// Units.
+        units: u64,
+    },
+}
+
+/// Where a piece's work went: `(processor, units, holds the short last unit)` per chunk
+/// (a whole task: one chunk of 1 unit).
+pub type Chunks = Vec<(u32, u64, bool)>;
+
+/// The answer of [`pack`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Packed {
+    /// Every load fits; the chunks of each piece, in the order given.
+    Fits(Vec<Chunks>),
+    /// No placement fits: the loads need more than the capacity.
+    Impossible,
+    /// The node budget ran out first.
+    Unknown,
+}
+
+impl Packed {
+    /// A word for traces.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Packed::Fits(_) => "fits",
+            Packed::Impossible => "impossible",
+            Packed::Unknown => "out of nodes",
+        }
+    }
+}
+
+/// Whether `pieces` fit onto `procs` processors with every load ≤ `capacity`, searching
+/// at most `nodes` nodes.
+pub fn pack(pieces: &[Piece], procs: usize, capacity: u64, nodes: u64) -> Packed {
+    pack_counted(pieces, procs, capacity, nodes).0
+}
+
+/// [`pack`], and the nodes it searched.
+pub fn pack_counted(pieces: &[Piece], procs: usize, capacity: u64, nodes: u64) -> (Packed, u64) {
+    if procs == 0 {
+        let packed = if pieces.is_empty() { Packed::Fits(vec![]) } else { Packed::Impossible };
+        return (packed, 0);
+    }
+    // Coarse pieces first: they decide feasibility, the fine ones fill the gaps.
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(grain(&pieces[i])), i));
+    let sorted: Vec<Piece> = order.iter().map(|&i| pieces[i]).collect();
+    // Suffix sums of the least work and minima of the smallest piece still to place.
+    let mut rest = vec![0u64; sorted.len() + 1];
+    let mut finest = vec![u64::MAX; sorted.len() + 1];
+    for i in (0..sorted.len()).rev() {
+        rest[i] = rest[i + 1] + least_work(&sorted[i]);
+        finest[i] = finest[i + 1].min(grain(&sorted[i]));
+    }
+    let mut s = Search {
+        pieces: &sorted,
+        capacity,
+        loads: vec![0; procs],
+        rest,
+        finest,
+        failed: HashSet::new(),
+        chosen: vec![Vec::new(); sorted.len()],
+        nodes_left: nodes,
+    };
+    let packed = match s.piece(0) {
+        Err(OutOfNodes) => Packed::Unknown,
+        Ok(false) => Packed::Impossible,
+        Ok(true) => {
+            let mut chunks = vec![Vec::new(); pieces.len()];
+            for (k, &i) in order.iter().enumerate() {
+                chunks[i] = std::mem::take(&mut s.chosen[k]);
+            }
+            Packed::Fits(chunks)
+        }
+    };
+    (packed, nodes - s.nodes_left)
+}
+
+/// The least cycles of one chunk of the piece.
+fn grain(p: &Piece) -> u64 {
+    match *p {
+        Piece::Whole(w) => w,
+        Piece::Cut { a, b, e, .. } => (a + b).saturating_sub(e),
+    }
+}
+
+/// The least cycles the piece adds to all loads together (one chunk).
+fn least_work(p: &Piece) -> u64 {
+    match *p {
+        Piece::Whole(w) => w,
+        Piece::Cut { a, b, e, units } => (a * units + b).saturating_sub(e),
+    }
+}
+
+struct OutOfNodes;
+
+struct Search<'a> {
+    pieces: &'a [Piece],
+    capacity: u64,
+    loads: Vec<u64>,
+    rest: Vec<u64>,
+    finest: Vec<u64>,
+    failed: HashSet<(usize, Vec<u64>)>,
+    chosen: Vec<Chunks>,
+    nodes_left: u64,
+}
+
+/// Where a cut piece's distribution stands.
+#[derive(Clone, Copy)]
+struct Spread {
+    a: u64,
+    b: u64,
+    e: u64,
+    /// Units not yet given to a processor.
+    left: u64,
+    /// Whether the short last unit is still among them.
+    short: bool,
+}
+
+impl Search<'_> {
+    fn tick(&mut self) -> Result<(), OutOfNodes> {
+        self.nodes_left = self.nodes_left.checked_sub(1).ok_or(OutOfNodes)?;
+        Ok(())
+    }
+
+    /// Whether `work` more cycles (then the pieces from `next` on) can still fit.
+    fn room_for(&self, work: u64, smallest: u64, next: usize) -> bool {
+        let smallest = smallest.min(self.finest[next]);
+        let usable: u64 =
+            self.loads.iter().map(|&l| self.capacity.saturating_sub(l)).filter(|&r| r >= smallest).sum();
+        work + self.rest[next] <= usable
+    }
+
+    fn piece(&mut self, i: usize) -> Result<bool, OutOfNodes> {
+        if i == self.pieces.len() {
+            return Ok(true);
+        }
+        self.tick()?;
+        let mut key = self.loads.clone();
+        key.sort_unstable();
+        if self.failed.contains(&(i, key.clone())) {
+            return Ok(false);
+        }
+        let fits = match self.pieces[i] {
+            Piece::Whole(w) => self.whole(i, w)?,
+            Piece::Cut { a, b, e, units } => {
+                let before = self.loads.clone();
+                self.spread(i, 0, Spread { a, b, e, left: units, short: e > 0 }, &before, u64::MAX)?
+            }
+        };
+        if !fits {
+            self.failed.insert((i, key));
+        }
+        Ok(fits)
+    }
+
+    fn whole(&mut self, i: usize, w: u64) -> Result<bool, OutOfNodes> {
+        for q in 0..self.loads.len() {
+            let l = self.loads[q];
+            // Equal loads are interchangeable: try the first of them only.
+            if l + w > self.capacity || self.loads[..q].contains(&l) {
+                continue;
+            }
+            self.loads[q] += w;
+            let ok = self.room_for(0, u64::MAX, i + 1) && self.piece(i + 1)?;
+            self.loads[q] -= w;
+            if ok {
+                self.chosen[i] = vec![(q as u32, 1, false)];
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Gives processor `q` (then `q + 1`, …) its share of a cut piece; `before` are the
+    /// loads before the piece, `most` the units the previous processor took if it had
+    /// the same load (symmetry), else unbounded.
+    fn spread(
+        &mut self,
+        i: usize,
+        q: usize,
+        s: Spread,
+        before: &[u64],
+        most: u64,
+    ) -> Result<bool, OutOfNodes> {
+        if s.left == 0 {
+            return self.piece(i + 1);
+        }
+        if q == self.loads.len() {
+            return Ok(false);
+        }
+        self.tick()?;
+        let cost = |r: u64, short: bool| s.a * r + s.b - if short { s.e.min(s.a * r + s.b) } else { 0 };
+        // What this piece still needs, at least: its units in one more chunk.
+        let need = cost(s.left, s.short);
+        if !self.room_for(need, cost(1, s.short), i + 1) {
+            return Ok(false);
+        }
+        let free = self.capacity.saturating_sub(self.loads[q]);
+        let fit = |short: bool| {
+            if free < cost(1, short) {
+                0
+            } else {
+                ((free + if short { s.e } else { 0 }).saturating_sub(s.b) / s.a.max(1)).min(s.left)
+            }
+        };
+        let top = fit(s.short).max(fit(false)).min(most);
+        let next_most =
+            |r: u64| if q + 1 < before.len() && before[q + 1] == before[q] { r } else { u64::MAX };
+        for r in (1..=top).rev() {
+            // With the short unit first (cheaper); without it only if units remain for it.
+            for short in [true, false] {
+                if short && !s.short || !short && s.short && r == s.left || r > fit(short) {
+                    continue;
+                }
+                let c = cost(r, short);
+                self.loads[q] += c;
+                let rest = Spread { left: s.left - r, short: s.short && !short, ..s };
+                let ok = self.spread(i, q + 1, rest, before, next_most(r))?;
+                self.loads[q] -= c;
+                if ok {
+                    self.chosen[i].push((q as u32, r, short));
+                    return Ok(true);
+                }
+            }
+        }
+        // No chunk here.
+        let ok = self.spread(i, q + 1, s, before, next_most(0))?;
+        Ok(ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A xorshift generator: the same instances on every run.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n.max(1)
+        }
+    }
+
+    /// Every placement, tried one by one: the smallest largest load.
+    fn brute_force(pieces: &[Piece], procs: usize) -> u64 {
+        fn go(pieces: &[Piece], loads: &mut Vec<u64>, best: &mut u64) {
+            let Some((first, rest)) = pieces.split_first() else {
+                *best = (*best).min(loads.iter().copied().max().unwrap_or(0));
+                return;
+            };
+            let procs = loads.len();
+            match *first {
+                Piece::Whole(w) => {
+                    for q in 0..procs {
+                        loads[q] += w;
+                        go(rest, loads, best);
+                        loads[q] -= w;
+                    }
+                }
+                Piece::Cut { a, b, e, units } => {
+                    // Every split of the units over the processors, the short unit on any chunk.
+                    let mut shares = vec![0u64; procs];
+                    loop {
+                        if shares.iter().sum::<u64>() == units {
+                            for holder in (0..procs).filter(|&q| shares[q] > 0) {
+                                let add: Vec<u64> = (0..procs)
+                                    .map(|q| match shares[q] {
+                                        0 => 0,
+                                        r if q == holder => (a * r + b).saturating_sub(e),
+                                        r => a * r + b,
+                                    })
+                                    .collect();
+                                for q in 0..procs {
+                                    loads[q] += add[q];
+                                }
+                                go(rest, loads, best);
+                                for q in 0..procs {
+                                    loads[q] -= add[q];
+                                }
+                            }
+                        }
+                        // Next vector of shares in 0..=units.
+                        let mut k = 0;
+                        while k < procs && shares[k] == units {
+                            shares[k] = 0;
+                            k += 1;
+                        }
+                        if k == procs {
+                            break;
+                        }
+                        shares[k] += 1;
+                    }
+                }
+            }
+        }
+        let mut best = u64::MAX;
+        go(pieces, &mut vec![0; procs], &mut best);
+        best
+    }
+
+    /// The loads a packing's chunks put on the processors, recomputed from the pieces.
+    fn loads_of(pieces: &[Piece], chunks: &[Chunks], procs: usize) -> Vec<u64> {
+        let mut loads = vec![0; procs];
+        for (piece, cs) in pieces.iter().zip(chunks) {
+            let mut units = 0;
+            let mut shorts = 0;
+            let mut seen = HashSet::new();
+            for &(q, r, short) in cs {
+                assert!(seen.insert(q), "one chunk per processor");
+                loads[q as usize] += match *piece {
+                    Piece::Whole(w) => w,
+                    Piece::Cut { a, b, e, .. } => (a * r + b).saturating_sub(if short { e } else { 0 }),
+                };
+                units += r;
+                shorts += u64::from(short);
+            }
+            match *piece {
+                Piece::Whole(_) => assert_eq!((cs.len(), units), (1, 1)),
+                Piece::Cut { e, units: n, .. } => {
+                    assert_eq!(units, n, "every unit placed");
+                    assert_eq!(shorts, u64::from(e > 0), "the short unit placed once");
+                }
+            }
+        }
+        loads
+    }
+
+    #[test]
+    fn packing_decides_like_brute_force() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut decided = [0usize; 2];
+        for _ in 0..300 {
+            let procs = 2 + rng.below(2) as usize;
+            let pieces: Vec<Piece> = (0..2 + rng.below(4))
+                .map(|_| {
+                    if rng.below(3) == 0 {
+                        let a = 1 + rng.below(9);
+                        let e = if rng.below(2) == 0 { 0 } else { rng.below(a) };
+                        Piece::Cut { a, b: rng.below(4), e, units: 2 + rng.below(3) }
+                    } else {
+                        Piece::Whole(1 + rng.below(30))
+                    }
+                })
+                .collect();
+            let best = brute_force(&pieces, procs);
+            for capacity in [best.saturating_sub(1), best] {
+                match pack(&pieces, procs, capacity, 1_000_000) {
+                    Packed::Fits(chunks) => {
+                        assert_eq!(capacity, best, "{pieces:?} on {procs}: fits below the optimum {best}");
+                        let loads = loads_of(&pieces, &chunks, procs);
+                        assert!(
+                            loads.iter().all(|&l| l <= capacity),
+                            "{pieces:?}: loads {loads:?} over {capacity}"
+                        );
+                        decided[1] += 1;
+                    }
+                    Packed::Impossible => {
+                        assert!(capacity < best, "{pieces:?} on {procs}: {best} fits but the search says no");
+                        decided[0] += 1;
+                    }
+                    Packed::Unknown => panic!("a tiny instance ran out of nodes"),
+                }
+            }
+        }
+        assert!(decided[0] > 100 && decided[1] > 100, "both answers exercised: {decided:?}");
+    }
+
+    #[test]
+    fn an_empty_budget_proves_nothing() {
+        let pieces = [Piece::Whole(5), Piece::Whole(5), Piece::Whole(5)];
+        assert_eq!(pack(&pieces, 2, 9, 0), Packed::Unknown);
+        assert_eq!(pack(&pieces, 2, 9, 1000), Packed::Impossible);
+    }
+}
