@@ -9,7 +9,9 @@
 # THREADS (1), EVAL_EVERY (117),
 # OUT (target/tta); MITIGATIONS4 and MITIGATIONS8 override MITIGATIONS at one P; LOSS
 # (e.g. membrane_ce) and LR_SCHEDULE (e.g. cosine) train a copy of the model with that
-# `training.loss` / `lr_schedule` (no-delay run included).
+# `training.loss` / `lr_schedule` (no-delay run included); SCHEDULE4 and SCHEDULE8 train
+# with a given schedule file at that P instead of compiling one (e.g. the schedules of an
+# earlier compiler kept in bench/schedules/).
 # The summary gives, per run, the final accuracy and the simulated time to accuracy
 # (target: the same seed's no-delay final accuracy − 0.005, docs/time-to-accuracy.md)
 # on its schedule, and the no-delay run's on the data-parallel schedule (staleness 0, so
@@ -31,8 +33,13 @@ common=("$model" --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:
 ps=${PS:-4 8}
 hw=${HW:-models/hw/sa32-ws.yaml}
 for p in $ps; do
-    "$bin" compile "$model" --hardware "$hw" -p "$p" --method "${METHOD:-ilp}" \
-        ${CAP:+--max-staleness "$CAP"} -o "$out/s$p.json" -q > /dev/null
+    given=SCHEDULE$p
+    if [ -n "${!given:-}" ]; then
+        cp "${!given}" "$out/s$p.json"
+    else
+        "$bin" compile "$model" --hardware "$hw" -p "$p" --method "${METHOD:-ilp}" \
+            ${CAP:+--max-staleness "$CAP"} -o "$out/s$p.json" -q > /dev/null
+    fi
     "$bin" compile "$model" --hardware "$hw" -p "$p" --method data-parallel \
         -o "$out/dp$p.json" -q > /dev/null
     # Each schedule's timing (fill, period, clock) and staleness as `train` derives them:

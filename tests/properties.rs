@@ -150,3 +150,33 @@ fn check_every_method(
     }
     Ok(())
 }
+
+/// A case the property test found (2026-12-06): under `dataflow: best` every chunk picks
+/// its own dataflow, so a weight gradient cut in two cost 816 cycles against 828 whole,
+/// and the heuristic's period (4 805) fell below a lower bound that counted tasks whole
+/// (4 810). The bound now counts such GEMMs at the array's peak rate plus one fill.
+#[test]
+fn best_dataflow_chunks_cheaper_than_their_task_keep_the_lower_bound_below() {
+    let layers = [
+        Layer::Conv { out: 3, kernel: 2, pool: true },
+        Layer::Conv { out: 6, kernel: 1, pool: false },
+        Layer::Linear(58),
+        Layer::Conv { out: 3, kernel: 1, pool: true },
+    ];
+    let model_text = model_yaml(true, &layers, 2, 4);
+    let (model, network) = parse_model("random.yaml".as_ref(), &model_text).expect("model");
+    let hardware = parse_hardware("hw.yaml".as_ref(), &hardware_yaml(2, 145, 56, "best", 36)).expect("hw");
+    let specs = Specs { model, network, hardware };
+    let s = compile(&specs, &CompileOptions::new(Method::Heuristic)).expect("heuristic");
+    let cut_below_whole = s
+        .tasks
+        .iter()
+        .any(|t| t.chunks.len() > 1 && t.chunks.iter().map(|c| c.cycles).sum::<u64>() < t.cycles);
+    assert!(cut_below_whole, "the case still has a task whose chunks cost less than it does whole");
+    assert!(
+        s.period_cycles >= s.lower_bound_cycles,
+        "period {} below LB {}",
+        s.period_cycles,
+        s.lower_bound_cycles
+    );
+}

@@ -25,6 +25,6 @@ impl Scheduler for DataParallel {
             gap: None,
             note: None,
         };
-        Ok(Outcome { placement, solver, timed: None })
+        Ok(Outcome { placement, solver, timed: None, alternatives: vec![] })
     }
 }

@@ -97,6 +97,6 @@ impl Scheduler for Gpipe {
             None => Some(format!("{} micro-batches (the fastest count)", s.micro_batches.unwrap_or(1))),
         };
         s.solver = solver(note);
-        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s) })
+        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s), alternatives: vec![] })
     }
 }

@@ -318,7 +318,7 @@ impl Scheduler for Heuristic {
         let mut s = s;
         s.solver.note = Some(format!("{what} (best of {count} candidates)"));
         let placement = Placement::of_timed(&s);
-        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s) })
+        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s), alternatives: vec![] })
     }
 }
 

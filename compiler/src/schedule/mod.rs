@@ -197,6 +197,10 @@ pub struct Outcome {
     pub solver: SolverInfo,
     /// A fixed period and starts, when the method times chunks itself (gpipe).
     pub timed: Option<timed::Timed>,
+    /// Other placements worth timing under a staleness cap, where the fastest uncapped
+    /// placement may be too stale (the ILP's solver placement when its packing walk
+    /// found a faster one).
+    pub alternatives: Vec<Placement>,
 }
 
 impl Outcome {
@@ -212,6 +216,7 @@ impl Outcome {
                 note: None,
             },
             timed: None,
+            alternatives: vec![],
         }
     }
 }
@@ -238,9 +243,28 @@ fn smallest_largest_chunk(p: &Problem, t: &spikepipe_ir::Task) -> u64 {
     }
 }
 
-/// `LB = max(ceil(total work / P), largest indivisible chunk)` (DESIGN §6).
+/// The least cycles a task's chunks can add up to, however it is cut. With a fixed
+/// dataflow that is the whole task's cycles (every chunk pays its own fill). Under
+/// `dataflow: best` each chunk picks its own dataflow, so two chunks can cost less than
+/// the whole; there only the array's peak rate and one fill are certain:
+/// `⌈m·k·n / (R·C)⌉ + R + C − 2` cycles (every fold streams at most R·C MACs a cycle, and
+/// some chunk pays the array's fill).
+fn least_total_cycles(p: &Problem, t: &spikepipe_ir::Task) -> u64 {
+    match (p.hardware.array.dataflow, t.work) {
+        (spikepipe_ir::Dataflow::Best, spikepipe_ir::Work::Gemm { m, k, n }) => {
+            let (r, c) = (p.hardware.array.rows.max(1) as u128, p.hardware.array.cols.max(1) as u128);
+            let macs = (m as u128) * (k as u128) * (n as u128);
+            let least = macs.div_ceil(r * c) + r + c - 2;
+            t.cycles.min(least.min(u64::MAX as u128) as u64)
+        }
+        _ => t.cycles,
+    }
+}
+
+/// `LB = max(ceil(total work / P), largest indivisible chunk)` (DESIGN §6); the total
+/// counts each task at [`least_total_cycles`].
 pub fn lower_bound(p: &Problem) -> u64 {
-    let total = p.graph.total_cycles();
+    let total: u64 = p.tasks().map(|t| least_total_cycles(p, t)).sum();
     let spread = total.div_ceil(p.processors().max(1) as u64);
     let chunk = p.tasks().map(|t| smallest_largest_chunk(p, t)).max().unwrap_or(0);
     spread.max(chunk).max(1)

@@ -266,7 +266,7 @@ impl Scheduler for Pipedream {
             .min_by_key(|(period, _)| *period)
             .map(|(_, pl)| pl)
             .unwrap_or_else(|| plain_placement(p));
-        Ok(Outcome { placement, solver: solver(), timed: None })
+        Ok(Outcome { placement, solver: solver(), timed: None, alternatives: vec![] })
     }
 }
 

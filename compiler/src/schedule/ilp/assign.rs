@@ -87,6 +87,9 @@ pub struct Assignment {
     pub clock_stopped: bool,
     /// Why a solve failed, if one did and nothing better was found.
     pub failure: Option<Failure>,
+    /// The solver's own best placement, when the packing walk replaced it by a faster one
+    /// (often staler: under a staleness cap it may still win).
+    pub before_packing: Option<Vec<TaskPlan>>,
 }
 
 struct Vars {
@@ -417,10 +420,15 @@ pub fn assign(
     // model proves hold for it too.
     let mut expressible = expressed(&cuts, procs, heuristic).is_some();
     let pieces: Vec<Piece> = p.tasks().zip(&cuts).map(|(t, c)| piece_of(t, c.as_ref())).collect();
+    // The packing reasons with the linear chunk costs; where the cost model breaks them
+    // (a chunk cheaper than its share, as when every chunk picks its own dataflow under
+    // `dataflow: best`) it would prove wrong bounds, so it is not used at all.
+    let sound = packing_is_sound(p, &cuts);
+    trace(format_args!("packing sound: {sound}"));
     let mut packing = Packing {
         pieces: &pieces,
         procs,
-        nodes_left: limits.packing_nodes,
+        nodes_left: if sound { limits.packing_nodes } else { 0 },
         deadline: limits.deadline,
         late: false,
     };
@@ -491,6 +499,8 @@ pub fn assign(
     // Then the loads alone: a packing below the incumbent is a placement of the model
     // (taken if its exact period, links counted, is lower too); none proves that nothing
     // in the model beats the incumbent.
+    let solvers_own = best.2.then(|| best.0.clone());
+    let mut walked = false;
     while let Some(packed) = packing.below(best.1) {
         match packed {
             Packed::Impossible => {
@@ -508,6 +518,7 @@ pub fn assign(
                 }
                 best = (plans, e, true);
                 expressible = true;
+                walked = true;
             }
             Packed::Unknown => break,
         }
@@ -539,7 +550,8 @@ pub fn assign(
             }
         }
     }
-    Ok(Assignment { plans, from_model, bound, optimal, clock_stopped, failure })
+    let before_packing = solvers_own.filter(|_| walked);
+    Ok(Assignment { plans, from_model, bound, optimal, clock_stopped, failure, before_packing })
 }
 
 /// A task as [`super::packing`] sees it: the model's linear chunk cost in whole cycles.
@@ -550,6 +562,29 @@ fn piece_of(t: &spikepipe_ir::Task, cut: Option<&Cut>) -> Piece {
             Piece::Cut { a: c.a.round() as u64, b: c.b.round() as u64, e: c.e.round() as u64, units: c.units }
         }
     }
+}
+
+/// Whether the packing's reasoning holds for every cut task: a chunk of r units costs at
+/// least the linear `a·r + b` (less `e` with the short last unit), and cutting a task in
+/// two never costs less than running it whole (so no placement beats the lower bound).
+fn packing_is_sound(p: &Problem, cuts: &[Option<Cut>]) -> bool {
+    p.tasks().zip(cuts).all(|(task, cut)| {
+        let Some(c) = cut else { return true };
+        let Piece::Cut { a, b, e, units } = piece_of(task, Some(c)) else { return true };
+        let range = |from: u64, to: u64| spikepipe_ir::ChunkRange {
+            dim: c.dim,
+            start: from * c.unit,
+            end: if to >= units { c.size } else { to * c.unit },
+        };
+        let whole = chunk_cycles(p, task, range(0, units));
+        (1..=units).all(|r| {
+            let (head, tail) =
+                (chunk_cycles(p, task, range(0, r)), chunk_cycles(p, task, range(units - r, units)));
+            let short = if r == units { e } else { 0 };
+            let rest = if r == units { 0 } else { chunk_cycles(p, task, range(r, units)) };
+            head + short >= a * r + b && tail + e >= a * r + b && (r == units || head + rest >= whole)
+        })
+    })
 }
 
 /// The packing searches of one phase 1, sharing one node budget and phase 1's deadline.

@@ -140,7 +140,8 @@ impl Scheduler for Ilp {
         }
         solver.seconds = started.elapsed().as_secs_f64();
         s.solver = solver.clone();
-        Ok(Outcome { placement, solver, timed: Some(s) })
+        let alternatives = a.before_packing.iter().map(|plans| placement_of(plans)).collect();
+        Ok(Outcome { placement, solver, timed: Some(s), alternatives })
     }
 }
 
