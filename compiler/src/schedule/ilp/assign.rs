@@ -31,9 +31,9 @@
 //!
 //! After the rounds, the loads alone ([`super::packing`]): a packing of the model's
 //! chunks with every load below the incumbent's period is a placement of the model, kept
-//! if its exact period (links counted) is lower too, and the walk repeats from it; then a
-//! bisection over the capacity finds the least one the packing cannot rule out, a proven
-//! bound on the exact period. A last solve at the best period
+//! if its exact period (links counted) is lower too, and the walk repeats from it; when no
+//! packing fits below the incumbent, that proves it optimal among the model's placements
+//! (the loads alone already exceed any shorter period). A last solve at the best period
 //! minimises the summed link cycles (traffic).
 
 use good_lp::{Expression, Variable};
@@ -392,6 +392,9 @@ pub struct Limits {
     pub packing_nodes: u64,
     /// Wall-clock deadline of phase 1.
     pub deadline: std::time::Instant,
+    /// Wall-clock deadline of the solver's rounds: earlier, so the packing search after
+    /// them still runs when the clock, not the node budget, ends the rounds.
+    pub rounds_deadline: std::time::Instant,
 }
 
 /// Runs phase 1: the search over II from the heuristic's period. `solver` is `microlp`
@@ -448,7 +451,7 @@ pub fn assign(
         let was_first = std::mem::replace(&mut first, false);
         // A round gets part of the nodes: an improved incumbent restarts the search with
         // a tighter model sooner than the solver's own pruning would tighten it.
-        let budget = Budget { nodes: nodes_left.min(limits.round_nodes), deadline: limits.deadline };
+        let budget = Budget { nodes: nodes_left.min(limits.round_nodes), deadline: limits.rounds_deadline };
         let solved = m.minimise(&vars.ii.into(), solver, budget)?;
         match solved {
             Solved::Failed { failure: Failure::Infeasible, .. } => {
@@ -524,11 +527,6 @@ pub fn assign(
         }
     }
 
-    // What the ILP left open, the loads alone may close: bisect for the least capacity
-    // the packing cannot rule out.
-    if expressible && !within_gap(best.1, bound) {
-        bound = bound.max(packing.least_capacity(bound.ceil() as u64, best.1 - 1) as f64);
-    }
     clock_stopped |= packing.late;
     let optimal = within_gap(best.1, bound);
     trace(format_args!("phase 1: period {} bound {bound:.1} optimal {optimal}", best.1));
@@ -616,20 +614,6 @@ impl Packing<'_> {
     /// A packing below period `h`, or `None` if nothing is below 1 or the budget is spent.
     fn below(&mut self, h: u64) -> Option<Packed> {
         (h > 1 && self.nodes_left > 0).then(|| self.decide(h - 1))
-    }
-
-    /// The least capacity in `lo..=hi` the search cannot prove too small (`hi + 1` if it
-    /// proves them all too small): every load bound below it is proven.
-    fn least_capacity(&mut self, mut lo: u64, mut hi: u64) -> u64 {
-        while lo <= hi && self.nodes_left > 0 {
-            let mid = lo + (hi - lo) / 2;
-            match self.decide(mid) {
-                Packed::Impossible => lo = mid + 1,
-                _ if mid == 0 => break,
-                _ => hi = mid - 1,
-            }
-        }
-        lo
     }
 }
 

@@ -7,9 +7,8 @@
 //!    worse than the heuristic. If the solver finds nothing (out of budget, numerical
 //!    failure) the heuristic's schedule is the fallback and the file says `fallback`.
 //!    Then [`packing`] works on the processor loads alone: packings below the incumbent
-//!    are tried as placements (kept when their exact period is lower), and a bisection
-//!    over the load capacity raises the proven bound where the simplex relaxation left
-//!    it low.
+//!    are tried as placements (kept when their exact period is lower); when none fits,
+//!    the incumbent is proven optimal among the model's placements.
 //! 2. The placement is timed by modulo list scheduling.
 //! 3. `order` ([`reorder`]): at that period, start times and per-resource order minimising total
 //!    staleness (optionally with every layer's staleness capped); kept only if it lowers
@@ -46,6 +45,9 @@ pub const ROUND_NODES: u64 = 3_000;
 /// Nodes of all of phase 1's packing searches together ([`packing`]; each node is a
 /// few hundred nanoseconds, so this is well under a second).
 pub const PACKING_NODES: u64 = 400_000;
+/// Seconds of phase 1 kept from the solver's rounds for the packing search (at most a
+/// tenth of phase 1's share of `--time-limit`).
+pub const PACKING_RESERVE: f64 = 1.0;
 /// Nodes of phase 1's traffic solve.
 pub const TRAFFIC_NODES: u64 = 500;
 /// Nodes of phase 2.
@@ -93,6 +95,10 @@ impl Scheduler for Ilp {
             traffic_nodes: TRAFFIC_NODES * self.effort,
             packing_nodes: PACKING_NODES * self.effort,
             deadline: after(started, 0.8 * self.time_limit),
+            rounds_deadline: after(
+                started,
+                0.8 * self.time_limit - PACKING_RESERVE.min(0.08 * self.time_limit),
+            ),
         };
         let a = assign::assign(p, &heuristic, &self.solver, &limits)?;
         let mut clock = a.clock_stopped;
