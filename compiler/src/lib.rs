@@ -24,6 +24,8 @@ mod pipeline;
 pub mod recost;
 pub mod schedule;
 mod shapes;
+#[cfg(test)]
+mod test_rng;
 pub mod versus;
 
 pub use error::{plain_types, Location, ScheduleError, SpecError, SpecResult};

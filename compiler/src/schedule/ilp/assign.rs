@@ -687,17 +687,7 @@ mod tests {
     use super::*;
     use crate::cost::Systolic;
     use crate::schedule::split::chunk_samples;
-
-    /// A xorshift generator: the same placements on every run.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n.max(1)
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// A random plan of one task the model can express, built as [`extract`] builds them.
     fn random_plan(p: &Problem, t: &spikepipe_ir::Task, cut: &Option<Cut>, rng: &mut Rng) -> TaskPlan {

@@ -284,17 +284,7 @@ impl Search<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A xorshift generator: the same instances on every run.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n.max(1)
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Every placement, tried one by one: the smallest largest load.
     fn brute_force(pieces: &[Piece], procs: usize) -> u64 {
