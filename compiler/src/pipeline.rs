@@ -173,26 +173,22 @@ fn ilp_or_better(
     let improved = refined.is_some();
     let mut s = refined.unwrap_or_else(|| winner.clone()).schedule;
     let mut notes = Vec::new();
-    if winner.what == SOLVERS_OWN {
-        // The optimality claim is the walk's placement's, not this one's.
+    if winner.what != "ilp" {
+        // The optimality claim is the ILP's own placement's, not the winner's.
         if s.solver.status == SolverStatus::Optimal {
             s.solver.status = SolverStatus::Feasible;
         }
-        notes.push(format!(
-            "the solver's placement before the packing walk wins under the cap over the walk's (period {}, staleness {})",
-            own.schedule.period_cycles,
-            own.max_staleness()
-        ));
-    } else if winner.what != "ilp" {
-        if s.solver.status == SolverStatus::Optimal {
-            s.solver.status = SolverStatus::Feasible;
-        }
-        notes.push(format!(
-            "{} beats the ILP's own placement (period {}, staleness {}) — the ILP models GEMM cuts only (best of {count} candidates)",
-            winner.what,
-            own.schedule.period_cycles,
-            own.max_staleness()
-        ));
+        let (period, staleness) = (own.schedule.period_cycles, own.max_staleness());
+        notes.push(if winner.what == SOLVERS_OWN {
+            format!(
+                "the solver's placement before the packing walk wins under the cap over the walk's (period {period}, staleness {staleness})"
+            )
+        } else {
+            format!(
+                "{} beats the ILP's own placement (period {period}, staleness {staleness}) — the ILP models GEMM cuts only (best of {count} candidates)",
+                winner.what
+            )
+        });
     }
     if improved {
         // The solver's optimality claim is about the placement's period; a refinement

@@ -187,9 +187,10 @@ impl Search<'_> {
             return Ok(true);
         }
         self.tick()?;
-        let mut key = self.loads.clone();
-        key.sort_unstable();
-        if self.failed.contains(&(i, key.clone())) {
+        let mut loads = self.loads.clone();
+        loads.sort_unstable();
+        let key = (i, loads);
+        if self.failed.contains(&key) {
             return Ok(false);
         }
         let fits = match self.pieces[i] {
@@ -200,7 +201,7 @@ impl Search<'_> {
             }
         };
         if !fits {
-            self.failed.insert((i, key));
+            self.failed.insert(key);
         }
         Ok(fits)
     }
