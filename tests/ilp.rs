@@ -150,17 +150,18 @@ fn paper_metric_divides_by_operand_and_tensor_traffic() {
     assert!(one.metrics.operand_bytes > 0);
 }
 
-/// `--ilp-effort` buys search with nodes, not seconds: on mlp-digits/sa32-ws at P = 4 the
-/// default budget stops at a gap, five times the budget proves the period optimal, and
-/// the longer search is as reproducible as the default one.
+/// On mlp-digits/sa32-ws at P = 4 the loads alone fit below the best period (33 796
+/// cycles), so neither the solver's rounds (a 0.11 % gap after 6 s) nor the packing of
+/// the loads proves it; the packing walk with the model's link bounds does, at the
+/// default budget. More effort finds nothing shorter, and both runs are reproducible.
 #[test]
-fn more_effort_proves_what_the_default_budget_cannot() {
+fn the_link_bounds_prove_what_the_loads_alone_cannot() {
     let specs = specs_for("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 4);
     let with = |effort| ilp_with_effort(&specs, 600.0, effort);
     let (default, more) = (with(1), with(5));
-    assert_eq!(default.solver.status, SolverStatus::TimeLimit, "{:?}", default.solver);
-    assert!(default.solver.gap.unwrap_or(0.0) > MIP_GAP, "{:?}", default.solver);
-    assert_eq!(more.solver.status, SolverStatus::Optimal, "{:?}", more.solver);
-    assert!(more.period_cycles <= default.period_cycles);
-    assert!(with(5).to_json() == more.to_json(), "two effort-5 runs differ");
+    assert_eq!(default.solver.status, SolverStatus::Optimal, "{:?}", default.solver);
+    assert!(default.solver.gap.is_some_and(|g| g <= MIP_GAP), "{:?}", default.solver);
+    assert!(default.period_cycles > default.lower_bound_cycles, "the loads' bound alone does not settle it");
+    assert_eq!(more.period_cycles, default.period_cycles, "a proven optimum is not beaten");
+    assert!(with(1).to_json() == default.to_json(), "two default runs differ");
 }

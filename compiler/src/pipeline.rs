@@ -129,6 +129,19 @@ fn join_notes(a: Option<String>, b: String) -> Option<String> {
 /// What the ILP's placement before its packing walk is called among the finalists.
 const SOLVERS_OWN: &str = "ilp before packing";
 
+/// Finalists of `ilp` whose periods are within this fraction of the fastest one's count
+/// as equally fast, and the freshest of them (largest, then summed staleness) wins:
+/// 0.1 %. The packing walk picks placements for their loads alone, and its last few
+/// cycles are often bought with staleness (mlp-fmnist, sa32-ws, P = 4: 178 of 1.65 M
+/// cycles for s = 5/3/1 instead of 4/2/0), which costs far more iterations to accuracy
+/// than 0.1 % of the period saves (docs/time-to-accuracy.md).
+pub const NEAR_PERIOD: f64 = 1e-3;
+
+/// The longest period that counts as equal to `fastest` ([`NEAR_PERIOD`]).
+fn near_period(fastest: u64) -> u64 {
+    fastest + (fastest as f64 * NEAR_PERIOD).floor() as u64
+}
+
 /// The ILP's schedule (re-timed under the cap if it misses it), or the heuristic's best
 /// candidate if that is faster within the cap: the ILP's model covers GEMM cuts only, so
 /// data-parallel and replicated-stage candidates compete with it here.
@@ -162,13 +175,31 @@ fn ilp_or_better(
     let best = candidates::best(field.timed, cap).filter(|c| c.schedule != own.schedule);
     finalists.extend(best.map(|c| (c, true)));
     finalists.extend(field.reordered.map(|c| (c, false)));
-    let (winner, refined) = finalists
+    let scored: Vec<_> = finalists
         .into_iter()
         .map(|(c, refine_it)| {
             let r = if refine_it { refine::refine(problem, &c, cap, work) } else { None };
-            (c, r)
+            let key = refine::key(r.as_ref().unwrap_or(&c), cap);
+            (c, r, key)
         })
-        .min_by_key(|(c, r)| refine::key(r.as_ref().unwrap_or(c), cap))
+        .collect();
+    // Periods within NEAR_PERIOD of the fastest count as equal: the fresher wins. Never
+    // one slower than a candidate of the heuristic's field, so `ilp` stays no slower
+    // than `heuristic`.
+    let fastest =
+        scored.iter().map(|(.., k)| (k.0, k.1)).min().expect("the ILP's own placement is a finalist");
+    let field_fastest = scored
+        .iter()
+        .filter(|(c, ..)| c.what != "ilp" && c.what != SOLVERS_OWN)
+        .map(|(.., k)| (k.0, k.1))
+        .min()
+        .filter(|f| f.0 == fastest.0)
+        .map_or(u64::MAX, |f| f.1);
+    let limit = near_period(fastest.1).min(field_fastest);
+    let near = |k: &(bool, u64, u64, u64, u64)| k.0 == fastest.0 && k.1 <= limit;
+    let (winner, refined, _) = scored
+        .into_iter()
+        .min_by_key(|(.., k)| (k.0, !near(k), k.2, k.3, k.1, k.4))
         .expect("the ILP's own placement is a finalist");
     let improved = refined.is_some();
     let mut s = refined.unwrap_or_else(|| winner.clone()).schedule;
@@ -179,28 +210,36 @@ fn ilp_or_better(
             s.solver.status = SolverStatus::Feasible;
         }
         let (period, staleness) = (own.schedule.period_cycles, own.max_staleness());
-        notes.push(if winner.what == SOLVERS_OWN {
+        let own_misses_cap = cap.is_some_and(|c| staleness > c);
+        let fresher = winner.schedule.period_cycles >= period && !own_misses_cap;
+        let what = if winner.what == SOLVERS_OWN {
+            "the solver's placement before the packing walk".to_string()
+        } else {
+            winner.what.clone()
+        };
+        let over = if winner.what == SOLVERS_OWN { "the walk's" } else { "the ILP's own placement" };
+        notes.push(if fresher {
             format!(
-                "the solver's placement before the packing walk wins under the cap over the walk's (period {period}, staleness {staleness})"
+                "{what} wins over {over} (period {period}, staleness {staleness}): periods within 0.1 % count as equal and it is fresher"
             )
+        } else if winner.what == SOLVERS_OWN {
+            format!("{what} wins under the cap over {over} (period {period}, staleness {staleness})")
         } else {
             format!(
-                "{} beats the ILP's own placement (period {period}, staleness {staleness}) — the ILP models GEMM cuts only (best of {count} candidates)",
-                winner.what
+                "{what} beats {over} (period {period}, staleness {staleness}) — the ILP models GEMM cuts only (best of {count} candidates)"
             )
         });
+    }
+    if s.period_cycles != own.schedule.period_cycles {
+        // The gap is (period − bound) / period: the same bound under the new period.
+        let bound = |gap: f64| own.schedule.period_cycles as f64 * (1.0 - gap);
+        s.solver.gap = s.solver.gap.map(|g| emit::round6((1.0 - bound(g) / s.period_cycles as f64).max(0.0)));
     }
     if improved {
         // The solver's optimality claim is about the placement's period; a refinement
         // that keeps the period only lowered staleness, so the claim still holds.
-        if s.period_cycles < winner.schedule.period_cycles {
-            if s.solver.status == SolverStatus::Optimal {
-                s.solver.status = SolverStatus::Feasible;
-            }
-            // The gap is (period − bound) / period: the same bound under the new period.
-            let bound = |gap: f64| winner.schedule.period_cycles as f64 * (1.0 - gap);
-            s.solver.gap =
-                s.solver.gap.map(|g| emit::round6((1.0 - bound(g) / s.period_cycles as f64).max(0.0)));
+        if s.period_cycles < winner.schedule.period_cycles && s.solver.status == SolverStatus::Optimal {
+            s.solver.status = SolverStatus::Feasible;
         }
         notes.push(format!(
             "refined by chunk moves: period {} → {}, staleness (largest, summed) {:?} → {:?}",

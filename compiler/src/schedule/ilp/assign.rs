@@ -29,16 +29,19 @@
 //! plan, starts from it (relabelled); a plan with cuts the model lacks only lends its
 //! period as the incumbent bound.
 //!
-//! After the rounds, the loads alone ([`super::packing`]): a packing of the model's
+//! After the rounds, the packing walk ([`super::packing`]): a packing of the model's
 //! chunks with every load below the incumbent's period is a placement of the model, kept
-//! if its exact period (links counted) is lower too, and the walk repeats from it; when no
-//! packing fits below the incumbent, that proves it optimal among the model's placements
-//! (the loads alone already exceed any shorter period). A last solve at the best period
-//! minimises the summed link cycles (traffic).
+//! if its exact period (links counted) is lower too, and the walk repeats from it. When
+//! the loads fit but the links do not, the search runs again with the model's link
+//! bounds ([`LinkBounds`], the same bounds as the model's, evaluated on each partial
+//! placement); when nothing fits below the incumbent, with or without the links, that
+//! proves it optimal among the model's placements. The walk runs once before the rounds
+//! too, for its proof only: a bound it proves ends the rounds as soon as they reach it.
+//! A last solve at the best period minimises the summed link cycles (traffic).
 
 use good_lp::{Expression, Variable};
 
-use super::packing::{Packed, Piece};
+use super::packing::{Chunks, Constraint, Packed, Piece};
 use super::solve::{Budget, Domain, Failure, Model, Solved, Stop};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
 use crate::schedule::split::{chunk_cycles, split_dim, whole};
@@ -449,7 +452,24 @@ pub fn assign(
         late: false,
     };
 
-    while !within_gap(best.1, bound) && nodes_left > 0 {
+    // The walk alone first, on its own budget, for its proof only: a bound it proves
+    // lets the solver's rounds stop as soon as they reach it (mlp-digits, sa32-ws,
+    // P = 4: one round instead of two). Its placements are set aside, so the schedule
+    // is the solver's, as without it. (Nor does the bound enter the model: a tighter
+    // bound on II changes the solver's path, and so its placement.)
+    let mut walk_bound = 0.0f64;
+    if expressible {
+        let mut first_walk = Packing { nodes_left: packing.nodes_left, ..packing };
+        let start = Walked { plans: best.0.clone(), period: best.1, proven: None };
+        let walk = first_walk.walk(p, &cuts, &ev, start, Moves::LoadsAndLinks);
+        packing.late |= first_walk.late;
+        if let Some(b) = walk.proven {
+            trace(format_args!("phase 1: the walk alone reaches period {} and proves {b}", walk.period));
+            walk_bound = b.min(best.1 as f64);
+        }
+    }
+
+    while !within_gap(best.1, bound.max(walk_bound)) && nodes_left > 0 {
         // The first round admits the heuristic's period and starts from its plan when the
         // model can express it (an incumbent to prune with); later rounds search below.
         let ub = best.1 as f64 - if first { 0.0 } else { 1.0 };
@@ -515,30 +535,17 @@ pub fn assign(
     // Then the loads alone: a packing below the incumbent is a placement of the model
     // (taken if its exact period, links counted, is lower too); none proves that nothing
     // in the model beats the incumbent.
+    bound = bound.max(walk_bound);
     let solvers_own = best.2.then(|| best.0.clone());
-    let mut walked = false;
-    while let Some(packed) = packing.below(best.1) {
-        match packed {
-            Packed::Impossible => {
-                // No loads fit at or below that capacity, so no period does either.
-                if expressible {
-                    bound = bound.max((clearly_below(best.1) + 1) as f64);
-                }
-                break;
-            }
-            Packed::Fits(chunks) => {
-                let plans = packed_plans(p, &cuts, &chunks);
-                let e = exact(&plans);
-                trace(format_args!("packing below {}: fits, exact period {e}", best.1));
-                if e > clearly_below(best.1) {
-                    break;
-                }
-                best = (plans, e, true);
-                expressible = true;
-                walked = true;
-            }
-            Packed::Unknown => break,
-        }
+    let start = Walked { plans: best.0.clone(), period: best.1, proven: None };
+    let walk = packing.walk(p, &cuts, &ev, start, Moves::Loads);
+    let walked = walk.period < best.1;
+    if walked {
+        best = (walk.plans, walk.period, true);
+        expressible = true;
+    }
+    if let Some(b) = walk.proven.filter(|_| expressible) {
+        bound = bound.max(b);
     }
 
     clock_stopped |= packing.late;
@@ -613,40 +620,249 @@ struct Packing<'a> {
 }
 
 impl Packing<'_> {
-    /// Whether every load can stay at or below `capacity`; `Unknown` once the budget is
-    /// spent or the deadline has passed (the search itself is a fraction of a second).
-    fn decide(&mut self, capacity: u64) -> Packed {
+    /// Whether every load (and what `constraint` checks) can stay at or below
+    /// `capacity`; `Unknown` once the budget is spent or the deadline has passed.
+    fn decide(&mut self, capacity: u64, constraint: Option<&mut dyn Constraint>) -> Packed {
         if std::time::Instant::now() >= self.deadline {
             self.late = true;
             self.nodes_left = 0;
             return Packed::Unknown;
         }
         let before = self.nodes_left;
-        let (packed, used) = super::packing::pack_counted(self.pieces, self.procs, capacity, before);
+        let with_links = constraint.is_some();
+        let (packed, used) = match constraint {
+            None => super::packing::pack_counted(self.pieces, self.procs, capacity, before),
+            Some(c) => super::packing::pack_constrained(self.pieces, self.procs, capacity, before, c),
+        };
         self.nodes_left = before.saturating_sub(used);
-        trace(format_args!("packing at {capacity}: {} in {used} nodes", packed.describe()));
+        let what = if with_links { "loads and links" } else { "loads" };
+        trace(format_args!("packing ({what}) at {capacity}: {} in {used} nodes", packed.describe()));
         packed
     }
 
-    /// A packing of loads at most [`clearly_below`]`(h)`, or `None` if that is 0 or the
-    /// budget is spent.
-    fn below(&mut self, h: u64) -> Option<Packed> {
-        let c = clearly_below(h);
-        (c > 0 && self.nodes_left > 0).then(|| self.decide(c))
+    /// The packing walk from `from`: a packing [`clearly_below`] the incumbent's
+    /// period is a placement of the model, taken if its exact period (links counted) is
+    /// that low too, and the walk repeats from it. When the loads fit but the links do
+    /// not, the search is repeated with the model's link bounds ([`LinkBounds`]); `moves`
+    /// says whether a placement that search finds is taken too. When nothing fits, that
+    /// proves a lower bound on every placement of the model (`proven`), which the walk
+    /// then tries to sharpen to its period itself (nothing one cycle shorter fits).
+    fn walk(
+        &mut self,
+        p: &Problem,
+        cuts: &[Option<Cut>],
+        ev: &Evaluator,
+        from: Walked,
+        moves: Moves,
+    ) -> Walked {
+        let mut best = from;
+        loop {
+            let c = clearly_below(best.period);
+            match self.placement_at(p, cuts, ev, c) {
+                At::Placement(plans, e) => best = Walked { plans, period: e, proven: None },
+                At::LinkedPlacement(plans, e) if moves == Moves::LoadsAndLinks => {
+                    best = Walked { plans, period: e, proven: None }
+                }
+                At::Nothing => {
+                    best.proven = Some((c + 1) as f64);
+                    break;
+                }
+                _ => return best,
+            }
+        }
+        // Sharpen the proof: nothing shorter at all.
+        let c = best.period.saturating_sub(1);
+        if best.proven.is_some_and(|b| b <= c as f64)
+            && matches!(self.placement_at(p, cuts, ev, c), At::Nothing)
+        {
+            best.proven = Some(best.period as f64);
+        }
+        best
+    }
+
+    /// A placement of the model with exact period ≤ `c`, or a proof that none exists.
+    fn placement_at(&mut self, p: &Problem, cuts: &[Option<Cut>], ev: &Evaluator, c: u64) -> At {
+        if c == 0 || self.nodes_left == 0 {
+            return At::Unknown;
+        }
+        match self.decide(c, None) {
+            Packed::Fits(chunks) => {
+                let plans = packed_plans(p, cuts, &chunks);
+                let e = ev.score(&plans).0;
+                trace(format_args!("packing at {c}: loads fit, exact period {e}"));
+                if e <= c {
+                    return At::Placement(plans, e);
+                }
+                let mut links = LinkBounds::new(p, cuts, ev, c);
+                match (self.decide(c, Some(&mut links)), links.found) {
+                    (Packed::Fits(_), Some((plans, e))) => At::LinkedPlacement(plans, e),
+                    (Packed::Impossible, _) => At::Nothing,
+                    _ => At::Unknown,
+                }
+            }
+            // No placement of the model has its loads at or below c, so no exact period
+            // is that low either.
+            Packed::Impossible => At::Nothing,
+            Packed::Unknown => At::Unknown,
+        }
     }
 }
 
-/// The longest period that beats `h` by more than the [`MIP_GAP`](super::MIP_GAP): the
-/// walk takes no placement that is faster by less (the solver counts such periods as
-/// equal), since a few cycles bought with a staler placement are no gain (cnn-fmnist,
-/// sa32-ws, P = 4: 186 of 8.2 M cycles for s = 8/4/0 instead of 5/2/0).
+/// What [`Packing::placement_at`] found.
+enum At {
+    /// A packing of the loads alone whose exact period is low enough, and that period.
+    Placement(Vec<TaskPlan>, u64),
+    /// One found only by the search with the links, and its exact period.
+    LinkedPlacement(Vec<TaskPlan>, u64),
+    /// Proof that no placement of the model is that fast.
+    Nothing,
+    /// The budget ran out, or the link bounds admit a placement whose exact period is
+    /// too long (they are a relaxation).
+    Unknown,
+}
+
+/// Which placements a packing walk moves to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Moves {
+    /// Only packings of the loads alone whose exact period is low enough. The search
+    /// with the links then only proves: what it finds is a placement picked for its
+    /// links alone, often staler for a few cycles (mlp-fmnist, sa32-ws, P = 4: 178 of
+    /// 1.65 M cycles for s = 5/3/1 instead of 4/2/0).
+    Loads,
+    /// Also what the search with the links finds.
+    LoadsAndLinks,
+}
+
+/// Where a packing walk ended.
+struct Walked {
+    plans: Vec<TaskPlan>,
+    period: u64,
+    /// A lower bound on the exact period of every placement of the model, if proven.
+    proven: Option<f64>,
+}
+
+/// The model's link bounds ([`link_bound`], every directed link) as a [`Constraint`] on a
+/// packing, and the exact period as its last word: a complete placement is taken only if
+/// its exact period is at most the capacity. The bounds depend on which processors a
+/// task uses and with how many units, not on their labels or order, so they may prune
+/// while the search treats empty processors as interchangeable; an admitted placement
+/// that the exact period refuses leaves the capacity undecided.
+struct LinkBounds<'a> {
+    p: &'a Problem<'a>,
+    cuts: &'a [Option<Cut>],
+    ev: &'a Evaluator<'a>,
+    capacity: u64,
+    /// Per data edge: producer, consumer, the whole tensor's transfer cycles, the
+    /// dimension the consumer's chunks slice it by.
+    edges: Vec<(usize, usize, f64, Option<spikepipe_ir::SplitDim>)>,
+    latency: f64,
+    /// Cycles on each directed link (`a·P + b`) of the placement last admitted.
+    links: Vec<f64>,
+    /// The placement taken, with its exact period.
+    found: Option<(Vec<TaskPlan>, u64)>,
+}
+
+impl<'a> LinkBounds<'a> {
+    fn new(p: &'a Problem<'a>, cuts: &'a [Option<Cut>], ev: &'a Evaluator<'a>, capacity: u64) -> Self {
+        let (latency, bandwidth) = link_line(p, 1.0);
+        let edges = p
+            .graph
+            .graph
+            .raw_edges()
+            .iter()
+            .map(|e| {
+                (
+                    e.source().index(),
+                    e.target().index(),
+                    e.weight.bytes as f64 / bandwidth,
+                    e.weight.sliced_by,
+                )
+            })
+            .collect();
+        LinkBounds { p, cuts, ev, capacity, edges, latency, links: Vec::new(), found: None }
+    }
+
+    /// [`link_bound`] for one edge whose producer has `r` units (a whole task: 1) on one
+    /// processor and whose consumer has `s` units on another.
+    fn cycles(
+        &self,
+        &(u, v, full, sliced): &(usize, usize, f64, Option<spikepipe_ir::SplitDim>),
+        r: u64,
+        s: u64,
+    ) -> f64 {
+        let share = |c: &Cut, n: u64| {
+            let short = (c.units * c.unit - c.size) as f64;
+            full * (n as f64 * c.unit as f64 - short) / c.size as f64
+        };
+        let lat = self.latency;
+        match (&self.cuts[u], &self.cuts[v]) {
+            (None, None) => lat + full,
+            (Some(cu), None) => lat + share(cu, r),
+            (None, Some(cv)) if sliced == Some(cv.dim) => lat + share(cv, s),
+            (None, Some(_)) => lat + full,
+            (Some(_), Some(_)) => lat,
+        }
+        .max(0.0)
+    }
+}
+
+impl Constraint for LinkBounds<'_> {
+    fn admits(&mut self, placed: &[Option<&Chunks>]) -> bool {
+        let procs = self.p.processors() as usize;
+        self.links.clear();
+        self.links.resize(procs * procs, 0.0);
+        for edge in &self.edges {
+            let (Some(from), Some(to)) = (placed[edge.0], placed[edge.1]) else { continue };
+            for &(a, r, _) in from {
+                for &(b, s, _) in to.iter().filter(|&&(b, _, _)| b != a) {
+                    self.links[a as usize * procs + b as usize] += self.cycles(edge, r, s);
+                }
+            }
+        }
+        self.links.iter().all(|&l| l <= self.capacity as f64 + 1e-6)
+    }
+
+    /// The link loads so far, and where each placed task with an unplaced neighbour runs.
+    fn state(&self, placed: &[Option<&Chunks>], key: &mut Vec<u64>) {
+        key.extend(self.links.iter().map(|l| l.to_bits()));
+        for (t, chunks) in placed.iter().enumerate() {
+            let Some(chunks) = chunks else { continue };
+            let open = self
+                .edges
+                .iter()
+                .any(|&(u, v, ..)| (u == t && placed[v].is_none()) || (v == t && placed[u].is_none()));
+            if open {
+                key.push(t as u64);
+                key.extend(chunks.iter().flat_map(|&(q, r, short)| [u64::from(q), r, u64::from(short)]));
+            }
+        }
+    }
+
+    fn accepts(&mut self, chunks: &[Chunks]) -> bool {
+        let plans = packed_plans(self.p, self.cuts, chunks);
+        let e = self.ev.score(&plans).0;
+        trace(format_args!(
+            "packing (loads and links) at {}: a placement of exact period {e}",
+            self.capacity
+        ));
+        let fits = e <= self.capacity;
+        if fits {
+            self.found = Some((plans, e));
+        }
+        fits
+    }
+}
+
+/// The longest period that beats `h` by more than the [`MIP_GAP`](super::MIP_GAP) (the
+/// solver counts periods closer than that as equal): the walk takes no placement that
+/// is faster by less, and proving that nothing fits there proves `h` optimal.
 fn clearly_below(h: u64) -> u64 {
     h.saturating_sub(((h as f64 * super::MIP_GAP).ceil() as u64).max(1))
 }
 
 /// The plans of a packing: a cut task's units contiguous in processor order, the chunk
 /// with the short last unit at the end (where [`extract`] puts it too).
-fn packed_plans(p: &Problem, cuts: &[Option<Cut>], packed: &[super::packing::Chunks]) -> Vec<TaskPlan> {
+fn packed_plans(p: &Problem, cuts: &[Option<Cut>], packed: &[Chunks]) -> Vec<TaskPlan> {
     p.tasks()
         .zip(cuts)
         .zip(packed)
@@ -788,6 +1004,29 @@ mod tests {
                         values.insert(rt[q], units[t][q] as f64);
                     }
                 }
+            }
+            // The packing walk's numeric link bounds are the model's, link by link.
+            let chunks: Vec<Chunks> = (0..plans.len())
+                .map(|t| {
+                    (0..n)
+                        .filter(|&q| has[t][q])
+                        .map(|q| (q as u32, if cuts[t].is_some() { units[t][q] } else { 1 }, false))
+                        .collect()
+                })
+                .collect();
+            let ev = Evaluator::new(&p);
+            let mut numeric = LinkBounds::new(&p, &cuts, &ev, u64::MAX / 2);
+            assert!(numeric.admits(&chunks.iter().map(Some).collect::<Vec<_>>()));
+            let mut summed = vec![0.0f64; n * n];
+            for e in p.graph.graph.raw_edges() {
+                for (a, b) in (0..n).flat_map(|a| (0..n).map(move |b| (a, b))).filter(|(a, b)| a != b) {
+                    let bound =
+                        link_bound((&vars.z, &vars.r, &cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw));
+                    summed[a * n + b] += bound.eval_with(&values).max(0.0);
+                }
+            }
+            for (l, (&x, &y)) in numeric.links.iter().zip(&summed).enumerate() {
+                assert!((x - y).abs() < 1e-6 * y.max(1.0), "link {l}: walk {x}, model {y}");
             }
             for e in p.graph.graph.raw_edges() {
                 let want = exact(&p, &plans, e);

@@ -6,9 +6,10 @@
 //!    the lower exact period (every directed link counted) is kept, so the ILP is never
 //!    worse than the heuristic. If the solver finds nothing (out of budget, numerical
 //!    failure) the heuristic's schedule is the fallback and the file says `fallback`.
-//!    Then [`packing`] works on the processor loads alone: packings below the incumbent
-//!    are tried as placements (kept when their exact period is lower); when none fits,
-//!    the incumbent is proven optimal among the model's placements.
+//!    Then [`packing`] works on the processor loads (and, where they fit but the links
+//!    do not, on the model's link bounds too): packings below the incumbent are tried as
+//!    placements (kept when their exact period is lower); when none fits, the incumbent
+//!    is proven optimal among the model's placements.
 //! 2. The placement is timed by modulo list scheduling.
 //! 3. `order` ([`reorder`]): at that period, start times and per-resource order minimising total
 //!    staleness (optionally with every layer's staleness capped); kept only if it lowers

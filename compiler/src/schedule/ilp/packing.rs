@@ -16,7 +16,14 @@
 //!   them, and a cut task gives the earlier of two such processors at least as many units;
 //! - the work still to place must fit into the capacity left, less every processor's
 //!   residual that is smaller than the smallest piece still to place (it stays empty);
+//! - a cut task's processor takes at least the units the later processors cannot hold;
 //! - a failed state (next piece, sorted loads) is remembered and never searched again.
+//!
+//! A [`Constraint`] ([`pack_constrained`]) adds a condition on which pieces run where
+//! (phase 1's link bounds): it prunes partial placements and has the last word on
+//! complete ones. Processors with equal loads may then differ, so only empty ones are
+//! interchangeable, and a failed state is keyed by the loads per processor and the
+//! constraint's own state.
 //!
 //! The search counts nodes, not seconds, so its answer is the same on every machine; a
 //! search that runs out of nodes answers [`Packed::Unknown`] and proves nothing.
@@ -80,6 +87,25 @@ impl Packed {
     }
 }
 
+/// What a placement must satisfy besides the loads (phase 1: the links). With one, the
+/// search only treats *empty* processors as interchangeable (two processors with equal
+/// loads may still differ in what the constraint sees) and remembers no failed states.
+pub trait Constraint {
+    /// Whether the pieces placed so far (`placed[i]` for piece i in the order given to
+    /// the search, `None` while it is not placed) may still be completed. Must never
+    /// refuse a partial placement that some complete placement it `accepts` extends.
+    fn admits(&mut self, placed: &[Option<&Chunks>]) -> bool;
+    /// After [`admits`](Self::admits) allowed `placed`: appends to `key` all that its
+    /// verdicts on completions of `placed` depend on besides the loads, so that the
+    /// search may remember a failed state (two partial placements with equal loads and
+    /// equal keys have the same admitted completions).
+    fn state(&self, placed: &[Option<&Chunks>], key: &mut Vec<u64>);
+    /// Whether a complete placement that the loads and [`admits`](Self::admits) allow is
+    /// taken. One that is refused here leaves the capacity undecided: the search may
+    /// then answer [`Packed::Fits`] or [`Packed::Unknown`], never [`Packed::Impossible`].
+    fn accepts(&mut self, chunks: &[Chunks]) -> bool;
+}
+
 /// Whether `pieces` fit onto `procs` processors with every load ≤ `capacity`, searching
 /// at most `nodes` nodes.
 pub fn pack(pieces: &[Piece], procs: usize, capacity: u64, nodes: u64) -> Packed {
@@ -88,6 +114,27 @@ pub fn pack(pieces: &[Piece], procs: usize, capacity: u64, nodes: u64) -> Packed
 
 /// [`pack`], and the nodes it searched.
 pub fn pack_counted(pieces: &[Piece], procs: usize, capacity: u64, nodes: u64) -> (Packed, u64) {
+    search(pieces, procs, capacity, nodes, None)
+}
+
+/// [`pack_counted`] with a [`Constraint`] every placement must also meet.
+pub fn pack_constrained(
+    pieces: &[Piece],
+    procs: usize,
+    capacity: u64,
+    nodes: u64,
+    constraint: &mut dyn Constraint,
+) -> (Packed, u64) {
+    search(pieces, procs, capacity, nodes, Some(constraint))
+}
+
+fn search(
+    pieces: &[Piece],
+    procs: usize,
+    capacity: u64,
+    nodes: u64,
+    constraint: Option<&mut dyn Constraint>,
+) -> (Packed, u64) {
     if procs == 0 {
         let packed = if pieces.is_empty() { Packed::Fits(vec![]) } else { Packed::Impossible };
         return (packed, 0);
@@ -105,24 +152,23 @@ pub fn pack_counted(pieces: &[Piece], procs: usize, capacity: u64, nodes: u64) -
     }
     let mut s = Search {
         pieces: &sorted,
+        order: &order,
         capacity,
         loads: vec![0; procs],
+        chunks_on: vec![0; procs],
         rest,
         finest,
         failed: HashSet::new(),
         chosen: vec![Vec::new(); sorted.len()],
         nodes_left: nodes,
+        constraint,
+        undecided: false,
     };
     let packed = match s.piece(0) {
         Err(OutOfNodes) => Packed::Unknown,
+        Ok(false) if s.undecided => Packed::Unknown,
         Ok(false) => Packed::Impossible,
-        Ok(true) => {
-            let mut chunks = vec![Vec::new(); pieces.len()];
-            for (k, &i) in order.iter().enumerate() {
-                chunks[i] = std::mem::take(&mut s.chosen[k]);
-            }
-            Packed::Fits(chunks)
-        }
+        Ok(true) => Packed::Fits(s.in_given_order()),
     };
     (packed, nodes - s.nodes_left)
 }
@@ -145,15 +191,23 @@ fn least_work(p: &Piece) -> u64 {
 
 struct OutOfNodes;
 
-struct Search<'a> {
+struct Search<'a, 'c> {
+    /// The pieces, coarse first; `order[k]` is the given index of `pieces[k]`.
     pieces: &'a [Piece],
+    order: &'a [usize],
     capacity: u64,
     loads: Vec<u64>,
+    /// Chunks on each processor (an empty one is interchangeable with any other).
+    chunks_on: Vec<u32>,
     rest: Vec<u64>,
     finest: Vec<u64>,
     failed: HashSet<(usize, Vec<u64>)>,
+    /// The chunks of the pieces placed so far (the current path of the search).
     chosen: Vec<Chunks>,
     nodes_left: u64,
+    constraint: Option<&'c mut dyn Constraint>,
+    /// Whether the constraint refused a placement it had admitted.
+    undecided: bool,
 }
 
 /// Where a cut piece's distribution stands.
@@ -168,7 +222,7 @@ struct Spread {
     short: bool,
 }
 
-impl Search<'_> {
+impl Search<'_, '_> {
     fn tick(&mut self) -> Result<(), OutOfNodes> {
         self.nodes_left = self.nodes_left.checked_sub(1).ok_or(OutOfNodes)?;
         Ok(())
@@ -182,22 +236,69 @@ impl Search<'_> {
         work + self.rest[next] <= usable
     }
 
+    /// Whether processors `q` and `r` are interchangeable now: equal loads, or, with a
+    /// constraint, both empty.
+    fn alike(&self, q: usize, r: usize) -> bool {
+        match self.constraint {
+            None => self.loads[q] == self.loads[r],
+            Some(_) => self.chunks_on[q] == 0 && self.chunks_on[r] == 0,
+        }
+    }
+
+    /// The chunks placed so far, by the pieces' given order.
+    fn in_given_order(&self) -> Vec<Chunks> {
+        let mut chunks = vec![Vec::new(); self.pieces.len()];
+        for (k, &i) in self.order.iter().enumerate() {
+            chunks[i] = self.chosen[k].clone();
+        }
+        chunks
+    }
+
+    /// The constraint's verdict on pieces `..i` (all of them: a complete placement) and,
+    /// if it admits them, the key of the state for the failed-state memo (with a
+    /// constraint: the loads by processor, which processors are empty, and the
+    /// constraint's own state; without: the sorted loads).
+    fn allowed_state(&mut self, i: usize) -> Option<(usize, Vec<u64>)> {
+        let Some(constraint) = self.constraint.as_mut() else {
+            let mut loads = self.loads.clone();
+            loads.sort_unstable();
+            return Some((i, loads));
+        };
+        let mut placed: Vec<Option<&Chunks>> = vec![None; self.pieces.len()];
+        for (k, &given) in self.order[..i].iter().enumerate() {
+            placed[given] = Some(&self.chosen[k]);
+        }
+        if !constraint.admits(&placed) {
+            return None;
+        }
+        if i == self.pieces.len() {
+            let chunks = self.in_given_order();
+            let accepted = self.constraint.as_mut().is_some_and(|c| c.accepts(&chunks));
+            self.undecided |= !accepted;
+            return accepted.then(Vec::new).map(|key| (i, key));
+        }
+        let mut key = self.loads.clone();
+        key.extend(self.chunks_on.iter().map(|&n| u64::from(n == 0)));
+        constraint.state(&placed, &mut key);
+        Some((i, key))
+    }
+
     fn piece(&mut self, i: usize) -> Result<bool, OutOfNodes> {
+        let Some(key) = self.allowed_state(i) else { return Ok(false) };
         if i == self.pieces.len() {
             return Ok(true);
         }
         self.tick()?;
-        let mut loads = self.loads.clone();
-        loads.sort_unstable();
-        let key = (i, loads);
         if self.failed.contains(&key) {
             return Ok(false);
         }
+        self.chosen[i].clear();
         let fits = match self.pieces[i] {
             Piece::Whole(w) => self.whole(i, w)?,
             Piece::Cut { a, b, e, units } => {
-                let before = self.loads.clone();
-                self.spread(i, 0, Spread { a, b, e, left: units, short: e > 0 }, &before, u64::MAX)?
+                let alike: Vec<bool> =
+                    (0..self.loads.len()).map(|q| q + 1 < self.loads.len() && self.alike(q, q + 1)).collect();
+                self.spread(i, 0, Spread { a, b, e, left: units, short: e > 0 }, &alike, u64::MAX)?
             }
         };
         if !fits {
@@ -208,31 +309,33 @@ impl Search<'_> {
 
     fn whole(&mut self, i: usize, w: u64) -> Result<bool, OutOfNodes> {
         for q in 0..self.loads.len() {
-            let l = self.loads[q];
-            // Equal loads are interchangeable: try the first of them only.
-            if l + w > self.capacity || self.loads[..q].contains(&l) {
+            // Interchangeable processors: try the first of them only.
+            if self.loads[q] + w > self.capacity || (0..q).any(|r| self.alike(r, q)) {
                 continue;
             }
             self.loads[q] += w;
+            self.chunks_on[q] += 1;
+            self.chosen[i] = vec![(q as u32, 1, false)];
             let ok = self.room_for(0, u64::MAX, i + 1) && self.piece(i + 1)?;
             self.loads[q] -= w;
+            self.chunks_on[q] -= 1;
             if ok {
-                self.chosen[i] = vec![(q as u32, 1, false)];
                 return Ok(true);
             }
         }
+        self.chosen[i].clear();
         Ok(false)
     }
 
-    /// Gives processor `q` (then `q + 1`, …) its share of a cut piece; `before` are the
-    /// loads before the piece, `most` the units the previous processor took if it had
-    /// the same load (symmetry), else unbounded.
+    /// Gives processor `q` (then `q + 1`, …) its share of a cut piece; `alike[q]` says
+    /// whether processors q and q + 1 were interchangeable before the piece, `most` is
+    /// the units the previous processor took if so (symmetry), else unbounded.
     fn spread(
         &mut self,
         i: usize,
         q: usize,
         s: Spread,
-        before: &[u64],
+        alike: &[bool],
         most: u64,
     ) -> Result<bool, OutOfNodes> {
         if s.left == 0 {
@@ -248,18 +351,23 @@ impl Search<'_> {
         if !self.room_for(need, cost(1, s.short), i + 1) {
             return Ok(false);
         }
-        let free = self.capacity.saturating_sub(self.loads[q]);
-        let fit = |short: bool| {
+        let capacity = self.capacity;
+        let units_fitting = |load: u64, short: bool| {
+            let free = capacity.saturating_sub(load);
             if free < cost(1, short) {
                 0
             } else {
                 ((free + if short { s.e } else { 0 }).saturating_sub(s.b) / s.a.max(1)).min(s.left)
             }
         };
+        let own = self.loads[q];
+        let fit = |short: bool| units_fitting(own, short);
         let top = fit(s.short).max(fit(false)).min(most);
-        let next_most =
-            |r: u64| if q + 1 < before.len() && before[q + 1] == before[q] { r } else { u64::MAX };
-        for r in (1..=top).rev() {
+        // The later processors take at most this many units: this one takes the rest.
+        let later: u64 = self.loads[q + 1..].iter().map(|&l| units_fitting(l, s.short)).sum();
+        let low = s.left.saturating_sub(later).max(1);
+        let next_most = |r: u64| if alike[q] { r } else { u64::MAX };
+        for r in (low..=top).rev() {
             // With the short unit first (cheaper); without it only if units remain for it.
             for short in [true, false] {
                 if short && !s.short || !short && s.short && r == s.left || r > fit(short) {
@@ -267,18 +375,23 @@ impl Search<'_> {
                 }
                 let c = cost(r, short);
                 self.loads[q] += c;
+                self.chunks_on[q] += 1;
+                self.chosen[i].push((q as u32, r, short));
                 let rest = Spread { left: s.left - r, short: s.short && !short, ..s };
-                let ok = self.spread(i, q + 1, rest, before, next_most(r))?;
+                let ok = self.spread(i, q + 1, rest, alike, next_most(r))?;
                 self.loads[q] -= c;
+                self.chunks_on[q] -= 1;
                 if ok {
-                    self.chosen[i].push((q as u32, r, short));
                     return Ok(true);
                 }
+                self.chosen[i].pop();
             }
         }
         // No chunk here.
-        let ok = self.spread(i, q + 1, s, before, next_most(0))?;
-        Ok(ok)
+        if later < s.left {
+            return Ok(false);
+        }
+        self.spread(i, q + 1, s, alike, next_most(0))
     }
 }
 
@@ -409,6 +522,137 @@ mod tests {
             }
         }
         assert!(decided[0] > 100 && decided[1] > 100, "both answers exercised: {decided:?}");
+    }
+
+    /// Pairs of pieces (by index) that may not share a processor: a rule that, like the
+    /// link bounds, sees which pieces are together, not the processors' labels.
+    struct Apart(Vec<(usize, usize)>, bool);
+
+    impl Apart {
+        fn allows(&self, placed: &[Option<&Chunks>]) -> bool {
+            let on = |i: usize| placed[i].map(|c| c.iter().map(|&(q, ..)| q).collect::<Vec<_>>());
+            self.0.iter().all(|&(i, j)| match (on(i), on(j)) {
+                (Some(a), Some(b)) => a.iter().all(|q| !b.contains(q)),
+                _ => true,
+            })
+        }
+    }
+
+    impl Constraint for Apart {
+        fn admits(&mut self, placed: &[Option<&Chunks>]) -> bool {
+            self.allows(placed)
+        }
+        fn state(&self, placed: &[Option<&Chunks>], key: &mut Vec<u64>) {
+            for c in placed.iter().flatten() {
+                key.extend(c.iter().flat_map(|&(q, r, short)| [u64::from(q), r, u64::from(short)]));
+                key.push(u64::MAX);
+            }
+        }
+        fn accepts(&mut self, _: &[Chunks]) -> bool {
+            self.1
+        }
+    }
+
+    /// Every placement of the pieces, as chunks, by brute force.
+    fn every_placement(pieces: &[Piece], procs: usize) -> Vec<Vec<Chunks>> {
+        let mut all = vec![vec![]];
+        for piece in pieces {
+            let mut options: Vec<Chunks> = vec![];
+            match *piece {
+                Piece::Whole(_) => options.extend((0..procs as u32).map(|q| vec![(q, 1, false)])),
+                Piece::Cut { e, units, .. } => {
+                    let mut shares = vec![0u64; procs];
+                    loop {
+                        if shares.iter().sum::<u64>() == units {
+                            let used: Vec<usize> = (0..procs).filter(|&q| shares[q] > 0).collect();
+                            let holders: Vec<Option<usize>> =
+                                if e > 0 { used.iter().map(|&q| Some(q)).collect() } else { vec![None] };
+                            for h in holders {
+                                options.push(
+                                    used.iter().map(|&q| (q as u32, shares[q], Some(q) == h)).collect(),
+                                );
+                            }
+                        }
+                        let mut k = 0;
+                        while k < procs && shares[k] == units {
+                            shares[k] = 0;
+                            k += 1;
+                        }
+                        if k == procs {
+                            break;
+                        }
+                        shares[k] += 1;
+                    }
+                }
+            }
+            all = all
+                .into_iter()
+                .flat_map(|p| options.iter().map(move |o| [p.clone(), vec![o.clone()]].concat()))
+                .collect();
+        }
+        all
+    }
+
+    /// With a constraint the search decides like brute force over the placements the
+    /// constraint allows, and one that refuses every complete placement it admitted
+    /// leaves the answer undecided, never "impossible".
+    #[test]
+    fn constrained_packing_decides_like_brute_force() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut decided = [0usize; 3];
+        for _ in 0..200 {
+            let procs = 2 + rng.below(2) as usize;
+            let pieces: Vec<Piece> = (0..2 + rng.below(3))
+                .map(|_| {
+                    if rng.below(3) == 0 {
+                        let a = 1 + rng.below(9);
+                        let e = if rng.below(2) == 0 { 0 } else { rng.below(a) };
+                        Piece::Cut { a, b: rng.below(4), e, units: 2 + rng.below(2) }
+                    } else {
+                        Piece::Whole(1 + rng.below(30))
+                    }
+                })
+                .collect();
+            let n = pieces.len();
+            let pairs: Vec<(usize, usize)> =
+                (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).filter(|_| rng.below(3) == 0).collect();
+            let rule = Apart(pairs.clone(), true);
+            let allowed: Vec<(Vec<Chunks>, u64)> = every_placement(&pieces, procs)
+                .into_iter()
+                .filter(|c| rule.allows(&c.iter().map(Some).collect::<Vec<_>>()))
+                .map(|c| {
+                    let top = loads_of(&pieces, &c, procs).into_iter().max().unwrap_or(0);
+                    (c, top)
+                })
+                .collect();
+            let Some(best) = allowed.iter().map(|(_, t)| *t).min() else { continue };
+            for capacity in [best.saturating_sub(1), best] {
+                let mut rule = Apart(pairs.clone(), true);
+                match pack_constrained(&pieces, procs, capacity, 1_000_000, &mut rule).0 {
+                    Packed::Fits(chunks) => {
+                        assert_eq!(
+                            capacity, best,
+                            "{pieces:?} apart {pairs:?} on {procs}: fits below {best}"
+                        );
+                        assert!(rule.allows(&chunks.iter().map(Some).collect::<Vec<_>>()));
+                        assert!(loads_of(&pieces, &chunks, procs).iter().all(|&l| l <= capacity));
+                        decided[1] += 1;
+                    }
+                    Packed::Impossible => {
+                        assert!(capacity < best, "{pieces:?} apart {pairs:?} on {procs}: {best} fits");
+                        decided[0] += 1;
+                    }
+                    Packed::Unknown => panic!("a tiny instance ran out of nodes"),
+                }
+                let mut refusing = Apart(pairs.clone(), false);
+                let refused = pack_constrained(&pieces, procs, capacity, 1_000_000, &mut refusing).0;
+                if capacity == best {
+                    assert_eq!(refused, Packed::Unknown, "refused placements leave it undecided");
+                    decided[2] += 1;
+                }
+            }
+        }
+        assert!(decided.iter().all(|&d| d > 50), "every answer exercised: {decided:?}");
     }
 
     #[test]
