@@ -443,7 +443,7 @@ pub fn assign(
     // (a chunk cheaper than its share, as when every chunk picks its own dataflow under
     // `dataflow: best`) it would prove wrong bounds, so it is not used at all.
     let sound = packing_is_sound(p, &cuts);
-    trace(format_args!("packing sound: {sound}"));
+    trace(format_args!("packing sound: {sound}; pieces {pieces:?}"));
     let mut packing = Packing {
         pieces: &pieces,
         procs,
