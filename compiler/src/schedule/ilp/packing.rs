@@ -418,36 +418,23 @@ mod tests {
                 }
                 Piece::Cut { a, b, e, units } => {
                     // Every split of the units over the processors, the short unit on any chunk.
-                    let mut shares = vec![0u64; procs];
-                    loop {
-                        if shares.iter().sum::<u64>() == units {
-                            for holder in (0..procs).filter(|&q| shares[q] > 0) {
-                                let add: Vec<u64> = (0..procs)
-                                    .map(|q| match shares[q] {
-                                        0 => 0,
-                                        r if q == holder => (a * r + b).saturating_sub(e),
-                                        r => a * r + b,
-                                    })
-                                    .collect();
-                                for q in 0..procs {
-                                    loads[q] += add[q];
-                                }
-                                go(rest, loads, best);
-                                for q in 0..procs {
-                                    loads[q] -= add[q];
-                                }
+                    for shares in shares_of(units, procs) {
+                        for holder in (0..procs).filter(|&q| shares[q] > 0) {
+                            let add: Vec<u64> = (0..procs)
+                                .map(|q| match shares[q] {
+                                    0 => 0,
+                                    r if q == holder => (a * r + b).saturating_sub(e),
+                                    r => a * r + b,
+                                })
+                                .collect();
+                            for q in 0..procs {
+                                loads[q] += add[q];
+                            }
+                            go(rest, loads, best);
+                            for q in 0..procs {
+                                loads[q] -= add[q];
                             }
                         }
-                        // Next vector of shares in 0..=units.
-                        let mut k = 0;
-                        while k < procs && shares[k] == units {
-                            shares[k] = 0;
-                            k += 1;
-                        }
-                        if k == procs {
-                            break;
-                        }
-                        shares[k] += 1;
                     }
                 }
             }
@@ -455,6 +442,42 @@ mod tests {
         let mut best = u64::MAX;
         go(pieces, &mut vec![0; procs], &mut best);
         best
+    }
+
+    /// Every vector of `procs` unit counts that sum to `units`.
+    fn shares_of(units: u64, procs: usize) -> Vec<Vec<u64>> {
+        let mut all = vec![];
+        let mut shares = vec![0u64; procs];
+        loop {
+            if shares.iter().sum::<u64>() == units {
+                all.push(shares.clone());
+            }
+            // Next vector of shares in 0..=units.
+            let mut k = 0;
+            while k < procs && shares[k] == units {
+                shares[k] = 0;
+                k += 1;
+            }
+            if k == procs {
+                return all;
+            }
+            shares[k] += 1;
+        }
+    }
+
+    /// `2 + below(pieces)` random pieces, a third of them cut into `2 + below(units)` units.
+    fn random_pieces(rng: &mut Rng, pieces: u64, units: u64) -> Vec<Piece> {
+        (0..2 + rng.below(pieces))
+            .map(|_| {
+                if rng.below(3) == 0 {
+                    let a = 1 + rng.below(9);
+                    let e = if rng.below(2) == 0 { 0 } else { rng.below(a) };
+                    Piece::Cut { a, b: rng.below(4), e, units: 2 + rng.below(units) }
+                } else {
+                    Piece::Whole(1 + rng.below(30))
+                }
+            })
+            .collect()
     }
 
     /// The loads a packing's chunks put on the processors, recomputed from the pieces.
@@ -490,17 +513,7 @@ mod tests {
         let mut decided = [0usize; 2];
         for _ in 0..300 {
             let procs = 2 + rng.below(2) as usize;
-            let pieces: Vec<Piece> = (0..2 + rng.below(4))
-                .map(|_| {
-                    if rng.below(3) == 0 {
-                        let a = 1 + rng.below(9);
-                        let e = if rng.below(2) == 0 { 0 } else { rng.below(a) };
-                        Piece::Cut { a, b: rng.below(4), e, units: 2 + rng.below(3) }
-                    } else {
-                        Piece::Whole(1 + rng.below(30))
-                    }
-                })
-                .collect();
+            let pieces = random_pieces(&mut rng, 4, 3);
             let best = brute_force(&pieces, procs);
             for capacity in [best.saturating_sub(1), best] {
                 match pack(&pieces, procs, capacity, 1_000_000) {
@@ -561,27 +574,13 @@ mod tests {
             match *piece {
                 Piece::Whole(_) => options.extend((0..procs as u32).map(|q| vec![(q, 1, false)])),
                 Piece::Cut { e, units, .. } => {
-                    let mut shares = vec![0u64; procs];
-                    loop {
-                        if shares.iter().sum::<u64>() == units {
-                            let used: Vec<usize> = (0..procs).filter(|&q| shares[q] > 0).collect();
-                            let holders: Vec<Option<usize>> =
-                                if e > 0 { used.iter().map(|&q| Some(q)).collect() } else { vec![None] };
-                            for h in holders {
-                                options.push(
-                                    used.iter().map(|&q| (q as u32, shares[q], Some(q) == h)).collect(),
-                                );
-                            }
+                    for shares in shares_of(units, procs) {
+                        let used: Vec<usize> = (0..procs).filter(|&q| shares[q] > 0).collect();
+                        let holders: Vec<Option<usize>> =
+                            if e > 0 { used.iter().map(|&q| Some(q)).collect() } else { vec![None] };
+                        for h in holders {
+                            options.push(used.iter().map(|&q| (q as u32, shares[q], Some(q) == h)).collect());
                         }
-                        let mut k = 0;
-                        while k < procs && shares[k] == units {
-                            shares[k] = 0;
-                            k += 1;
-                        }
-                        if k == procs {
-                            break;
-                        }
-                        shares[k] += 1;
                     }
                 }
             }
@@ -602,17 +601,7 @@ mod tests {
         let mut decided = [0usize; 3];
         for _ in 0..200 {
             let procs = 2 + rng.below(2) as usize;
-            let pieces: Vec<Piece> = (0..2 + rng.below(3))
-                .map(|_| {
-                    if rng.below(3) == 0 {
-                        let a = 1 + rng.below(9);
-                        let e = if rng.below(2) == 0 { 0 } else { rng.below(a) };
-                        Piece::Cut { a, b: rng.below(4), e, units: 2 + rng.below(2) }
-                    } else {
-                        Piece::Whole(1 + rng.below(30))
-                    }
-                })
-                .collect();
+            let pieces = random_pieces(&mut rng, 3, 2);
             let n = pieces.len();
             let pairs: Vec<(usize, usize)> =
                 (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).filter(|_| rng.below(3) == 0).collect();
