@@ -632,9 +632,15 @@ impl Packing<'_> {
         let with_links = constraint.is_some();
         let (packed, used) = match constraint {
             None => super::packing::pack_counted(self.pieces, self.procs, capacity, before),
-            Some(c) => super::packing::pack_constrained(self.pieces, self.procs, capacity, before, c),
+            Some(c) => {
+                super::packing::pack_constrained(self.pieces, self.procs, capacity, before, c, self.deadline)
+            }
         };
         self.nodes_left = before.saturating_sub(used);
+        if packed == Packed::Unknown && used < before && std::time::Instant::now() >= self.deadline {
+            // The clock, not the node budget, stopped the search with the links.
+            self.late = true;
+        }
         let what = if with_links { "loads and links" } else { "loads" };
         trace(format_args!("packing ({what}) at {capacity}: {} in {used} nodes", packed.describe()));
         packed

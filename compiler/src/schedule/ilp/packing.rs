@@ -117,24 +117,35 @@ pub fn pack_counted(pieces: &[Piece], procs: usize, capacity: u64, nodes: u64) -
     search(pieces, procs, capacity, nodes, None)
 }
 
-/// [`pack_counted`] with a [`Constraint`] every placement must also meet.
+/// [`pack_counted`] with a [`Constraint`] every placement must also meet. A constraint
+/// may cost far more per node than the loads, so the search also stops (answering
+/// [`Packed::Unknown`]) once `deadline` has passed; it looks at the clock every
+/// [`CLOCK_EVERY`] nodes.
 pub fn pack_constrained(
     pieces: &[Piece],
     procs: usize,
     capacity: u64,
     nodes: u64,
     constraint: &mut dyn Constraint,
+    deadline: std::time::Instant,
 ) -> (Packed, u64) {
-    search(pieces, procs, capacity, nodes, Some(constraint))
+    search(pieces, procs, capacity, nodes, Some((constraint, deadline)))
 }
+
+/// Nodes between two looks at the clock in [`pack_constrained`].
+pub const CLOCK_EVERY: u64 = 1024;
 
 fn search(
     pieces: &[Piece],
     procs: usize,
     capacity: u64,
     nodes: u64,
-    constraint: Option<&mut dyn Constraint>,
+    constraint: Option<(&mut dyn Constraint, std::time::Instant)>,
 ) -> (Packed, u64) {
+    let (constraint, deadline) = match constraint {
+        Some((c, d)) => (Some(c), Some(d)),
+        None => (None, None),
+    };
     if procs == 0 {
         let packed = if pieces.is_empty() { Packed::Fits(vec![]) } else { Packed::Impossible };
         return (packed, 0);
@@ -162,6 +173,7 @@ fn search(
         chosen: vec![Vec::new(); sorted.len()],
         nodes_left: nodes,
         constraint,
+        deadline,
         undecided: false,
     };
     let packed = match s.piece(0) {
@@ -206,6 +218,8 @@ struct Search<'a, 'c> {
     chosen: Vec<Chunks>,
     nodes_left: u64,
     constraint: Option<&'c mut dyn Constraint>,
+    /// When to give up (with a constraint only), checked every [`CLOCK_EVERY`] nodes.
+    deadline: Option<std::time::Instant>,
     /// Whether the constraint refused a placement it had admitted.
     undecided: bool,
 }
@@ -225,6 +239,10 @@ struct Spread {
 impl Search<'_, '_> {
     fn tick(&mut self) -> Result<(), OutOfNodes> {
         self.nodes_left = self.nodes_left.checked_sub(1).ok_or(OutOfNodes)?;
+        let look = self.nodes_left.is_multiple_of(CLOCK_EVERY);
+        if look && self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(OutOfNodes);
+        }
         Ok(())
     }
 
@@ -566,6 +584,11 @@ mod tests {
         }
     }
 
+    /// A deadline no test reaches.
+    fn far() -> std::time::Instant {
+        std::time::Instant::now() + std::time::Duration::from_secs(3600)
+    }
+
     /// Every placement of the pieces, as chunks, by brute force.
     fn every_placement(pieces: &[Piece], procs: usize) -> Vec<Vec<Chunks>> {
         let mut all = vec![vec![]];
@@ -617,7 +640,7 @@ mod tests {
             let Some(best) = allowed.iter().map(|(_, t)| *t).min() else { continue };
             for capacity in [best.saturating_sub(1), best] {
                 let mut rule = Apart(pairs.clone(), true);
-                match pack_constrained(&pieces, procs, capacity, 1_000_000, &mut rule).0 {
+                match pack_constrained(&pieces, procs, capacity, 1_000_000, &mut rule, far()).0 {
                     Packed::Fits(chunks) => {
                         assert_eq!(
                             capacity, best,
@@ -634,7 +657,7 @@ mod tests {
                     Packed::Unknown => panic!("a tiny instance ran out of nodes"),
                 }
                 let mut refusing = Apart(pairs.clone(), false);
-                let refused = pack_constrained(&pieces, procs, capacity, 1_000_000, &mut refusing).0;
+                let refused = pack_constrained(&pieces, procs, capacity, 1_000_000, &mut refusing, far()).0;
                 if capacity == best {
                     assert_eq!(refused, Packed::Unknown, "refused placements leave it undecided");
                     decided[2] += 1;
