@@ -264,16 +264,43 @@ fn link_bound(
         (full * c.unit as f64 / c.size as f64) * rt - (full * short / c.size as f64) * z[t][q]
     };
     let big = lat + full;
-    match (&cuts[u], &cuts[v]) {
-        (None, None) => big * z[u][a] + big * z[v][b] - big,
-        (Some(cu), None) => lat * z[u][a] + share(u, cu, a) - big + big * z[v][b],
-        (None, Some(cv)) if e.weight.sliced_by == Some(cv.dim) => {
-            lat * z[v][b] + share(v, cv, b) - big + big * z[u][a]
-        }
-        (None, Some(_)) => big * z[v][b] - big + big * z[u][a],
-        // Two cut tasks: the exact traffic is the overlap of their shares; only the
-        // latency is certain.
-        (Some(_), Some(_)) => lat * z[u][a] + lat * z[v][b] - lat,
+    match edge_load(cuts[u].as_ref(), cuts[v].as_ref(), e.weight.sliced_by) {
+        EdgeLoad::Whole => big * z[u][a] + big * z[v][b] - big,
+        EdgeLoad::ProducerShare(cu) => lat * z[u][a] + share(u, cu, a) - big + big * z[v][b],
+        EdgeLoad::ConsumerShare(cv) => lat * z[v][b] + share(v, cv, b) - big + big * z[u][a],
+        EdgeLoad::Latency => lat * z[u][a] + lat * z[v][b] - lat,
+    }
+}
+
+/// What the model counts of an edge on a link from a processor of its producer to one
+/// of its consumer, by how the two are cut ([`link_bound`] and the packing walk's
+/// [`LinkBounds`] both price it from this).
+#[derive(Clone, Copy)]
+enum EdgeLoad<'a> {
+    /// The whole tensor: neither side cut, or the consumer cut along a dimension that
+    /// does not slice it.
+    Whole,
+    /// The producer's chunk's share (the consumer runs whole).
+    ProducerShare(&'a Cut),
+    /// The consumer's chunk's share (the producer runs whole; the consumer's cut slices
+    /// the tensor).
+    ConsumerShare(&'a Cut),
+    /// Two cut tasks: the exact traffic is the overlap of their shares; only the
+    /// latency is certain.
+    Latency,
+}
+
+fn edge_load<'a>(
+    cu: Option<&'a Cut>,
+    cv: Option<&'a Cut>,
+    sliced: Option<spikepipe_ir::SplitDim>,
+) -> EdgeLoad<'a> {
+    match (cu, cv) {
+        (None, None) => EdgeLoad::Whole,
+        (Some(cu), None) => EdgeLoad::ProducerShare(cu),
+        (None, Some(cv)) if sliced == Some(cv.dim) => EdgeLoad::ConsumerShare(cv),
+        (None, Some(_)) => EdgeLoad::Whole,
+        (Some(_), Some(_)) => EdgeLoad::Latency,
     }
 }
 
@@ -801,12 +828,11 @@ impl<'a> LinkBounds<'a> {
             full * (n as f64 * c.unit as f64 - short) / c.size as f64
         };
         let lat = self.latency;
-        match (&self.cuts[u], &self.cuts[v]) {
-            (None, None) => lat + full,
-            (Some(cu), None) => lat + share(cu, r),
-            (None, Some(cv)) if sliced == Some(cv.dim) => lat + share(cv, s),
-            (None, Some(_)) => lat + full,
-            (Some(_), Some(_)) => lat,
+        match edge_load(self.cuts[u].as_ref(), self.cuts[v].as_ref(), sliced) {
+            EdgeLoad::Whole => lat + full,
+            EdgeLoad::ProducerShare(cu) => lat + share(cu, r),
+            EdgeLoad::ConsumerShare(cv) => lat + share(cv, s),
+            EdgeLoad::Latency => lat,
         }
         .max(0.0)
     }
@@ -1028,12 +1054,10 @@ mod tests {
                 let want = exact(&p, &plans, e);
                 let (cu, cv) = (&cuts[e.source().index()], &cuts[e.target().index()]);
                 let no_short = |c: &Cut| c.units * c.unit == c.size;
-                let tight = match (cu, cv) {
-                    (None, None) => true,
-                    (None, Some(c)) if e.weight.sliced_by == Some(c.dim) => no_short(c),
-                    (None, Some(_)) => true,
-                    (Some(c), None) => no_short(c),
-                    (Some(_), Some(_)) => false,
+                let tight = match edge_load(cu.as_ref(), cv.as_ref(), e.weight.sliced_by) {
+                    EdgeLoad::Whole => true,
+                    EdgeLoad::ProducerShare(c) | EdgeLoad::ConsumerShare(c) => no_short(c),
+                    EdgeLoad::Latency => false,
                 };
                 for (a, b) in (0..n).flat_map(|a| (0..n).map(move |b| (a, b))).filter(|(a, b)| a != b) {
                     let bound =
