@@ -435,6 +435,39 @@ fn checkpoint_resume_gives_identical_weights_and_accuracy() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn checkpoint_mid_accumulation_resumes_identically() {
+    // 5 minibatches an epoch with windows 2 and 3: the checkpoint after epoch 1 holds
+    // a partial sum in both layers, which a resumed run must carry on from.
+    let dir = temp_dir("ckpt-acc");
+    let net = mlp(&[64, 20, 10], NeuronKind::Iir2, Reset::Subtract, 5, 32);
+    let d = small_digits(160, 60);
+    let st = stale(&[1, 0], &[0, 2]);
+    let mut c = cfg(3, Optimizer::Adam, Encoding::Rate);
+    c.mitigation = "accumulate".parse().expect("parses");
+    let straight = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("straight");
+    let mut t = Trainer::<f32>::new(&net, &c, &st).expect("t");
+    t.run_epoch(&d.train, &d.test, 3, &mut |_| {}).expect("epoch 1");
+    let path = dir.join("run.ckpt");
+    t.save(&path).expect("save");
+    let (header, _) = Trainer::<f32>::read_header(&path).expect("header");
+    assert_eq!(header.partial_sums, vec![true, true]);
+    assert_eq!(header.layer_updates, vec![2, 1]);
+    c.resume = Some(path);
+    let resumed = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("resumed");
+    for (a, b) in straight.epochs.iter().zip(&resumed.epochs) {
+        assert_eq!((a.train_loss.to_bits(), a.test_accuracy), (b.train_loss.to_bits(), b.test_accuracy));
+    }
+    assert_eq!(straight.final_test_accuracy, resumed.final_test_accuracy);
+    // Without the mitigation the same run differs: the sums are not a no-op.
+    let mut plain = c.clone();
+    plain.resume = None;
+    plain.mitigation = exec::Mitigation::NONE;
+    let other = exec::train_on(&net, &plain, &st, &d, &mut |_| {}).expect("plain");
+    assert_ne!(other.epochs[0].train_loss.to_bits(), straight.epochs[0].train_loss.to_bits());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Mitigations against a hand-written reference that keeps every weight version and
 /// applies the formulas of docs/time-to-accuracy.md directly.
 fn mitigation_matches_reference(opt: Optimizer, fwd: &[u64], grad: &[u64], mitigation: &str) {
@@ -483,10 +516,19 @@ fn mitigation_matches_reference_with(
     let zeros = |w: &Vec<Vec<f64>>| vec![vec![0.0; w[0].len()]; w.len()];
     let mut m1: Vec<Vec<Vec<f64>>> = hist.iter().map(|h| zeros(&h[0])).collect();
     let mut m2 = m1.clone();
-    let read = |h: &Vec<Vec<Vec<f64>>>, i: usize, dl: usize| -> Vec<Vec<f64>> {
+    // accumulate: layer l sums its gradients over w = max(s, s′) + 1 iterations and
+    // updates every w-th (no prediction on it; the damping rules see a delay of 1; Adam's
+    // t counts its own updates); otherwise w = 1.
+    let sf = |l: usize| fwd[l] as usize;
+    let sg = |l: usize| if mit.stash { fwd[l] as usize } else { grad[l] as usize };
+    let window = |l: usize| if mit.accumulate { sf(l).max(sg(l)) + 1 } else { 1 };
+    let damped = |l: usize| if window(l) > 1 { 1 } else { sf(l) };
+    let mut sums: Vec<Option<Vec<Vec<f64>>>> = vec![None; nl];
+    let mut updates = vec![0i32; nl];
+    let read = |h: &Vec<Vec<Vec<f64>>>, i: usize, dl: usize, w: usize| -> Vec<Vec<f64>> {
         let j = i.saturating_sub(dl);
         let wj = &h[j];
-        if !mit.predict || dl == 0 {
+        if !mit.predict || dl == 0 || w > 1 {
             return wj.clone();
         }
         let prev = &h[j.saturating_sub(1)];
@@ -502,21 +544,21 @@ fn mitigation_matches_reference_with(
         let xs: Vec<Vec<f64>> =
             idx.iter().map(|&q| d.train.sample(q).iter().map(|&p| p as f64).collect()).collect();
         let labels: Vec<u8> = idx.iter().map(|&q| d.train.labels[q]).collect();
-        let sf = |l: usize| fwd[l] as usize;
-        let sg = |l: usize| if mit.stash { fwd[l] as usize } else { grad[l] as usize };
-        let wf: Vec<_> = (0..nl).map(|l| read(&hist[l], i, sf(l))).collect();
-        let wg: Vec<_> = (0..nl).map(|l| read(&hist[l], i, sg(l))).collect();
+        let wf: Vec<_> = (0..nl).map(|l| read(&hist[l], i, sf(l), window(l))).collect();
+        let wg: Vec<_> = (0..nl).map(|l| read(&hist[l], i, sg(l), window(l))).collect();
         let mut g = grads(&layers, &wf, &wg, &xs, &labels, 5);
         for l in 0..nl {
             let newest = hist[l][i].clone();
-            if mit.delay_comp && sf(l) > 0 && i > 0 {
+            // Adam's t of the layer before this update.
+            let t_before = if window(l) > 1 { updates[l] } else { i as i32 };
+            if mit.delay_comp && sf(l) > 0 && t_before > 0 {
                 for o in 0..g[l].len() {
                     for q in 0..g[l][o].len() {
                         let gr = g[l][o][q];
                         let lambda = match opt {
                             Optimizer::Sgd => 0.04,
                             Optimizer::Adam => {
-                                let bc2 = 1.0 - 0.999f64.powi(i as i32);
+                                let bc2 = 1.0 - 0.999f64.powi(t_before);
                                 2.0 / ((m2[l][o][q] / bc2).sqrt() + 1e-8)
                             }
                         };
@@ -530,16 +572,35 @@ fn mitigation_matches_reference_with(
                 LrSchedule::Constant => 1.0,
             };
             // lr-cap: lr · min(c(i), 1 / (1 + s)).
-            let capped = if mit.lr_cap { c_i.min(1.0 / (1.0 + sf(l) as f64)) } else { c_i };
-            let mut lr = c.training.lr * capped * if mit.lr_scale { 1.0 / (1.0 + sf(l) as f64) } else { 1.0 };
+            let s = damped(l) as f64;
+            let capped = if mit.lr_cap { c_i.min(1.0 / (1.0 + s)) } else { c_i };
+            let mut lr = c.training.lr * capped * if mit.lr_scale { 1.0 / (1.0 + s) } else { 1.0 };
             if mit.lr_sqrt {
-                lr /= (1.0 + sf(l) as f64).sqrt();
+                lr /= (1.0 + s).sqrt();
             }
-            if mit.warmup && sf(l) > 0 {
+            if mit.warmup && s > 0.0 {
                 // PipeMare: lr · (1 + s)^−(1 − min(1, i/K)), K = 4.
-                lr *= (1.0 + sf(l) as f64).powf(-(1.0 - (i as f64 / 4.0).min(1.0)));
+                lr *= (1.0 + s).powf(-(1.0 - (i as f64 / 4.0).min(1.0)));
             }
-            let t = (i + 1) as i32;
+            let w = window(l);
+            if w > 1 {
+                let sum = match sums[l].take() {
+                    Some(a) => a
+                        .iter()
+                        .zip(&g[l])
+                        .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p + q).collect())
+                        .collect(),
+                    None => g[l].clone(),
+                };
+                if (i + 1) % w != 0 {
+                    sums[l] = Some(sum);
+                    hist[l].push(newest);
+                    continue;
+                }
+                g[l] = sum.iter().map(|r| r.iter().map(|v| v / w as f64).collect()).collect();
+            }
+            updates[l] += 1;
+            let t = if w > 1 { updates[l] } else { (i + 1) as i32 };
             let mut next = newest.clone();
             for o in 0..next.len() {
                 for q in 0..next[o].len() {
@@ -549,7 +610,7 @@ fn mitigation_matches_reference_with(
                         Optimizer::Adam => {
                             // momentum: β1 = max(0, 9 − s) / (max(0, 9 − s) + 1).
                             let b1 = if mit.momentum {
-                                let lag = 9usize.saturating_sub(sf(l)) as f64;
+                                let lag = 9usize.saturating_sub(damped(l)) as f64;
                                 lag / (lag + 1.0)
                             } else {
                                 0.9
@@ -668,6 +729,22 @@ fn cosine_schedule_matches_reference() {
 }
 
 #[test]
+fn accumulate_matches_reference() {
+    // Windows 4, 3 and 2: within the 8 minibatches the layers update at different
+    // iterations (after 4 and 8; 3 and 6; every second), with a partial window left over.
+    mitigation_matches_reference(Optimizer::Adam, &[3, 1, 0], &[0, 2, 1], "accumulate");
+    mitigation_matches_reference(Optimizer::Sgd, &[3, 1, 0], &[0, 2, 1], "accumulate");
+    mitigation_matches_reference_with(
+        Optimizer::Adam,
+        &[3, 2, 1],
+        &[0, 0, 2],
+        "accumulate,lr-cap,predict,momentum",
+        LrSchedule::Cosine,
+    );
+    mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "stash,accumulate,delay-comp");
+}
+
+#[test]
 fn combined_mitigations_match_reference() {
     mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "stash,predict");
     mitigation_matches_reference(Optimizer::Adam, &[3, 2, 1], &[0, 0, 2], "predict,lr-scale,delay-comp");
@@ -685,7 +762,8 @@ fn mitigation_names_round_trip() {
         "momentum",
         "lr-sqrt",
         "lr-cap",
-        "stash,lr-scale,delay-comp,predict,momentum,warmup,lr-sqrt,lr-cap",
+        "accumulate",
+        "stash,lr-scale,delay-comp,predict,momentum,warmup,lr-sqrt,lr-cap,accumulate",
     ] {
         let m: exec::Mitigation = s.parse().expect("parses");
         assert_eq!(m.to_string(), s);

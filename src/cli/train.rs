@@ -75,7 +75,9 @@ pub struct TrainArgs {
     /// extrapolated s steps ahead along the optimiser's last step), momentum (Adam's β1
     /// lowered by the staleness), warmup (lr / (1 + s) returning to lr over
     /// --warmup-iterations), lr-cap (the scheduled rate capped at lr / (1 + s), so a
-    /// cosine rate runs undamped once it falls below that). See docs/time-to-accuracy.md.
+    /// cosine rate runs undamped once it falls below that), accumulate (a layer sums its
+    /// gradients over max(s, s′) + 1 iterations and updates once, so what it reads is at
+    /// most one of its updates old, as in PipeDream-2BW). See docs/time-to-accuracy.md.
     #[arg(long, default_value = "none", value_name = "LIST", value_parser = parse_mitigation)]
     pub mitigation: Mitigation,
     /// Scale each layer's initial weights, from the input, so that its firing rate on the

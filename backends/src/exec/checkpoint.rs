@@ -6,8 +6,8 @@
 //! | --- | --- |
 //! | 8 | magic `SPKEXEC1` |
 //! | 8 | `u64` length H of the header |
-//! | H | UTF-8 JSON [`Header`]: format, dtype (`f32`/`f64`), network, staleness, stashing, mitigations, seed, epochs done, optimizer (kind, lr, step), bias (absent: false), per-layer shapes (with a bias the last column is the bias) and number of kept weight versions, epoch history, evaluations |
-//! | … | blob: for every layer in order, its weight versions oldest → newest (the last one is the current weights), then for Adam the first and second moments; every matrix `rows × cols` in column-major order (`W[n, k]` at `k·rows + n`) as dtype values |
+//! | H | UTF-8 JSON [`Header`]: format, dtype (`f32`/`f64`), network, staleness, stashing, mitigations, seed, epochs done, optimizer (kind, lr, step), bias (absent: false), per-layer shapes (with a bias the last column is the bias) and number of kept weight versions, epoch history, evaluations, and under `accumulate` each layer's update count and whether it holds a partial sum |
+//! | … | blob: for every layer in order, its weight versions oldest → newest (the last one is the current weights), then for Adam the first and second moments, then under `accumulate` the layer's partial sum of gradients if `partial_sums` says it has one; every matrix `rows × cols` in column-major order (`W[n, k]` at `k·rows + n`) as dtype values |
 //!
 //! The RNG needs no state: every random draw comes from a ChaCha8 stream derived from
 //! (seed, epoch, batch, chunk), so (seed, epochs done) determine the rest of the run.
@@ -63,6 +63,14 @@ pub struct Header {
     /// Test evaluations so far; absent in older files.
     #[serde(default)]
     pub evals: Vec<EvalPoint>,
+    /// Under `accumulate`, per layer: its updates so far (Adam's t for it); absent in
+    /// older files and without `accumulate`.
+    #[serde(default)]
+    pub layer_updates: Vec<u64>,
+    /// Under `accumulate`, per layer: whether a partial sum of gradients follows its
+    /// Adam moments in the blob; absent in older files and without `accumulate`.
+    #[serde(default)]
+    pub partial_sums: Vec<bool>,
 }
 
 /// Shape entry of one layer.
@@ -107,6 +115,12 @@ impl<F: Real> Trainer<F> {
                 .collect(),
             history: self.history.clone(),
             evals: self.evals.clone(),
+            layer_updates: if self.mitigation.accumulate { self.layer_updates.clone() } else { Vec::new() },
+            partial_sums: if self.mitigation.accumulate {
+                self.accumulated.iter().map(Option::is_some).collect()
+            } else {
+                Vec::new()
+            },
         };
         let json = serde_json::to_vec(&header).map_err(|e| bad(path, e.to_string()))?;
         let mut out = Vec::new();
@@ -120,6 +134,9 @@ impl<F: Real> Trainer<F> {
             if self.opt.kind == Optimizer::Adam {
                 self.opt.m[l].iter().for_each(|&x| x.write_le(&mut out));
                 self.opt.v[l].iter().for_each(|&x| x.write_le(&mut out));
+            }
+            if let Some(sum) = self.accumulated[l].as_ref().filter(|_| self.mitigation.accumulate) {
+                sum.iter().for_each(|&x| x.write_le(&mut out));
             }
         }
         // Write to a temporary file first so a killed run never leaves half a checkpoint.
@@ -186,10 +203,17 @@ impl<F: Real> Trainer<F> {
             pos += n;
             Ok(m)
         };
+        let layers = h.layers.len();
+        if !(h.layer_updates.is_empty() || h.layer_updates.len() == layers)
+            || !(h.partial_sums.is_empty() || h.partial_sums.len() == layers)
+        {
+            return Err(bad(path, "per-layer accumulation state does not match the layer count"));
+        }
         let mut all_versions = Vec::new();
         let mut m = Vec::new();
         let mut v = Vec::new();
-        for (e, lp) in h.layers.iter().zip(&tr.plan.layers) {
+        let mut sums = Vec::new();
+        for (l, (e, lp)) in h.layers.iter().zip(&tr.plan.layers).enumerate() {
             if (e.rows, e.cols) != (lp.n, lp.cols()) || e.versions == 0 {
                 return Err(bad(path, format!("layer {} has shape {}x{}", lp.index, e.rows, e.cols)));
             }
@@ -199,6 +223,8 @@ impl<F: Real> Trainer<F> {
                 m.push(take(e.rows, e.cols)?);
                 v.push(take(e.rows, e.cols)?);
             }
+            let partial = h.partial_sums.get(l).copied().unwrap_or(false);
+            sums.push(if partial { Some(take(e.rows, e.cols)?) } else { None });
         }
         if pos != blob.len() {
             return Err(bad(path, "trailing data"));
@@ -227,6 +253,11 @@ impl<F: Real> Trainer<F> {
             ),
         };
         tr.opt = OptState { kind: h.optimizer, lr: cfg.training.lr, step: h.step, m, v };
+        // A run resumed under other staleness or mitigations starts its accumulation
+        // windows afresh; its Adam moments keep the bias correction of the steps so far.
+        let resumes_windows = same_staleness && !h.layer_updates.is_empty();
+        tr.layer_updates = if resumes_windows { h.layer_updates } else { vec![h.step; layers] };
+        tr.accumulated = if same_staleness { sums } else { vec![None; layers] };
         tr.epochs_done = h.epochs_done;
         tr.history = h.history;
         tr.evals = h.evals;

@@ -30,6 +30,14 @@
 //!   the damping `lr-scale` applies is needed only while the scheduled rate is above the
 //!   stable one; once a decaying schedule (cosine) falls below it the layer trains at the
 //!   scheduled rate. With a constant schedule it is `lr-scale`.
+//! - `accumulate`: PipeDream-2BW's remedy (Narayanan et al. 2021): layer l sums the
+//!   gradients of `w = max(s, s′) + 1` iterations and applies their mean once, in every
+//!   iteration i with `(i + 1) mod w = 0`; in the others its weights stay as they are.
+//!   Reads span fewer than w iterations, so a read is at most one of the layer's updates
+//!   behind the weights its gradient is applied to. The layer's Adam t counts its own
+//!   updates; the other rules see a delay of 1 on it (`lr-cap` caps at `lr / 2`) and
+//!   `predict` leaves it alone (its last step is mostly no step). Gradients of a window
+//!   left open when training ends are never applied.
 
 use std::fmt;
 use std::str::FromStr;
@@ -67,11 +75,14 @@ pub struct Mitigation {
     /// Learning rate capped at `lr / (1 + s)`, below which the schedule runs undamped.
     #[serde(default)]
     pub lr_cap: bool,
+    /// Gradients summed over `max(s, s′) + 1` iterations and applied once (PipeDream-2BW).
+    #[serde(default)]
+    pub accumulate: bool,
 }
 
 /// A mitigation list that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup, lr-sqrt, lr-cap)")]
+#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup, lr-sqrt, lr-cap, accumulate)")]
 pub struct UnknownMitigation(pub String);
 
 impl Mitigation {
@@ -85,11 +96,21 @@ impl Mitigation {
         warmup: false,
         lr_sqrt: false,
         lr_cap: false,
+        accumulate: false,
     };
 
     /// The names, in the canonical order.
-    pub const NAMES: [&'static str; 8] =
-        ["stash", "lr-scale", "delay-comp", "predict", "momentum", "warmup", "lr-sqrt", "lr-cap"];
+    pub const NAMES: [&'static str; 9] = [
+        "stash",
+        "lr-scale",
+        "delay-comp",
+        "predict",
+        "momentum",
+        "warmup",
+        "lr-sqrt",
+        "lr-cap",
+        "accumulate",
+    ];
 
     /// `none` and each single mitigation: the set `spikepipe tune` probes.
     pub fn singles() -> Vec<Mitigation> {
@@ -151,6 +172,7 @@ impl fmt::Display for Mitigation {
             self.warmup,
             self.lr_sqrt,
             self.lr_cap,
+            self.accumulate,
         ];
         let names: Vec<&str> = Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if names.is_empty() {
@@ -176,6 +198,7 @@ impl FromStr for Mitigation {
                 "warmup" => m.warmup = true,
                 "lr-sqrt" => m.lr_sqrt = true,
                 "lr-cap" => m.lr_cap = true,
+                "accumulate" => m.accumulate = true,
                 other => return Err(UnknownMitigation(other.to_string())),
             }
         }

@@ -48,8 +48,13 @@ impl<F: Real> OptState<F> {
     /// Adam's bias correction of the second moment after the steps applied so far
     /// (`None` for SGD or before the first step).
     pub fn second_moment(&self, l: usize) -> Option<(&DMatrix<F>, f64)> {
-        (self.kind == Optimizer::Adam && self.step > 0)
-            .then(|| (&self.v[l], 1.0 - BETA2.powi(self.step.min(i32::MAX as u64) as i32)))
+        self.second_moment_at(l, self.step)
+    }
+
+    /// Like [`second_moment`](Self::second_moment) after `t` updates of layer `l`.
+    pub fn second_moment_at(&self, l: usize, t: u64) -> Option<(&DMatrix<F>, f64)> {
+        (self.kind == Optimizer::Adam && t > 0)
+            .then(|| (&self.v[l], 1.0 - BETA2.powi(t.min(i32::MAX as u64) as i32)))
     }
 
     /// Like [`apply`](Self::apply) with the learning rate multiplied by `factor`.
@@ -59,6 +64,20 @@ impl<F: Real> OptState<F> {
 
     /// Like [`apply_scaled`](Self::apply_scaled) with Adam's β1 set to `beta1` (SGD ignores it).
     pub fn apply_with(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64, beta1: f64) {
+        self.apply_at(l, w, g, factor, beta1, self.step);
+    }
+
+    /// Like [`apply_with`](Self::apply_with) with Adam's bias corrections taken at step
+    /// `t` (the layer's own count of updates, when it updates less often than every step).
+    pub fn apply_at(
+        &mut self,
+        l: usize,
+        w: &mut DMatrix<F>,
+        g: &DMatrix<F>,
+        factor: f64,
+        beta1: f64,
+        t: u64,
+    ) {
         let lr_l = self.lr * factor;
         match self.kind {
             Optimizer::Sgd => {
@@ -68,7 +87,7 @@ impl<F: Real> OptState<F> {
                 }
             }
             Optimizer::Adam => {
-                let t = self.step.max(1) as i32;
+                let t = t.clamp(1, i32::MAX as u64) as i32;
                 let bc1 = 1.0 - beta1.powi(t);
                 let bc2 = 1.0 - BETA2.powi(t);
                 let step_size = F::f(lr_l / bc1);

@@ -50,6 +50,10 @@ pub struct Trainer<F: Real> {
     /// run's epochs × minibatches (before that, the schedule's factor is 1).
     schedule_iters: Option<u64>,
     lr_schedule: LrSchedule,
+    /// Per layer under `accumulate`: the gradients summed since its last update.
+    pub(crate) accumulated: Vec<Option<DMatrix<F>>>,
+    /// Per layer under `accumulate`: the updates applied (Adam's t for that layer).
+    pub(crate) layer_updates: Vec<u64>,
 }
 
 impl<F: Real> Trainer<F> {
@@ -106,7 +110,11 @@ impl<F: Real> Trainer<F> {
             warmup_iters: cfg.warmup_iterations,
             schedule_iters: cfg.schedule_iterations,
             lr_schedule: cfg.training.lr_schedule,
+            accumulated: Vec::new(),
+            layer_updates: Vec::new(),
         };
+        tr.accumulated = vec![None; tr.delays.len()];
+        tr.layer_updates = vec![0; tr.delays.len()];
         let shapes: Vec<(usize, usize)> = tr.plan.layers.iter().map(|l| (l.n, l.cols())).collect();
         tr.opt = OptState::new(cfg.training.optimizer, cfg.training.lr, &shapes);
         tr.weights = if pipelined {
@@ -171,6 +179,18 @@ impl<F: Real> Trainer<F> {
     pub(crate) fn ring_depth(&self, l: usize) -> usize {
         let (f, g) = self.delays[l];
         f.max(g) + self.mitigation.extra_versions()
+    }
+
+    /// Iterations whose gradients layer `l` sums into one update: `max(s, s′) + 1` under
+    /// `accumulate`, else 1. Updated only every that many iterations, a layer's reads are
+    /// at most one update behind the version its summed gradient is applied to.
+    pub(crate) fn window(&self, l: usize) -> usize {
+        let (f, g) = self.delays[l];
+        if self.mitigation.accumulate {
+            f.max(g) + 1
+        } else {
+            1
+        }
     }
 
     /// The newest weights of every layer (`out × fan-in`, plus the bias as the last column).
@@ -258,8 +278,8 @@ impl<F: Real> Trainer<F> {
     }
 
     /// The weights read `d` versions behind the newest, extrapolated with `predict`.
-    fn read<'a>(&self, ring: &'a WeightRing<F>, d: usize) -> Cow<'a, DMatrix<F>> {
-        if self.mitigation.predict && d > 0 {
+    fn read<'a>(&self, ring: &'a WeightRing<F>, d: usize, window: usize) -> Cow<'a, DMatrix<F>> {
+        if self.mitigation.predict && d > 0 && window == 1 {
             Cow::Owned(extrapolate(ring.behind(d), ring.behind(d + 1), d))
         } else {
             Cow::Borrowed(ring.behind(d))
@@ -279,19 +299,24 @@ impl<F: Real> Trainer<F> {
                     .collect(),
             ),
             Weights::Ring(r) => {
-                let fwd: Vec<Cow<'_, DMatrix<F>>> =
-                    r.iter().zip(&self.delays).map(|(r, &(f, _))| self.read(r, f)).collect();
+                let fwd: Vec<Cow<'_, DMatrix<F>>> = r
+                    .iter()
+                    .zip(&self.delays)
+                    .enumerate()
+                    .map(|(l, (r, &(f, _)))| self.read(r, f, self.window(l)))
+                    .collect();
                 let wt = r
                     .iter()
                     .zip(&self.delays)
                     .zip(&plan.layers)
                     .zip(&fwd)
-                    .map(|(((r, &(f, g)), lp), wf)| {
+                    .enumerate()
+                    .map(|(l, (((r, &(f, g)), lp), wf))| {
                         lp.input_grad.then(|| {
                             if g == f {
                                 wf.columns(0, lp.k).transpose()
                             } else {
-                                self.read(r, g).columns(0, lp.k).transpose()
+                                self.read(r, g, self.window(l)).columns(0, lp.k).transpose()
                             }
                         })
                     })
@@ -343,8 +368,15 @@ impl<F: Real> Trainer<F> {
                     DC_LAMBDA_SGD
                 };
                 for (l, g) in grads.iter_mut().enumerate() {
-                    if self.delays[l].0 > 0 && self.opt.step > 0 {
-                        delay_compensate(g, r[l].newest(), &w_fwd[l], self.opt.second_moment(l), lambda);
+                    let t = if self.window(l) > 1 { self.layer_updates[l] } else { self.opt.step };
+                    if self.delays[l].0 > 0 && t > 0 {
+                        delay_compensate(
+                            g,
+                            r[l].newest(),
+                            &w_fwd[l],
+                            self.opt.second_moment_at(l, t),
+                            lambda,
+                        );
                     }
                 }
             }
@@ -353,10 +385,17 @@ impl<F: Real> Trainer<F> {
         drop(w_fwd);
         let (k, warmup) = (self.opt.step, self.warmup_iters.unwrap_or(1));
         let schedule = self.schedule_iters.map_or(1.0, |t| self.lr_schedule.factor(k, t));
+        // A layer that sums its gradients over a window of w iterations reads weights at
+        // most one of its updates old, so the rules that damp a delay see a delay of 1.
+        let windows: Vec<usize> = (0..self.delays.len()).map(|l| self.window(l)).collect();
         let factors: Vec<(f64, f64)> = self
             .delays
             .iter()
-            .map(|&(f, _)| (self.mitigation.lr_factor(f, k, warmup, schedule), self.mitigation.beta1(f)))
+            .zip(&windows)
+            .map(|(&(f, _), &w)| {
+                let f = if w > 1 { 1 } else { f };
+                (self.mitigation.lr_factor(f, k, warmup, schedule), self.mitigation.beta1(f))
+            })
             .collect();
         self.opt.begin_step();
         match &mut self.weights {
@@ -366,9 +405,28 @@ impl<F: Real> Trainer<F> {
                 }
             }
             Weights::Ring(r) => {
-                for (l, (r, g)) in r.iter_mut().zip(&grads).enumerate() {
+                for (l, (r, g)) in r.iter_mut().zip(grads).enumerate() {
                     let mut w = r.newest().clone();
-                    self.opt.apply_with(l, &mut w, g, factors[l].0, factors[l].1);
+                    let window = windows[l];
+                    if window == 1 {
+                        self.opt.apply_with(l, &mut w, &g, factors[l].0, factors[l].1);
+                    } else {
+                        let sum = match self.accumulated[l].take() {
+                            Some(mut a) => {
+                                a += &g;
+                                a
+                            }
+                            None => g,
+                        };
+                        if (k + 1).is_multiple_of(window as u64) {
+                            self.layer_updates[l] += 1;
+                            let mean = sum / F::f(window as f64);
+                            let t = self.layer_updates[l];
+                            self.opt.apply_at(l, &mut w, &mean, factors[l].0, factors[l].1, t);
+                        } else {
+                            self.accumulated[l] = Some(sum);
+                        }
+                    }
                     r.push(w);
                 }
             }
