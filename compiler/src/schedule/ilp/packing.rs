@@ -16,7 +16,10 @@
 //!   them, and a cut task gives the earlier of two such processors at least as many units;
 //! - the work still to place must fit into the capacity left, less every processor's
 //!   residual that is smaller than the smallest piece still to place (it stays empty);
-//! - a cut task's processor takes at least the units the later processors cannot hold;
+//!   a residual smaller than every chunk of a cut piece still to place counts only up
+//!   to the whole pieces still to place that fit into it;
+//! - a cut task's processor takes at least the units the later processors cannot hold,
+//!   and all of the units left unless one more chunk's fixed cycles still fit;
 //! - a failed state (next piece, sorted loads) is remembered and never searched again.
 //!
 //! A [`Constraint`] ([`pack_constrained`]) adds a condition on which pieces run where
@@ -157,9 +160,12 @@ fn search(
     // Suffix sums of the least work and minima of the smallest piece still to place.
     let mut rest = vec![0u64; sorted.len() + 1];
     let mut finest = vec![u64::MAX; sorted.len() + 1];
+    let mut cut_grain = vec![u64::MAX; sorted.len() + 1];
     for i in (0..sorted.len()).rev() {
         rest[i] = rest[i + 1] + least_work(&sorted[i]);
         finest[i] = finest[i + 1].min(grain(&sorted[i]));
+        let cut = matches!(sorted[i], Piece::Cut { .. });
+        cut_grain[i] = if cut { cut_grain[i + 1].min(grain(&sorted[i])) } else { cut_grain[i + 1] };
     }
     let mut s = Search {
         pieces: &sorted,
@@ -169,6 +175,7 @@ fn search(
         chunks_on: vec![0; procs],
         rest,
         finest,
+        cut_grain,
         failed: HashSet::new(),
         chosen: vec![Vec::new(); sorted.len()],
         nodes_left: nodes,
@@ -213,6 +220,8 @@ struct Search<'a, 'c> {
     chunks_on: Vec<u32>,
     rest: Vec<u64>,
     finest: Vec<u64>,
+    /// Suffix minima of the smallest chunk of a cut piece still to place.
+    cut_grain: Vec<u64>,
     failed: HashSet<(usize, Vec<u64>)>,
     /// The chunks of the pieces placed so far (the current path of the search).
     chosen: Vec<Chunks>,
@@ -246,11 +255,31 @@ impl Search<'_, '_> {
         Ok(())
     }
 
-    /// Whether `work` more cycles (then the pieces from `next` on) can still fit.
+    /// Whether `work` more cycles of the piece being cut, whose smallest chunk is
+    /// `smallest` (`u64::MAX`: no piece is being cut), then the pieces from `next` on,
+    /// can still fit. A residual smaller than every chunk of a cut piece still to place
+    /// takes whole pieces only, so it holds at most the wholes still to place that fit in
+    /// it on their own.
     fn room_for(&self, work: u64, smallest: u64, next: usize) -> bool {
-        let smallest = smallest.min(self.finest[next]);
-        let usable: u64 =
-            self.loads.iter().map(|&l| self.capacity.saturating_sub(l)).filter(|&r| r >= smallest).sum();
+        let chunk = smallest.min(self.cut_grain[next]);
+        let usable: u64 = self
+            .loads
+            .iter()
+            .map(|&l| {
+                let r = self.capacity.saturating_sub(l);
+                if r >= chunk {
+                    r
+                } else if r < self.finest[next] {
+                    0
+                } else {
+                    let wholes = self.pieces[next..].iter().map(|p| match *p {
+                        Piece::Whole(w) if w <= r => w,
+                        _ => 0,
+                    });
+                    wholes.sum::<u64>().min(r)
+                }
+            })
+            .sum();
         work + self.rest[next] <= usable
     }
 
@@ -384,6 +413,10 @@ impl Search<'_, '_> {
         // The later processors take at most this many units: this one takes the rest.
         let later: u64 = self.loads[q + 1..].iter().map(|&l| units_fitting(l, s.short)).sum();
         let low = s.left.saturating_sub(later).max(1);
+        // A chunk of fewer than all units left means one more chunk later, b cycles more
+        // in all; where that does not fit either, this processor takes all or nothing.
+        let split = s.b == 0 || self.room_for(need + s.b, cost(1, s.short), i + 1);
+        let low = if split { low } else { low.max(s.left) };
         let next_most = |r: u64| if alike[q] { r } else { u64::MAX };
         for r in (low..=top).rev() {
             // With the short unit first (cheaper); without it only if units remain for it.
