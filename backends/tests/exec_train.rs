@@ -398,6 +398,33 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
     d
 }
 
+/// Trains `net` for 3 epochs straight, and again from a checkpoint saved after epoch 1
+/// into `dir/run.ckpt` (the resumed run saving to `save`); asserts that every epoch
+/// matches bit for bit and returns (checkpoint path, straight run, resumed run).
+fn resume_after_one_epoch(
+    net: &Network,
+    c: &mut exec::ExecConfig,
+    d: &exec::Dataset,
+    st: &[LayerStaleness],
+    dir: &std::path::Path,
+    save: Option<std::path::PathBuf>,
+) -> (std::path::PathBuf, exec::ExecReport, exec::ExecReport) {
+    let straight = exec::train_on(net, c, st, d, &mut |_| {}).expect("straight");
+    let mut t = Trainer::<f32>::new(net, c, st).expect("t");
+    t.run_epoch(&d.train, &d.test, 3, &mut |_| {}).expect("epoch 1");
+    let path = dir.join("run.ckpt");
+    t.save(&path).expect("save");
+    c.resume = Some(path.clone());
+    c.save = save;
+    let resumed = exec::train_on(net, c, st, d, &mut |_| {}).expect("resumed");
+    assert_eq!(straight.epochs.len(), 3);
+    assert_eq!(resumed.epochs.len(), 3);
+    for (a, b) in straight.epochs.iter().zip(&resumed.epochs) {
+        assert_eq!((a.train_loss.to_bits(), a.test_accuracy), (b.train_loss.to_bits(), b.test_accuracy));
+    }
+    (path, straight, resumed)
+}
+
 #[test]
 fn checkpoint_resume_gives_identical_weights_and_accuracy() {
     let dir = temp_dir("ckpt");
@@ -405,19 +432,8 @@ fn checkpoint_resume_gives_identical_weights_and_accuracy() {
     let d = small_digits(160, 60);
     let st = stale(&[1, 0], &[0, 2]);
     let mut c = cfg(3, Optimizer::Adam, Encoding::Rate);
-    let straight = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("straight");
-    let mut t = Trainer::<f32>::new(&net, &c, &st).expect("t");
-    t.run_epoch(&d.train, &d.test, 3, &mut |_| {}).expect("epoch 1");
-    let path = dir.join("run.ckpt");
-    t.save(&path).expect("save");
-    c.resume = Some(path.clone());
-    c.save = Some(dir.join("final.ckpt"));
-    let resumed = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("resumed");
-    assert_eq!(straight.epochs.len(), 3);
-    assert_eq!(resumed.epochs.len(), 3);
-    for (a, b) in straight.epochs.iter().zip(&resumed.epochs) {
-        assert_eq!((a.train_loss.to_bits(), a.test_accuracy), (b.train_loss.to_bits(), b.test_accuracy));
-    }
+    let (path, _, resumed) =
+        resume_after_one_epoch(&net, &mut c, &d, &st, &dir, Some(dir.join("final.ckpt")));
     // The final checkpoint evaluates to the reported accuracy and matches a straight run.
     let loaded = Trainer::<f32>::load(&dir.join("final.ckpt"), &net, &c, &st).expect("load");
     assert_eq!(loaded.evaluate(&d.test).expect("eval"), resumed.final_test_accuracy);
@@ -445,19 +461,10 @@ fn checkpoint_mid_accumulation_resumes_identically() {
     let st = stale(&[1, 0], &[0, 2]);
     let mut c = cfg(3, Optimizer::Adam, Encoding::Rate);
     c.mitigation = "accumulate".parse().expect("parses");
-    let straight = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("straight");
-    let mut t = Trainer::<f32>::new(&net, &c, &st).expect("t");
-    t.run_epoch(&d.train, &d.test, 3, &mut |_| {}).expect("epoch 1");
-    let path = dir.join("run.ckpt");
-    t.save(&path).expect("save");
+    let (path, straight, resumed) = resume_after_one_epoch(&net, &mut c, &d, &st, &dir, None);
     let (header, _) = Trainer::<f32>::read_header(&path).expect("header");
     assert_eq!(header.partial_sums, vec![true, true]);
     assert_eq!(header.layer_updates, vec![2, 1]);
-    c.resume = Some(path);
-    let resumed = exec::train_on(&net, &c, &st, &d, &mut |_| {}).expect("resumed");
-    for (a, b) in straight.epochs.iter().zip(&resumed.epochs) {
-        assert_eq!((a.train_loss.to_bits(), a.test_accuracy), (b.train_loss.to_bits(), b.test_accuracy));
-    }
     assert_eq!(straight.final_test_accuracy, resumed.final_test_accuracy);
     // Without the mitigation the same run differs: the sums are not a no-op.
     let mut plain = c.clone();
