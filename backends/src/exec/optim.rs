@@ -40,44 +40,17 @@ impl<F: Real> OptState<F> {
         self.step += 1;
     }
 
-    /// Applies gradient `g` of layer `l` to `w`.
-    pub fn apply(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>) {
-        self.apply_scaled(l, w, g, 1.0);
-    }
-
-    /// Adam's bias correction of the second moment after the steps applied so far
-    /// (`None` for SGD or before the first step).
-    pub fn second_moment(&self, l: usize) -> Option<(&DMatrix<F>, f64)> {
-        self.second_moment_at(l, self.step)
-    }
-
-    /// Like [`second_moment`](Self::second_moment) after `t` updates of layer `l`.
-    pub fn second_moment_at(&self, l: usize, t: u64) -> Option<(&DMatrix<F>, f64)> {
+    /// Adam's second moment of layer `l` and its bias correction after the layer's `t`
+    /// updates (`None` for SGD or before its first update).
+    pub fn second_moment(&self, l: usize, t: u64) -> Option<(&DMatrix<F>, f64)> {
         (self.kind == Optimizer::Adam && t > 0)
             .then(|| (&self.v[l], 1.0 - BETA2.powi(t.min(i32::MAX as u64) as i32)))
     }
 
-    /// Like [`apply`](Self::apply) with the learning rate multiplied by `factor`.
-    pub fn apply_scaled(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64) {
-        self.apply_with(l, w, g, factor, BETA1);
-    }
-
-    /// Like [`apply_scaled`](Self::apply_scaled) with Adam's β1 set to `beta1` (SGD ignores it).
-    pub fn apply_with(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64, beta1: f64) {
-        self.apply_at(l, w, g, factor, beta1, self.step);
-    }
-
-    /// Like [`apply_with`](Self::apply_with) with Adam's bias corrections taken at step
-    /// `t` (the layer's own count of updates, when it updates less often than every step).
-    pub fn apply_at(
-        &mut self,
-        l: usize,
-        w: &mut DMatrix<F>,
-        g: &DMatrix<F>,
-        factor: f64,
-        beta1: f64,
-        t: u64,
-    ) {
+    /// Applies gradient `g` of layer `l` to `w` with the learning rate multiplied by
+    /// `factor`, Adam's β1 set to `beta1` (SGD ignores both β1 and `t`) and its bias
+    /// corrections taken at the layer's `t`-th update.
+    pub fn apply(&mut self, l: usize, w: &mut DMatrix<F>, g: &DMatrix<F>, factor: f64, beta1: f64, t: u64) {
         let lr_l = self.lr * factor;
         match self.kind {
             Optimizer::Sgd => {

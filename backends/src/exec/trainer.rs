@@ -52,7 +52,8 @@ pub struct Trainer<F: Real> {
     lr_schedule: LrSchedule,
     /// Per layer under `accumulate`: the gradients summed since its last update.
     pub(crate) accumulated: Vec<Option<DMatrix<F>>>,
-    /// Per layer under `accumulate`: the updates applied (Adam's t for that layer).
+    /// Per layer: the updates applied to it, Adam's t for it (every iteration's count,
+    /// except for a layer that `accumulate` updates once a window).
     pub(crate) layer_updates: Vec<u64>,
 }
 
@@ -91,6 +92,7 @@ impl<F: Real> Trainer<F> {
             })
             .collect();
         let pipelined = cfg.force_ring || delays.iter().any(|&(f, g)| f > 0 || g > 0);
+        let layers = delays.len();
         let mut tr = Trainer {
             net: net.clone(),
             plan,
@@ -110,11 +112,9 @@ impl<F: Real> Trainer<F> {
             warmup_iters: cfg.warmup_iterations,
             schedule_iters: cfg.schedule_iterations,
             lr_schedule: cfg.training.lr_schedule,
-            accumulated: Vec::new(),
-            layer_updates: Vec::new(),
+            accumulated: vec![None; layers],
+            layer_updates: vec![0; layers],
         };
-        tr.accumulated = vec![None; tr.delays.len()];
-        tr.layer_updates = vec![0; tr.delays.len()];
         let shapes: Vec<(usize, usize)> = tr.plan.layers.iter().map(|l| (l.n, l.cols())).collect();
         tr.opt = OptState::new(cfg.training.optimizer, cfg.training.lr, &shapes);
         tr.weights = if pipelined {
@@ -368,15 +368,9 @@ impl<F: Real> Trainer<F> {
                     DC_LAMBDA_SGD
                 };
                 for (l, g) in grads.iter_mut().enumerate() {
-                    let t = if self.window(l) > 1 { self.layer_updates[l] } else { self.opt.step };
+                    let t = self.layer_updates[l];
                     if self.delays[l].0 > 0 && t > 0 {
-                        delay_compensate(
-                            g,
-                            r[l].newest(),
-                            &w_fwd[l],
-                            self.opt.second_moment_at(l, t),
-                            lambda,
-                        );
+                        delay_compensate(g, r[l].newest(), &w_fwd[l], self.opt.second_moment(l, t), lambda);
                     }
                 }
             }
@@ -401,31 +395,28 @@ impl<F: Real> Trainer<F> {
         match &mut self.weights {
             Weights::Plain(w) => {
                 for (l, (w, g)) in w.iter_mut().zip(&grads).enumerate() {
-                    self.opt.apply_with(l, w, g, factors[l].0, factors[l].1);
+                    self.layer_updates[l] += 1;
+                    self.opt.apply(l, w, g, factors[l].0, factors[l].1, self.layer_updates[l]);
                 }
             }
             Weights::Ring(r) => {
                 for (l, (r, g)) in r.iter_mut().zip(grads).enumerate() {
                     let mut w = r.newest().clone();
+                    // A window of 1 sums nothing and applies every gradient as it comes.
                     let window = windows[l];
-                    if window == 1 {
-                        self.opt.apply_with(l, &mut w, &g, factors[l].0, factors[l].1);
-                    } else {
-                        let sum = match self.accumulated[l].take() {
-                            Some(mut a) => {
-                                a += &g;
-                                a
-                            }
-                            None => g,
-                        };
-                        if (k + 1).is_multiple_of(window as u64) {
-                            self.layer_updates[l] += 1;
-                            let mean = sum / F::f(window as f64);
-                            let t = self.layer_updates[l];
-                            self.opt.apply_at(l, &mut w, &mean, factors[l].0, factors[l].1, t);
-                        } else {
-                            self.accumulated[l] = Some(sum);
+                    let sum = match self.accumulated[l].take() {
+                        Some(mut a) => {
+                            a += &g;
+                            a
                         }
+                        None => g,
+                    };
+                    if (k + 1).is_multiple_of(window as u64) {
+                        let mean = if window > 1 { sum / F::f(window as f64) } else { sum };
+                        self.layer_updates[l] += 1;
+                        self.opt.apply(l, &mut w, &mean, factors[l].0, factors[l].1, self.layer_updates[l]);
+                    } else {
+                        self.accumulated[l] = Some(sum);
                     }
                     r.push(w);
                 }
