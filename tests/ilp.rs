@@ -165,3 +165,19 @@ fn the_link_bounds_prove_what_the_loads_alone_cannot() {
     assert_eq!(more.period_cycles, default.period_cycles, "a proven optimum is not beaten");
     assert!(with(1).to_json() == default.to_json(), "two default runs differ");
 }
+
+/// The reordering within the period chains rotations and tries every order of a
+/// processor's few chunks (`cyclic`'s compound changes): on mlp-fmnist at P = 8
+/// (sa32-ws), where every processor is full and single rotations and moves end at
+/// layer 2's input gradient one update stale, they reach s′ = 0 on every layer at the
+/// same period.
+#[test]
+fn compound_reorders_freshen_a_full_eight_processor_pipeline() {
+    let specs = specs_for("models/mlp-fmnist.yaml", "models/hw/sa32-ws.yaml", 8);
+    let s = ilp(&specs, 120.0);
+    let forward: Vec<u64> = s.staleness.iter().map(|l| l.forward).collect();
+    let input_grad: Vec<u64> = s.staleness.iter().filter_map(|l| l.input_grad).collect();
+    assert!(input_grad.iter().all(|&g| g == 0), "s′ {input_grad:?}, forward {forward:?}");
+    assert!(forward.iter().all(|&f| f <= 9), "forward {forward:?}");
+    assert!(s.period_cycles <= 827_200, "period {}", s.period_cycles);
+}
