@@ -38,8 +38,10 @@ impl FrontPoint {
 }
 
 /// Every method × cap (`0..=max_cap`, then no cap) at P, then only the Pareto-minimal
-/// points, sorted by staleness then period; of equal points the first compiled is kept.
-/// Synchronous methods (staleness 0 whatever the cap) are compiled once.
+/// points, sorted by staleness then period; of equal points the first in that order is
+/// kept. Synchronous methods (staleness 0 whatever the cap) are compiled once. A method's
+/// uncapped schedule is compiled first, and caps at or above its largest staleness are
+/// skipped: the uncapped schedule already keeps them.
 pub fn front(
     specs: &Specs,
     methods: &[Method],
@@ -47,25 +49,29 @@ pub fn front(
     base: &CompileOptions,
     mut progress: impl FnMut(Method, Option<u64>),
 ) -> Result<Vec<FrontPoint>, ScheduleError> {
-    let caps: Vec<Option<u64>> = (0..=max_cap).map(Some).chain(std::iter::once(None)).collect();
     let mut points: Vec<FrontPoint> = Vec::new();
+    let mut point = |m: Method, cap: Option<u64>| -> Result<FrontPoint, ScheduleError> {
+        progress(m, cap);
+        let opts = CompileOptions { method: m, max_staleness: cap, ..base.clone() };
+        let s = compile(specs, &opts)?;
+        Ok(FrontPoint {
+            processors: specs.hardware.processors,
+            method: m.name().into(),
+            cap,
+            period_cycles: s.period_cycles,
+            max_staleness: s.max_staleness(),
+            bytes_between_processors: s.metrics.bytes_between_processors,
+            note: s.solver.note.clone().unwrap_or_default(),
+        })
+    };
     for &m in methods {
-        let caps_m: &[Option<u64>] = if m.is_synchronous() { &[None] } else { &caps };
-        for &cap in caps_m {
-            progress(m, cap);
-            let opts = CompileOptions { method: m, max_staleness: cap, ..base.clone() };
-            let s = compile(specs, &opts)?;
-            let point = FrontPoint {
-                processors: specs.hardware.processors,
-                method: m.name().into(),
-                cap,
-                period_cycles: s.period_cycles,
-                max_staleness: s.max_staleness(),
-                bytes_between_processors: s.metrics.bytes_between_processors,
-                note: s.solver.note.clone().unwrap_or_default(),
-            };
-            if points.iter().all(|q| q.objectives() != point.objectives()) {
-                points.push(point);
+        let uncapped = point(m, None)?;
+        let caps = if m.is_synchronous() { 0 } else { uncapped.max_staleness.min(max_cap.saturating_add(1)) };
+        let mut method_points = (0..caps).map(|c| point(m, Some(c))).collect::<Result<Vec<_>, _>>()?;
+        method_points.push(uncapped);
+        for p in method_points {
+            if points.iter().all(|q| q.objectives() != p.objectives()) {
+                points.push(p);
             }
         }
     }
@@ -89,6 +95,31 @@ mod tests {
             bytes_between_processors: bytes,
             note: String::new(),
         }
+    }
+
+    /// Caps at or above a method's uncapped staleness are not compiled; a synchronous
+    /// method is compiled once.
+    #[test]
+    fn caps_stop_below_the_uncapped_staleness() {
+        let specs = crate::load_specs(
+            "../models/mlp-digits.yaml".as_ref(),
+            Some("../models/hw/sa32-ws.yaml".as_ref()),
+            Some(2),
+        )
+        .expect("specs");
+        let mut runs = Vec::new();
+        let base = CompileOptions::new(Method::Heuristic).reproducible(true);
+        let points = front(&specs, &[Method::Heuristic, Method::DataParallel], 10, &base, |m, cap| {
+            runs.push((m, cap))
+        })
+        .expect("front");
+        let uncapped = compile(&specs, &base).expect("heuristic").max_staleness();
+        assert!(uncapped >= 1, "the case needs a stale uncapped schedule");
+        let mut expected = vec![(Method::Heuristic, None)];
+        expected.extend((0..uncapped).map(|c| (Method::Heuristic, Some(c))));
+        expected.push((Method::DataParallel, None));
+        assert_eq!(runs, expected);
+        assert!(points.iter().any(|p| p.cap.is_none() && p.max_staleness == uncapped), "{points:?}");
     }
 
     #[test]

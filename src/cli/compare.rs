@@ -59,8 +59,10 @@ pub struct CompareArgs {
     /// processors) over the methods at every staleness cap 0..=--front-caps and uncapped.
     #[arg(long, conflicts_with = "max_staleness")]
     pub front: bool,
-    /// Largest staleness cap tried by --front.
-    #[arg(long, default_value_t = 3, value_name = "K", requires = "front")]
+    /// Largest staleness cap tried by --front, 0 to 64. Caps at or above a method's
+    /// uncapped staleness are skipped (its uncapped schedule keeps them).
+    #[arg(long, default_value_t = 3, value_name = "K", requires = "front",
+          value_parser = clap::value_parser!(u64).range(0..=64))]
     pub front_caps: u64,
     /// Memory per processor in bytes (overrides the hardware's `memory_bytes`; see
     /// `compile --help`).

@@ -40,8 +40,9 @@ pub struct TuneArgs {
     /// Methods, comma-separated (default: all).
     #[arg(long, value_delimiter = ',', value_parser = super::flags::method)]
     pub methods: Vec<Method>,
-    /// Staleness caps tried besides none: 0..=K.
-    #[arg(long, default_value_t = 2, value_name = "K")]
+    /// Staleness caps tried besides none: 0..=K, 0 to 64 (caps at or above a method's
+    /// uncapped staleness are skipped: its uncapped schedule keeps them).
+    #[arg(long, default_value_t = 2, value_name = "K", value_parser = clap::value_parser!(u64).range(0..=64))]
     pub max_cap: u64,
     /// Mitigations tried, `;`-separated sets (default: none and each single one).
     #[arg(long, value_delimiter = ';', value_parser = parse_mitigation, value_name = "SETS")]
@@ -170,14 +171,22 @@ pub fn tune(
 ) -> anyhow::Result<TuneReport> {
     let methods: Vec<Method> =
         if opts.methods.is_empty() { Method::ALL.to_vec() } else { opts.methods.clone() };
-    let caps: Vec<Option<u64>> = std::iter::once(None).chain((0..=opts.max_cap).map(Some)).collect();
     let mut points = Vec::new();
     for &method in &methods {
-        for &cap in &caps {
+        // Uncapped first: caps at or above its staleness are kept by it already, and a
+        // synchronous method is the same under every cap.
+        let mut caps = 0;
+        for cap in std::iter::once(None).chain((0..).map(Some)) {
+            if cap.is_some_and(|c| c >= caps) {
+                break;
+            }
             let mut co = CompileOptions::new(method).with_time_limit(opts.time_limit);
             co.max_staleness = cap;
             co.reproducible = true;
             let s = compile(specs, &co)?;
+            if cap.is_none() && !method.is_synchronous() {
+                caps = (opts.max_cap + 1).min(s.max_staleness());
+            }
             points.push(Point {
                 method,
                 cap,
