@@ -246,6 +246,15 @@ fn bad_flags_exit_2() {
     let err = rejected(&["tasks", MODEL, "--hardware", HW, "--format", "xml"]);
     assert!(err.contains("xml"), "{err}");
     rejected(&["frobnicate"]);
+    // Counts whose size is the attack: each would run for hours, not fail.
+    let err = rejected(&["train", MODEL, "--threads", "100000"]);
+    assert!(err.contains("--threads") && err.contains("1024"), "{err}");
+    let err = rejected(&["compare", MODEL, "--hardware", HW, "--front", "--front-caps", "100000"]);
+    assert!(err.contains("--front-caps") && err.contains("0..=64"), "{err}");
+    let err = rejected(&["tune", MODEL, "--hardware", HW, "-p", "2", "--max-cap", "65"]);
+    assert!(err.contains("--max-cap"), "{err}");
+    let err = rejected(&["simulate", "schedule.json", "--iterations", "4000000000"]);
+    assert!(err.contains("--iterations"), "{err}");
 }
 
 #[test]

@@ -71,6 +71,22 @@ fn simulate_writes_report_trace_and_gantt() {
     assert!(String::from_utf8_lossy(&table.stdout).contains("shared links"));
 }
 
+/// A trace of a million iterations would take gigabytes: refused before simulating,
+/// with the largest count that is allowed.
+#[test]
+fn a_trace_too_long_to_hold_is_refused_with_the_count_that_fits() {
+    let d = dir();
+    let s = schedule();
+    let chunks: u64 = s.tasks.iter().map(|t| t.chunks.len() as u64).sum();
+    let path = write(&d, "long.json", &s.to_json());
+    let trace = d.join("long-trace.json").to_string_lossy().into_owned();
+    let o = spikepipe(&["simulate", &path, "--iterations", "1000000", "--trace", &trace]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let most = 1_000_000 / chunks;
+    assert!(stderr(&o).contains(&format!("--iterations {most} or fewer")), "{}", stderr(&o));
+    assert!(!Path::new(&trace).exists(), "nothing written");
+}
+
 fn assert_bad(path: &str, needles: &[&str]) {
     let o = spikepipe(&["simulate", path]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

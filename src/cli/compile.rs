@@ -43,8 +43,8 @@ pub struct CompileArgs {
     /// the simulator's report after the summary.
     #[arg(long)]
     pub simulate: bool,
-    /// Minibatches to simulate with `--simulate`.
-    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Minibatches to simulate with `--simulate`, 1 to 1 000 000.
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub iterations: u32,
     /// No progress line while solving.
     #[arg(long, short = 'q')]

@@ -55,8 +55,9 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub solve: SolveArgs,
     /// Iterations to simulate (default: 20, or more if the pipeline holds more iterations
-    /// than a 20-iteration run can measure in steady state).
-    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    /// than a 20-iteration run can measure in steady state), 2 to 10 000: the report
+    /// keeps every schedule's events for its Gantt charts.
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub iterations: Option<u32>,
     /// P of the Gantt charts (default: 4 if listed, else the first count).
     #[arg(long, value_name = "P", value_parser = flags::processors)]

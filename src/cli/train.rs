@@ -106,8 +106,8 @@ pub struct TrainArgs {
     /// for measuring what float summation order alone changes in a run.
     #[arg(long)]
     pub dense_kernels: bool,
-    /// Worker threads (0: all cores); results do not depend on it.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Worker threads (0: all cores; at most 1024); results do not depend on it.
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = super::flags::threads)]
     pub threads: usize,
     /// Also train without pipelining (zero staleness) and show both.
     #[arg(long)]

@@ -71,8 +71,8 @@ pub struct TuneArgs {
     /// Seed.
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub seed: u64,
-    /// Worker threads (0: all cores).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Worker threads (0: all cores; at most 1024).
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = super::flags::threads)]
     pub threads: usize,
     /// Time limit of each ILP solve in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = super::flags::time_limit, allow_negative_numbers = true)]

@@ -72,7 +72,10 @@ impl Trace {
     pub fn to_chrome_json(&self, s: &Schedule) -> String {
         let mhz = if s.hardware.clock_mhz > 0.0 { s.hardware.clock_mhz } else { 1000.0 };
         let us = |cycles: u64| cycles as f64 / mhz;
-        let mut events: Vec<Value> = Vec::with_capacity(self.chunks.len() + self.transfers.len() + 8);
+        // Each event is written out as it is made: a tree of every event's `Value` takes
+        // kilobytes per event (14 GB for 100 000 iterations of an 11-chunk schedule).
+        let mut out = String::from("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
+        let mut events = Events { out: &mut out, first: true };
         events.push(json!({"name": "process_name", "ph": "M", "pid": 0, "tid": 0,
             "args": {"name": format!("{} ({}, P={})", s.model.name, s.method, self.processors)}}));
         for p in 0..self.processors {
@@ -118,7 +121,24 @@ impl Trace {
             events.push(json!({"name": format!("memory p{}", m.processor), "ph": "C", "pid": 0,
                 "ts": us(m.cycle), "args": {"bytes": m.bytes}}));
         }
-        let doc = json!({"traceEvents": events, "displayTimeUnit": "ns"});
-        serde_json::to_string(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        out.push_str("]}");
+        out
+    }
+}
+
+/// The trace's event list, written as JSON one event at a time.
+struct Events<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl Events<'_> {
+    fn push(&mut self, event: Value) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        // A `Value` always serialises (its keys are strings).
+        self.out.push_str(&event.to_string());
     }
 }
