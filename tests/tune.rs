@@ -153,4 +153,8 @@ fn bad_mitigation_and_target_exit_2() {
         let out = spikepipe(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
+    let out = spikepipe(&["train", MODEL, "--mitigation", "stash,,predict"]);
+    assert!(stderr(&out).contains("an empty name in the list"), "{}", stderr(&out));
+    let out = spikepipe(&["train", MODEL, "--mitigation", "stash,magic"]);
+    assert!(stderr(&out).contains("unknown mitigation 'magic'"), "{}", stderr(&out));
 }

@@ -82,8 +82,16 @@ pub struct Mitigation {
 
 /// A mitigation list that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mitigation '{0}' (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup, lr-sqrt, lr-cap, accumulate)")]
+#[error("{} (expected none or a comma-separated list of stash, lr-scale, delay-comp, predict, momentum, warmup, lr-sqrt, lr-cap, accumulate)", what(.0))]
 pub struct UnknownMitigation(pub String);
+
+fn what(name: &str) -> String {
+    if name.is_empty() {
+        "an empty name in the list".into()
+    } else {
+        format!("unknown mitigation '{name}'")
+    }
+}
 
 impl Mitigation {
     /// No mitigation.
