@@ -37,6 +37,16 @@ impl FrontPoint {
     }
 }
 
+/// The caps worth compiling `method` under, given its uncapped schedule's largest
+/// staleness: `0..=max_cap`, less those the uncapped schedule already keeps (at or above
+/// its staleness), and none for a synchronous method (staleness 0 under any cap).
+pub fn caps_below(method: Method, uncapped_staleness: u64, max_cap: u64) -> std::ops::Range<u64> {
+    if method.is_synchronous() {
+        return 0..0;
+    }
+    0..uncapped_staleness.min(max_cap.saturating_add(1))
+}
+
 /// Every method × cap (`0..=max_cap`, then no cap) at P, then only the Pareto-minimal
 /// points, sorted by staleness then period; of equal points the first in that order is
 /// kept. Synchronous methods (staleness 0 whatever the cap) are compiled once. A method's
@@ -66,8 +76,8 @@ pub fn front(
     };
     for &m in methods {
         let uncapped = point(m, None)?;
-        let caps = if m.is_synchronous() { 0 } else { uncapped.max_staleness.min(max_cap.saturating_add(1)) };
-        let mut method_points = (0..caps).map(|c| point(m, Some(c))).collect::<Result<Vec<_>, _>>()?;
+        let caps = caps_below(m, uncapped.max_staleness, max_cap);
+        let mut method_points = caps.map(|c| point(m, Some(c))).collect::<Result<Vec<_>, _>>()?;
         method_points.push(uncapped);
         for p in method_points {
             if points.iter().all(|q| q.objectives() != p.objectives()) {

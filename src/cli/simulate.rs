@@ -67,12 +67,12 @@ fn sim_error(path: &Path, e: SimError) -> anyhow::Error {
     anyhow::Error::new(e).context(path.display().to_string())
 }
 
-/// Runs the subcommand.
 /// Most chunk events a trace or Gantt chart records: with the transfers between them,
 /// about 500 bytes of trace file each (100 000 iterations of mlp-digits at P = 2,
 /// 11 chunks each: 557 MB).
 const MAX_EVENTS: u64 = 1_000_000;
 
+/// Runs the subcommand.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let schedule = schedule_file::load_verified(&args.schedule)?;
     for (flag, path) in [("--trace", &args.trace), ("--gantt", &args.gantt)] {

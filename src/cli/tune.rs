@@ -12,6 +12,7 @@ use serde::Serialize;
 use spikepipe_backends::exec::{
     self, time_to_accuracy, Dataset, DatasetSpec, ExecConfig, Mitigation, PipelineTiming, TimeToAccuracy,
 };
+use spikepipe_compiler::front::caps_below;
 use spikepipe_compiler::{compile, load_specs, CompileOptions, Method, Specs};
 use spikepipe_ir::LayerStaleness;
 
@@ -173,26 +174,20 @@ pub fn tune(
         if opts.methods.is_empty() { Method::ALL.to_vec() } else { opts.methods.clone() };
     let mut points = Vec::new();
     for &method in &methods {
-        // Uncapped first: caps at or above its staleness are kept by it already, and a
-        // synchronous method is the same under every cap.
-        let mut caps = 0;
-        for cap in std::iter::once(None).chain((0..).map(Some)) {
-            if cap.is_some_and(|c| c >= caps) {
-                break;
-            }
+        // Uncapped first: it decides which caps are worth compiling.
+        let compile_at = |cap: Option<u64>| {
             let mut co = CompileOptions::new(method).with_time_limit(opts.time_limit);
             co.max_staleness = cap;
             co.reproducible = true;
             let s = compile(specs, &co)?;
-            if cap.is_none() && !method.is_synchronous() {
-                caps = (opts.max_cap + 1).min(s.max_staleness());
-            }
-            points.push(Point {
-                method,
-                cap,
-                timing: PipelineTiming::from_schedule(&s),
-                staleness: s.staleness,
-            });
+            let stale = s.max_staleness();
+            let timing = PipelineTiming::from_schedule(&s);
+            anyhow::Ok((Point { method, cap, timing, staleness: s.staleness }, stale))
+        };
+        let (uncapped, stale) = compile_at(None)?;
+        points.push(uncapped);
+        for cap in caps_below(method, stale, opts.max_cap) {
+            points.push(compile_at(Some(cap))?.0);
         }
     }
     let zero = |st: &[LayerStaleness]| st.iter().all(|l| l.max() == 0);

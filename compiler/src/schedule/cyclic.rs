@@ -193,10 +193,7 @@ impl Search<'_> {
                 .min();
             let Some((start, t, c, p)) = first else { return Some(o) };
             done[p as usize] = true;
-            let wait = (start - ready[t][c]) % self.ii;
-            for (u, d) in self.members(p) {
-                o[u][d] = (o[u][d] + self.ii - wait) % self.ii;
-            }
+            self.rotate(&mut o, p, start - ready[t][c]);
         }
     }
 
@@ -226,6 +223,13 @@ impl Search<'_> {
             any |= self.try_offsets(o);
         }
         any
+    }
+
+    /// Moves every chunk of `p` in `o` `by` cycles earlier (modulo the period).
+    fn rotate(&self, o: &mut [Vec<u64>], p: u32, by: u64) {
+        for (u, d) in self.members(p) {
+            o[u][d] = (o[u][d] + self.ii - by % self.ii) % self.ii;
+        }
     }
 
     /// Chunks on processor `p`, by offset.
@@ -272,9 +276,7 @@ impl Search<'_> {
                 continue;
             }
             let mut o = self.offsets.clone();
-            for (u, d) in self.members(p) {
-                o[u][d] = (o[u][d] + self.ii - wait % self.ii) % self.ii;
-            }
+            self.rotate(&mut o, p, wait);
             any |= self.try_offsets(o);
         }
         any
