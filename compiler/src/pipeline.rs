@@ -172,7 +172,10 @@ fn ilp_or_better(
     }));
     // A candidate timed exactly as the ILP's own (phase 1 kept the heuristic's
     // placement) would refine to the same schedule: it is refined once, as the ILP's.
-    let best = candidates::best(field.timed, cap).filter(|c| c.schedule != own.schedule);
+    let best = candidates::best(field.timed, cap);
+    // Then `heuristic`'s placement is the ILP's own.
+    let best_is_own = best.as_ref().is_some_and(|c| c.schedule == own.schedule);
+    let best = best.filter(|_| !best_is_own);
     finalists.extend(best.map(|c| (c, true)));
     finalists.extend(field.reordered.map(|c| (c, false)));
     let scored: Vec<_> = finalists
@@ -196,6 +199,15 @@ fn ilp_or_better(
         .filter(|f| f.0 == fastest.0)
         .map_or(u64::MAX, |f| f.1);
     let limit = near_period(fastest.1).min(field_fastest);
+    // What `heuristic` gives (its best candidate refined, or the field's reordered one):
+    // freshening never goes above it, so `ilp` stays no slower than `heuristic`.
+    let heuristic = scored
+        .iter()
+        .filter(|(c, ..)| if c.what == "ilp" { best_is_own } else { c.what != SOLVERS_OWN })
+        .map(|(.., k)| (k.0, k.1))
+        .min()
+        .filter(|h| h.0 == fastest.0)
+        .map_or(u64::MAX, |h| h.1);
     let near = |k: &(bool, u64, u64, u64, u64)| k.0 == fastest.0 && k.1 <= limit;
     let (winner, refined, _) = scored
         .into_iter()
@@ -248,6 +260,26 @@ fn ilp_or_better(
             staleness_of(&winner.schedule),
             staleness_of(&s)
         ));
+    }
+    // A fallback is the heuristic's schedule, as its note says, and stays so.
+    if staleness_of(&s).0 > 0 && s.solver.status != SolverStatus::Fallback {
+        let (before, period) = (staleness_of(&s), s.period_cycles);
+        let c = candidates::Candidate { what: winner.what.clone(), schedule: s.clone() };
+        if let Some(f) = refine::freshen(problem, &c, cap, limit.min(heuristic).max(period), work) {
+            s = f.schedule;
+            let after = staleness_of(&s);
+            notes.push(if after == before {
+                format!(
+                    "chunk moves at staleness (largest, summed) {before:?}: period {period} → {}, fewer bytes between processors",
+                    s.period_cycles
+                )
+            } else {
+                format!(
+                    "freshened by chunk moves within 0.1 % of the fastest period: period {period} → {}, staleness (largest, summed) {before:?} → {after:?}",
+                    s.period_cycles
+                )
+            });
+        }
     }
     if let Some(r) = cyclic::reorder(&s, problem.cost, cyclic::WORK.saturating_mul(effort.max(1))) {
         let (before, after) = (staleness_of(&s), staleness_of(&r));

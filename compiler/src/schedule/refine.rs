@@ -56,6 +56,34 @@ pub fn key(c: &Candidate, cap: Option<u64>) -> (bool, u64, u64, u64, u64) {
     (cap.is_some_and(|cap| max > cap), c.schedule.period_cycles, max, total, bytes)
 }
 
+/// What a search orders its results by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// [`key`]: the period first.
+    Period,
+    /// Freshness first among periods up to the limit: (misses the cap, period above the
+    /// limit, largest staleness, summed staleness, period, bytes).
+    Fresh { limit: u64 },
+}
+
+impl Goal {
+    fn key(self, c: &Candidate, cap: Option<u64>) -> (bool, bool, u64, u64, u64, u64) {
+        let (miss, period, max, total, bytes) = key(c, cap);
+        match self {
+            Goal::Period => (miss, false, period, max, total, bytes),
+            Goal::Fresh { limit } => (miss, period > limit, max, total, period, bytes),
+        }
+    }
+
+    /// The longest period a change may time to and still be kept.
+    fn longest(self, current: u64) -> u64 {
+        match self {
+            Goal::Period => current,
+            Goal::Fresh { limit } => limit.max(current),
+        }
+    }
+}
+
 /// The start improved by chunk moves and swaps until none helps or `work` chunk visits
 /// (see [`WORK`]) are spent; `None` if nothing improved it. Synchronous candidates timed
 /// by their own rule (GPipe's micro-batches) are never changed.
@@ -65,13 +93,33 @@ pub fn key(c: &Candidate, cap: Option<u64>) -> (bool, u64, u64, u64, u64) {
 /// the fresher timing alone can lead the first-improvement search to a worse end (at
 /// s ≤ 2 on mlp-fmnist, sa128-ws, P = 4: 203 077 instead of 195 094 cycles).
 pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Option<Candidate> {
-    let contiguous = refine_with(p, start, cap, work, Packing::Contiguous);
+    search(p, start, cap, work, Goal::Period)
+}
+
+/// [`refine`] with freshness first: the same moves and swaps, kept when they lower
+/// (largest staleness, summed staleness) while the period stays at or below
+/// `limit` (or, at equal staleness, shorten it). `None` if nothing got fresher or
+/// faster within the limit.
+///
+/// The period-first search keeps a move that lowers staleness only if the period does
+/// not grow at all, which on a placement whose every processor is full almost never
+/// happens; periods a hair apart count as equal for the ILP (within 0.1 %, the
+/// pipeline's `NEAR_PERIOD`), and this search looks for the freshest placement among them.
+pub fn freshen(p: &Problem, start: &Candidate, cap: Option<u64>, limit: u64, work: u64) -> Option<Candidate> {
+    search(p, start, cap, work, Goal::Fresh { limit })
+}
+
+fn search(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64, goal: Goal) -> Option<Candidate> {
+    let contiguous = refine_with(p, start, cap, work, Packing::Contiguous, goal);
     // What the contiguous search found, timed with free fit allowed too.
     let retimed = contiguous.as_ref().map(|c| retime(p, c, cap, Packing::Any));
-    let any = refine_with(p, start, cap, work, Packing::Any);
+    let any = refine_with(p, start, cap, work, Packing::Any, goal);
     for (n, c) in [("contiguous", &contiguous), ("retimed", &retimed), ("any", &any)] {
-        let after = c.as_ref().map(|c| key(c, cap));
-        super::ilp::assign::trace(format_args!("refine, {n} packing: {:?} → {after:?}", key(start, cap)));
+        let after = c.as_ref().map(|c| goal.key(c, cap));
+        super::ilp::assign::trace(format_args!(
+            "refine ({goal:?}), {n} packing: {:?} → {after:?}",
+            goal.key(start, cap)
+        ));
     }
     // Each reordered within its period (see [`super::cyclic`]) before they are compared.
     [contiguous, retimed, any]
@@ -81,8 +129,8 @@ pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Op
             Some(schedule) => Candidate { schedule, ..c },
             None => c,
         })
-        .filter(|c| key(c, cap) < key(start, cap) && verify_timetable(&c.schedule).is_ok())
-        .min_by_key(|c| key(c, cap))
+        .filter(|c| goal.key(c, cap) < goal.key(start, cap) && verify_timetable(&c.schedule).is_ok())
+        .min_by_key(|c| goal.key(c, cap))
 }
 
 /// `c`'s placement timed afresh with `packing` under the cap.
@@ -98,6 +146,7 @@ fn refine_with(
     cap: Option<u64>,
     work: u64,
     packing: Packing,
+    goal: Goal,
 ) -> Option<Candidate> {
     if start.schedule.micro_batches.is_some() {
         return None;
@@ -112,7 +161,8 @@ fn refine_with(
         work,
         spent: 0,
         chunks: start.schedule.tasks.iter().map(|t| t.chunks.len() as u64).sum::<u64>().max(1),
-        key: key(&first, cap),
+        goal,
+        key: goal.key(&first, cap),
         best: first,
         placement,
     };
@@ -159,7 +209,8 @@ struct Search<'a, 'p> {
     work: u64,
     spent: u64,
     chunks: u64,
-    key: (bool, u64, u64, u64, u64),
+    goal: Goal,
+    key: (bool, bool, u64, u64, u64, u64),
     best: Candidate,
     placement: Placement,
 }
@@ -179,11 +230,11 @@ impl Search<'_, '_> {
         }
         let (method, solver) = (&self.best.schedule.method, &self.best.schedule.solver);
         let drafted = draft(self.p, &self.placement, method, solver.clone());
-        if timing::min_period(&drafted, self.p.cost) <= self.key.1 {
+        if timing::min_period(&drafted, self.p.cost) <= self.goal.longest(self.best.schedule.period_cycles) {
             self.spent += TIMING_VISITS * self.chunks;
             let schedule = time_draft_with(self.p, drafted, self.cap, self.packing);
             let cand = Candidate { what: self.best.what.clone(), schedule };
-            let k = key(&cand, self.cap);
+            let k = self.goal.key(&cand, self.cap);
             if k < self.key && verify_timetable(&cand.schedule).is_ok() {
                 (self.best, self.key) = (cand, k);
                 return true;
