@@ -172,11 +172,10 @@ fn ilp_or_better(
     }));
     // A candidate timed exactly as the ILP's own (phase 1 kept the heuristic's
     // placement) would refine to the same schedule: it is refined once, as the ILP's.
-    let best = candidates::best(field.timed, cap);
+    let to_refine = candidates::best_to_refine(field.timed, cap);
     // Then `heuristic`'s placement is the ILP's own.
-    let best_is_own = best.as_ref().is_some_and(|c| c.schedule == own.schedule);
-    let best = best.filter(|_| !best_is_own);
-    finalists.extend(best.map(|c| (c, true)));
+    let best_is_own = to_refine.first().is_some_and(|c| c.schedule == own.schedule);
+    finalists.extend(to_refine.into_iter().filter(|c| c.schedule != own.schedule).map(|c| (c, true)));
     finalists.extend(field.reordered.map(|c| (c, false)));
     let scored: Vec<_> = finalists
         .into_iter()

@@ -296,16 +296,21 @@ impl Scheduler for Heuristic {
         let cap = self.max_staleness;
         let field = super::candidates::field(p, "heuristic", &solver, cap)?;
         let count = field.count();
-        let best = super::candidates::best(field.timed, cap).ok_or_else(|| ScheduleError::Unsupported {
-            method: "heuristic".into(),
-            message: "no candidate".into(),
-        })?;
-        let refined = match super::refine::refine(p, &best, cap, super::refine::WORK) {
-            Some(r) => {
-                super::candidates::Candidate { what: format!("{}, refined by chunk moves", best.what), ..r }
-            }
-            None => best,
-        };
+        let finalists = super::candidates::best_to_refine(field.timed, cap);
+        let refined = finalists
+            .into_iter()
+            .map(|best| match super::refine::refine(p, &best, cap, super::refine::WORK) {
+                Some(r) => super::candidates::Candidate {
+                    what: format!("{}, refined by chunk moves", best.what),
+                    ..r
+                },
+                None => best,
+            })
+            .min_by_key(|c| super::refine::key(c, cap))
+            .ok_or_else(|| ScheduleError::Unsupported {
+                method: "heuristic".into(),
+                message: "no candidate".into(),
+            })?;
         let winner = match field.reordered {
             Some(r) if super::refine::key(&r, cap) < super::refine::key(&refined, cap) => r,
             _ => refined,

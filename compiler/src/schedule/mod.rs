@@ -20,6 +20,7 @@ pub mod pipedream;
 pub mod refine;
 pub mod reservations;
 pub mod split;
+pub mod spread;
 pub mod stages;
 pub mod timed;
 pub mod timing;
