@@ -2,12 +2,13 @@
 
 use std::time::Instant;
 
-use spikepipe_ir::{staleness_of, Schedule, SolverStatus, TaskGraph};
+use spikepipe_ir::{staleness_of, Schedule, SolverInfo, SolverStatus, TaskGraph};
 
 use crate::cost::{annotate, Systolic};
 use crate::emit;
+use crate::schedule::heuristic::Heuristic;
 use crate::schedule::timed::Timed;
-use crate::schedule::{candidates, cyclic, refine, scheduler, Method, Problem};
+use crate::schedule::{candidates, cyclic, refine, scheduler, Method, Problem, Scheduler};
 use crate::{ScheduleError, Specs};
 
 /// Options of one compilation.
@@ -129,22 +130,13 @@ fn join_notes(a: Option<String>, b: String) -> Option<String> {
 /// What the ILP's placement before its packing walk is called among the finalists.
 const SOLVERS_OWN: &str = "ilp before packing";
 
-/// Finalists of `ilp` whose periods are within this fraction of the fastest one's count
-/// as equally fast, and the freshest of them (largest, then summed staleness) wins:
-/// 0.1 %. The packing walk picks placements for their loads alone, and its last few
-/// cycles are often bought with staleness (mlp-fmnist, sa32-ws, P = 4: 178 of 1.65 M
-/// cycles for s = 5/3/1 instead of 4/2/0), which costs far more iterations to accuracy
-/// than 0.1 % of the period saves (docs/time-to-accuracy.md).
-pub const NEAR_PERIOD: f64 = 1e-3;
+/// What `heuristic`'s schedule is called among the ILP's finalists.
+const HEURISTICS: &str = "the heuristic's schedule";
 
-/// The longest period that counts as equal to `fastest` ([`NEAR_PERIOD`]).
-fn near_period(fastest: u64) -> u64 {
-    fastest + (fastest as f64 * NEAR_PERIOD).floor() as u64
-}
-
-/// The ILP's schedule (re-timed under the cap if it misses it), or the heuristic's best
-/// candidate if that is faster within the cap: the ILP's model covers GEMM cuts only, so
-/// data-parallel and replicated-stage candidates compete with it here.
+/// The ILP's schedule (re-timed under the cap if it misses it), or `heuristic`'s if that
+/// is faster within the cap — the ILP's model covers GEMM cuts only, so data-parallel,
+/// spread and replicated-stage candidates compete with it here — or fresher at a period
+/// within 0.1 % ([`refine::NEAR_PERIOD`]) and no longer than `heuristic`'s.
 fn ilp_or_better(
     problem: &Problem,
     mut ilp: Timed,
@@ -152,17 +144,18 @@ fn ilp_or_better(
     cap: Option<u64>,
     effort: u64,
 ) -> Result<Timed, ScheduleError> {
+    let heuristic =
+        Heuristic { max_staleness: cap }.schedule(problem)?.timed.expect("heuristic times its schedule");
+    if ilp.solver.status == SolverStatus::Fallback {
+        return Ok(fallback(heuristic, ilp.solver));
+    }
     if let Some(c) = cap.filter(|&c| staleness_of(&ilp).0 > c) {
         let placement = crate::schedule::Placement::of_timed(&ilp);
         let solver = ilp.solver.clone();
         ilp = candidates::timed(problem, &placement, "ilp", solver, Some(c));
     }
     let own = candidates::Candidate { what: "ilp".into(), schedule: ilp };
-    let field = candidates::field(problem, "ilp", &own.schedule.solver, cap)?;
-    let count = field.count();
-    // Both the ILP's placement and the best other candidate are refined (the latter
-    // exactly as `heuristic` refines it, so `ilp` is never slower than `heuristic`);
-    // the candidate reordered at its own period is compared as it is (see `Field`).
+    // The ILP's placements are refined; `heuristic`'s schedule already is.
     let work = refine::WORK.saturating_mul(effort.max(1));
     let mut finalists = vec![(own.clone(), true)];
     // The solver's placement before the packing walk: slower uncapped, maybe fresher.
@@ -170,13 +163,9 @@ fn ilp_or_better(
         let schedule = candidates::timed(problem, a, "ilp", own.schedule.solver.clone(), cap);
         (candidates::Candidate { what: SOLVERS_OWN.into(), schedule }, true)
     }));
-    // A candidate timed exactly as the ILP's own (phase 1 kept the heuristic's
-    // placement) would refine to the same schedule: it is refined once, as the ILP's.
-    let to_refine = candidates::best_to_refine(field.timed, cap);
-    // Then `heuristic`'s placement is the ILP's own.
-    let best_is_own = to_refine.first().is_some_and(|c| c.schedule == own.schedule);
-    finalists.extend(to_refine.into_iter().filter(|c| c.schedule != own.schedule).map(|c| (c, true)));
-    finalists.extend(field.reordered.map(|c| (c, false)));
+    let heuristic_note = heuristic.solver.note.clone().unwrap_or_default();
+    let heuristic = Timed { method: "ilp".into(), solver: own.schedule.solver.clone(), ..heuristic };
+    finalists.push((candidates::Candidate { what: HEURISTICS.into(), schedule: heuristic }, false));
     let scored: Vec<_> = finalists
         .into_iter()
         .map(|(c, refine_it)| {
@@ -186,27 +175,17 @@ fn ilp_or_better(
         })
         .collect();
     // Periods within NEAR_PERIOD of the fastest count as equal: the fresher wins. Never
-    // one slower than a candidate of the heuristic's field, so `ilp` stays no slower
-    // than `heuristic`.
+    // one slower than `heuristic`'s, which is a finalist: `ilp` is never slower than
+    // `heuristic`, and at a period within 0.1 % of it never staler.
     let fastest =
         scored.iter().map(|(.., k)| (k.0, k.1)).min().expect("the ILP's own placement is a finalist");
-    let field_fastest = scored
-        .iter()
-        .filter(|(c, ..)| c.what != "ilp" && c.what != SOLVERS_OWN)
-        .map(|(.., k)| (k.0, k.1))
-        .min()
-        .filter(|f| f.0 == fastest.0)
-        .map_or(u64::MAX, |f| f.1);
-    let limit = near_period(fastest.1).min(field_fastest);
-    // What `heuristic` gives (its best candidate refined, or the field's reordered one):
-    // freshening never goes above it, so `ilp` stays no slower than `heuristic`.
     let heuristic = scored
         .iter()
-        .filter(|(c, ..)| if c.what == "ilp" { best_is_own } else { c.what != SOLVERS_OWN })
+        .find(|(c, ..)| c.what == HEURISTICS)
         .map(|(.., k)| (k.0, k.1))
-        .min()
         .filter(|h| h.0 == fastest.0)
         .map_or(u64::MAX, |h| h.1);
+    let limit = refine::near_period(fastest.1).min(heuristic);
     let near = |k: &(bool, u64, u64, u64, u64)| k.0 == fastest.0 && k.1 <= limit;
     let (winner, refined, _) = scored
         .into_iter()
@@ -216,17 +195,17 @@ fn ilp_or_better(
     let mut s = refined.unwrap_or_else(|| winner.clone()).schedule;
     let mut notes = Vec::new();
     if winner.what != "ilp" {
-        // The optimality claim is the ILP's own placement's, not the winner's.
-        if s.solver.status == SolverStatus::Optimal {
+        // The optimality claim is about the ILP's own placement's period: it holds for
+        // another placement only at that same period.
+        if s.solver.status == SolverStatus::Optimal && s.period_cycles != own.schedule.period_cycles {
             s.solver.status = SolverStatus::Feasible;
         }
         let (period, staleness) = (own.schedule.period_cycles, own.max_staleness());
         let own_misses_cap = cap.is_some_and(|c| staleness > c);
         let fresher = winner.schedule.period_cycles >= period && !own_misses_cap;
-        let what = if winner.what == SOLVERS_OWN {
-            "the solver's placement before the packing walk".to_string()
-        } else {
-            winner.what.clone()
+        let what = match winner.what.as_str() {
+            SOLVERS_OWN => "the solver's placement before the packing walk".to_string(),
+            _ => format!("{HEURISTICS} ({heuristic_note})"),
         };
         let over = if winner.what == SOLVERS_OWN { "the walk's" } else { "the ILP's own placement" };
         notes.push(if fresher {
@@ -237,7 +216,7 @@ fn ilp_or_better(
             format!("{what} wins under the cap over {over} (period {period}, staleness {staleness})")
         } else {
             format!(
-                "{what} beats {over} (period {period}, staleness {staleness}) — the ILP models GEMM cuts only (best of {count} candidates)"
+                "{what} beats {over} (period {period}, staleness {staleness}) — the ILP models GEMM cuts only"
             )
         });
     }
@@ -260,11 +239,11 @@ fn ilp_or_better(
             staleness_of(&s)
         ));
     }
-    // A fallback is the heuristic's schedule, as its note says, and stays so.
-    if staleness_of(&s).0 > 0 && s.solver.status != SolverStatus::Fallback {
+    // `heuristic`'s schedule is already freshened within its limit.
+    if staleness_of(&s).0 > 0 && winner.what != HEURISTICS {
         let (before, period) = (staleness_of(&s), s.period_cycles);
         let c = candidates::Candidate { what: winner.what.clone(), schedule: s.clone() };
-        if let Some(f) = refine::freshen(problem, &c, cap, limit.min(heuristic).max(period), work) {
+        if let Some(f) = refine::freshen(problem, &c, cap, limit.max(period), work) {
             s = f.schedule;
             let after = staleness_of(&s);
             notes.push(if after == before {
@@ -295,4 +274,14 @@ fn ilp_or_better(
         s.solver.note = join_notes(s.solver.note.take(), what);
     }
     Ok(s)
+}
+
+/// The ILP's fallback: `heuristic`'s schedule, as the solver's note says, under the
+/// ILP's name and solver status, with both notes.
+fn fallback(heuristic: Timed, solver: SolverInfo) -> Timed {
+    let mut s = heuristic;
+    s.method = "ilp".into();
+    let note = join_notes(solver.note.clone(), s.solver.note.take().unwrap_or_default());
+    s.solver = SolverInfo { note, ..solver };
+    s
 }

@@ -7,14 +7,15 @@
 //! - PipeDream's plans with replicated stages, one per stage count (hybrids of the two:
 //!   fewer stages, less staleness), and its plain partition;
 //! - GPipe with its best micro-batch count (synchronous: staleness 0);
-//! - under a staleness cap, every task over all processors with each GEMM cut along
-//!   samples, M or N, whichever times best ([`super::spread`]).
+//! - every task over all processors with each GEMM cut along samples, M or N, whichever
+//!   times best ([`super::spread`]).
 //!
 //! Each is timed at the smallest period that keeps every layer's staleness within the
-//! cap ([`timing::time_modulo_capped`]); the winner is the one that keeps the cap with
-//! the smallest period (then the least staleness, then the least traffic). Because the
-//! standard methods' placements are candidates, `heuristic` is never slower than the
-//! best of them at the same staleness cap.
+//! cap ([`timing::time_modulo_capped`]); the best is the one that keeps the cap with
+//! the smallest period (then the least staleness, then the least traffic), and the
+//! winner the freshest within 0.1 % of it ([`super::refine::NEAR_PERIOD`]) but never
+//! slower than a standard method's candidate ([`Candidate::is_standard`]), so
+//! `heuristic` is never slower than the best of them at the same staleness cap.
 //!
 //! The capped timing raises a placement's period *before* anything reorders its work
 //! within the period, so a placement whose reordering ([`cyclic::reorder`]) alone keeps
@@ -32,6 +33,15 @@ use super::timing::Packing;
 use super::{cyclic, stages, timing, Placement, Problem, Scheduler};
 use crate::ScheduleError;
 
+/// What data parallelism's candidate is called.
+pub const DATA_PARALLEL: &str = "data-parallel";
+/// What PipeDream's plain partition is called.
+const PIPEDREAM: &str = "pipedream";
+/// How a stage plan's name starts (PipeDream's planner with replicated stages).
+const STAGES: &str = "stages ";
+/// How GPipe's candidate's name starts (then its micro-batch count).
+const GPIPE: &str = "gpipe ×";
+
 /// A timed candidate and what it is.
 #[derive(Debug, Clone)]
 pub struct Candidate {
@@ -45,6 +55,13 @@ impl Candidate {
     /// Largest staleness of any layer, recomputed from the starts.
     pub fn max_staleness(&self) -> u64 {
         spikepipe_ir::staleness_of(&self.schedule).0
+    }
+    /// Whether this is a standard method's own schedule, unchanged: data parallelism, a
+    /// PipeDream plan (plain or with replicated stages) or GPipe's.
+    pub fn is_standard(&self) -> bool {
+        [DATA_PARALLEL, PIPEDREAM].contains(&self.what.as_str())
+            || self.what.starts_with(STAGES)
+            || self.what.starts_with(GPIPE)
     }
     /// Ordering key under a cap: (misses the cap, period, max staleness, bytes moved).
     pub fn key(&self, cap: Option<u64>) -> (bool, u64, u64, u64) {
@@ -64,15 +81,15 @@ fn describe(plan: &[stages::Stage]) -> String {
             r => format!("L{}-{}×{r}", s.first_layer, s.last_layer),
         })
         .collect();
-    format!("stages {}", parts.join("|"))
+    format!("{STAGES}{}", parts.join("|"))
 }
 
 /// Every candidate placement, untimed, in a fixed order.
 pub fn placements(p: &Problem) -> Result<Vec<(String, Placement)>, ScheduleError> {
     let mut out = vec![
         ("fine-grained".to_string(), placement_of(&best_plan(p)?)),
-        ("data-parallel".to_string(), stages::placement(p, &stages::data_parallel(p))),
-        ("pipedream".to_string(), plain_placement(p)),
+        (DATA_PARALLEL.to_string(), stages::placement(p, &stages::data_parallel(p))),
+        (PIPEDREAM.to_string(), plain_placement(p)),
     ];
     for plan in replicated_plans(p) {
         let placement = stages::placement(p, &plan);
@@ -140,7 +157,8 @@ impl Field {
     }
 }
 
-/// [`all`] and, under a cap, [`reordered_within_cap`].
+/// [`all`], the spread candidate ([`super::spread`]) and, under a cap,
+/// [`reordered_within_cap`].
 pub fn field(
     p: &Problem,
     method: &str,
@@ -149,10 +167,7 @@ pub fn field(
 ) -> Result<Field, ScheduleError> {
     let placements = placements(p)?;
     let mut timed = timed_all(p, &placements, method, solver, cap)?;
-    // Searched under the cap, so only with one: without, the fine-grained cuts are faster.
-    if cap.is_some() {
-        timed.extend(super::spread::spread(p, method, solver, cap, super::spread::WORK));
-    }
+    timed.extend(super::spread::spread(p, method, solver, cap, super::spread::WORK));
     let reordered = cap.and_then(|c| reordered_within_cap(p, &placements, &timed, method, solver, c));
     Ok(Field { timed, reordered })
 }
@@ -174,7 +189,7 @@ fn timed_all(
     if let Some(mut s) = (Gpipe { micro_batches: None }).schedule(p)?.timed {
         s.method = method.to_string();
         s.solver = solver.clone();
-        let what = format!("gpipe ×{}", s.micro_batches.unwrap_or(1));
+        let what = format!("{GPIPE}{}", s.micro_batches.unwrap_or(1));
         out.push(Candidate { what, schedule: s });
     }
     Ok(out)
@@ -234,13 +249,19 @@ pub fn best(candidates: Vec<Candidate>, cap: Option<u64>) -> Option<Candidate> {
 }
 
 /// The candidates worth refining: the best under the cap and, when that is the spread
-/// one ([`super::spread`]), data parallelism too. Spreading and refining are both local
-/// searches from data parallelism, and either can end where the other cannot reach
-/// (mlp-digits, sa32-ws, P = 4, s ≤ 0: data parallelism refined 35 690 cycles, the
-/// spread one refined 35 708).
+/// one ([`super::spread`]), data parallelism and the best of the others too. Spreading
+/// and refining are both local searches, and either can end where the other cannot
+/// reach: at s ≤ 0 on mlp-digits, sa32-ws, P = 4, data parallelism refined gives 35 690
+/// cycles and the spread candidate refined 35 708; uncapped on mlp-fmnist, sa128-ws,
+/// P = 4, the fine-grained candidate refined gives 184 846 and both of those 186 430.
 pub fn best_to_refine(candidates: Vec<Candidate>, cap: Option<u64>) -> Vec<Candidate> {
-    let data_parallel = candidates.iter().find(|c| c.what == "data-parallel").cloned();
+    let is_spread = |c: &Candidate| c.what.starts_with(super::spread::NAME);
+    let data_parallel = candidates.iter().find(|c| c.what == DATA_PARALLEL).cloned();
+    let other = candidates.iter().filter(|c| !is_spread(c)).min_by_key(|c| c.key(cap)).cloned();
     let Some(best) = candidates.into_iter().min_by_key(|c| c.key(cap)) else { return vec![] };
-    let spread = best.what.starts_with(super::spread::NAME);
-    std::iter::once(best).chain(data_parallel.filter(|_| spread)).collect()
+    if !is_spread(&best) {
+        return vec![best];
+    }
+    let other = other.filter(|o| data_parallel.as_ref().is_none_or(|d| d.schedule != o.schedule));
+    std::iter::once(best).chain(data_parallel).chain(other).collect()
 }

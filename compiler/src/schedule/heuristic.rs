@@ -21,7 +21,9 @@ use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::cost::traffic::LinkLoads;
 use crate::ScheduleError;
 
-/// The fastest candidate (see [`super::candidates`]) within an optional staleness cap.
+/// The best candidate (see [`super::candidates`]) within an optional staleness cap:
+/// the freshest whose period is within 0.1 % of the fastest ([`super::refine::NEAR_PERIOD`]),
+/// refined and freshened by chunk moves.
 pub struct Heuristic {
     /// Largest staleness any layer may have.
     pub max_staleness: Option<u64>,
@@ -292,39 +294,66 @@ impl Scheduler for Heuristic {
         "heuristic"
     }
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
+        use super::candidates::Candidate;
+        use super::refine;
         let solver = Outcome::feasible(Placement { chunks: vec![] }, "lpt+local-search+candidates").solver;
         let cap = self.max_staleness;
         let field = super::candidates::field(p, "heuristic", &solver, cap)?;
         let count = field.count();
-        let finalists = super::candidates::best_to_refine(field.timed, cap);
-        let refined = finalists
-            .into_iter()
-            .map(|best| match super::refine::refine(p, &best, cap, super::refine::WORK) {
-                Some(r) => super::candidates::Candidate {
-                    what: format!("{}, refined by chunk moves", best.what),
-                    ..r
-                },
+        let refined = super::candidates::best_to_refine(field.timed.clone(), cap).into_iter().map(|best| {
+            match refine::refine(p, &best, cap, refine::WORK) {
+                Some(r) => Candidate { what: format!("{}, refined by chunk moves", best.what), ..r },
                 None => best,
+            }
+        });
+        // Every candidate competes, refined or not; the reordered one as it is (see
+        // `Field::reordered`).
+        let finalists: Vec<Candidate> = refined.chain(field.reordered).chain(field.timed).collect();
+        let fastest = finalists.iter().map(|c| refine::key(c, cap)).min().ok_or_else(|| {
+            ScheduleError::Unsupported { method: "heuristic".into(), message: "no candidate".into() }
+        })?;
+        // Periods within 0.1 % of the fastest count as equal and the freshest wins, then
+        // freshened by chunk moves within that limit — but never above a standard
+        // method's period, so `heuristic` is never slower than the best of them.
+        let standard = finalists
+            .iter()
+            .filter(|c| c.is_standard() && refine::key(c, cap).0 == fastest.0)
+            .map(|c| c.schedule.period_cycles)
+            .min()
+            .unwrap_or(u64::MAX);
+        let limit = refine::near_period(fastest.1).min(standard);
+        // Staleness is compared after reordering within the period, which can lower it
+        // (vgg16-cifar100, sa128-ws, P = 8: the fastest finalist's 17 becomes 15).
+        let winner = finalists
+            .into_iter()
+            .map(|c| match (c.schedule.period_cycles <= limit).then(|| reordered(p, &c)).flatten() {
+                Some(r) => r,
+                None => c,
             })
-            .min_by_key(|c| super::refine::key(c, cap))
-            .ok_or_else(|| ScheduleError::Unsupported {
-                method: "heuristic".into(),
-                message: "no candidate".into(),
-            })?;
-        let winner = match field.reordered {
-            Some(r) if super::refine::key(&r, cap) < super::refine::key(&refined, cap) => r,
-            _ => refined,
+            .min_by_key(|c| refine::fresh_key(c, cap, limit))
+            .expect("a finalist, since there is a fastest one");
+        let stale = spikepipe_ir::staleness_of(&winner.schedule).0 > 0;
+        let winner = match stale.then(|| refine::freshen(p, &winner, cap, limit, refine::WORK)).flatten() {
+            Some(f) => Candidate {
+                what: format!("{}, freshened within 0.1 % of the fastest period", winner.what),
+                ..f
+            },
+            None => winner,
         };
-        let (s, what) = (winner.schedule, winner.what);
-        let (s, what) = match super::cyclic::reorder(&s, p.cost, super::cyclic::WORK) {
-            Some(r) => (r, format!("{what}, reordered within the period")),
-            None => (s, what),
-        };
-        let mut s = s;
+        let Candidate { mut schedule, what } = reordered(p, &winner).unwrap_or(winner);
+        let s = &mut schedule;
         s.solver.note = Some(format!("{what} (best of {count} candidates)"));
-        let placement = Placement::of_timed(&s);
-        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(s), alternatives: vec![] })
+        let placement = Placement::of_timed(s);
+        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(schedule), alternatives: vec![] })
     }
+}
+
+/// `c` reordered within its period ([`super::cyclic::reorder`]), if that helps.
+fn reordered(p: &Problem, c: &super::candidates::Candidate) -> Option<super::candidates::Candidate> {
+    let schedule = super::cyclic::reorder(&c.schedule, p.cost, super::cyclic::WORK)?;
+    let what =
+        format!("{}, reordered within the period", c.what.trim_end_matches(", reordered within the period"));
+    Some(super::candidates::Candidate { what, schedule })
 }
 
 /// The heuristic's plan (also the ILP's warm start and fallback).

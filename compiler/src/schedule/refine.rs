@@ -48,6 +48,26 @@ pub const WORK: u64 = 600_000;
 /// Chunk visits charged per chunk for one capped timing.
 const TIMING_VISITS: u64 = 30;
 
+/// Periods within this fraction of the fastest one count as equally fast, and the
+/// freshest of them (largest, then summed staleness) wins: 0.1 %. Both `heuristic` and
+/// `ilp` choose their winner so ([`fresh_key`]) and then [`freshen`] it. A placement
+/// chosen for its loads alone often buys its last few cycles with staleness
+/// (mlp-fmnist, sa32-ws, P = 4: 178 of 1.65 M cycles for s = 5/3/1 instead of 4/2/0),
+/// which costs far more iterations to accuracy than 0.1 % of the period saves
+/// (docs/time-to-accuracy.md).
+pub const NEAR_PERIOD: f64 = 1e-3;
+
+/// The longest period that counts as equal to `fastest` ([`NEAR_PERIOD`]).
+pub fn near_period(fastest: u64) -> u64 {
+    fastest + (fastest as f64 * NEAR_PERIOD).floor() as u64
+}
+
+/// Freshness first among periods up to `limit`: (misses the cap, period above the limit,
+/// largest staleness, summed staleness, period, bytes between processors).
+pub fn fresh_key(c: &Candidate, cap: Option<u64>, limit: u64) -> (bool, bool, u64, u64, u64, u64) {
+    Goal::Fresh { limit }.key(c, cap)
+}
+
 /// What a refinement step must lower: (misses the cap, period, largest staleness,
 /// summed staleness, bytes between processors).
 pub fn key(c: &Candidate, cap: Option<u64>) -> (bool, u64, u64, u64, u64) {
@@ -103,8 +123,8 @@ pub fn refine(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64) -> Op
 ///
 /// The period-first search keeps a move that lowers staleness only if the period does
 /// not grow at all, which on a placement whose every processor is full almost never
-/// happens; periods a hair apart count as equal for the ILP (within 0.1 %, the
-/// pipeline's `NEAR_PERIOD`), and this search looks for the freshest placement among them.
+/// happens; periods a hair apart count as equal ([`NEAR_PERIOD`]), and this search
+/// looks for the freshest placement among them.
 pub fn freshen(p: &Problem, start: &Candidate, cap: Option<u64>, limit: u64, work: u64) -> Option<Candidate> {
     search(p, start, cap, work, Goal::Fresh { limit })
 }

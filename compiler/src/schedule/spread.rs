@@ -1,6 +1,7 @@
 //! A candidate between data parallelism and the fine-grained cuts: every task spread
 //! over all processors (or half of them), as in data parallelism, but each GEMM cut
-//! along whichever of its dimensions (samples, M or N) times best under the staleness cap.
+//! along whichever of its dimensions (samples, M or N) times best (under the staleness
+//! cap, if there is one).
 //!
 //! Data parallelism cuts every GEMM by samples. For a weight gradient that is its
 //! reduction dimension, so the partial sums must be added and exchanged over the links;
@@ -38,7 +39,7 @@
 use spikepipe_ir::{SolverInfo, Task};
 
 use super::candidates::{timed, Candidate};
-use super::split::{chunk_cycles, even_ranges_along, gemm_dims};
+use super::split::{even_ranges_along, gemm_dims};
 use super::timed::draft;
 use super::timing::min_period;
 use super::{refine, stages, PlacedChunk, Placement, Problem};
@@ -61,11 +62,7 @@ fn cuts(p: &Problem, t: &Task, procs: &[u32]) -> Vec<Vec<PlacedChunk>> {
     let mut out = vec![stages::split_by_samples(p, t, procs)];
     for (dim, unit) in gemm_dims(p, t) {
         let size = dim.size(&t.work).unwrap_or(1);
-        let chunks: Vec<PlacedChunk> = even_ranges_along(dim, size, unit, procs.len() as u64)
-            .into_iter()
-            .zip(procs)
-            .map(|(range, &processor)| PlacedChunk { processor, range, cycles: chunk_cycles(p, t, range) })
-            .collect();
+        let chunks = stages::chunks_on(p, t, even_ranges_along(dim, size, unit, procs.len() as u64), procs);
         if !out.contains(&chunks) {
             out.push(chunks);
         }

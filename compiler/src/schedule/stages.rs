@@ -15,7 +15,7 @@
 //! One stage over all processors is data parallelism; one processor per stage is
 //! PipeDream's plain partition; anything between is PipeDream with replicated stages.
 
-use spikepipe_ir::{SplitDim, Task, TaskKind};
+use spikepipe_ir::{ChunkRange, SplitDim, Task, TaskKind};
 
 use super::split::{chunk_cycles, even_ranges_along, sample_ranges};
 use super::{PlacedChunk, Placement, Problem};
@@ -52,6 +52,11 @@ pub fn split_by_samples(p: &Problem, t: &Task, procs: &[u32]) -> Vec<PlacedChunk
     } else {
         sample_ranges(p, t, dim, k)
     };
+    chunks_on(p, t, ranges, procs)
+}
+
+/// `t`'s chunks with the given ranges, the i-th on `procs[i]`, each costed on the array.
+pub fn chunks_on(p: &Problem, t: &Task, ranges: Vec<ChunkRange>, procs: &[u32]) -> Vec<PlacedChunk> {
     ranges
         .into_iter()
         .zip(procs)
