@@ -33,6 +33,9 @@ pub struct VersusRow {
     pub best_standard_max_staleness: u64,
     /// `best_standard_period_cycles / period_cycles`.
     pub speedup: f64,
+    /// The lower bound of the period (docs/design.md, section 5): no schedule is faster,
+    /// so `best_standard_period_cycles / lower_bound_cycles` caps the speedup.
+    pub lower_bound_cycles: u64,
 }
 
 /// The rows for one model at every P and budget.
@@ -74,6 +77,7 @@ pub fn versus_standard(
                 best_standard_period_cycles: best.period_cycles,
                 best_standard_max_staleness: best.max_staleness(),
                 speedup: crate::compare::ratio(best.period_cycles, mine.period_cycles),
+                lower_bound_cycles: mine.lower_bound_cycles,
             });
         }
     }
@@ -86,4 +90,13 @@ pub fn summary(rows: &[VersusRow]) -> (f64, f64) {
     let mean = rows.iter().map(|r| r.speedup).sum::<f64>() / n;
     let max = rows.iter().map(|r| r.speedup).fold(0.0, f64::max);
     (crate::emit::round6(mean), max)
+}
+
+/// The largest mean speedup any schedule could reach over `rows`: the mean of the best
+/// standard method's period over the lower bound (a schedule at the bound in every row).
+pub fn ceiling(rows: &[VersusRow]) -> f64 {
+    let n = rows.len().max(1) as f64;
+    let sum: f64 =
+        rows.iter().map(|r| crate::compare::ratio(r.best_standard_period_cycles, r.lower_bound_cycles)).sum();
+    crate::emit::round6(sum / n)
 }
