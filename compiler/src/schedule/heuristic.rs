@@ -15,7 +15,9 @@
 use petgraph::graph::NodeIndex;
 use spikepipe_ir::{edge_transfers, ChunkRange, PlacedSite, Side, SplitDim};
 
+use super::candidates::Candidate;
 use super::pipedream::plain_placement;
+use super::refine;
 use super::split::{chunk_cycles, chunk_samples, even_ranges_along, split_dim, whole};
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::cost::traffic::LinkLoads;
@@ -294,66 +296,76 @@ impl Scheduler for Heuristic {
         "heuristic"
     }
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
-        use super::candidates::Candidate;
-        use super::refine;
         let solver = Outcome::feasible(Placement { chunks: vec![] }, "lpt+local-search+candidates").solver;
         let cap = self.max_staleness;
         let field = super::candidates::field(p, "heuristic", &solver, cap)?;
         let count = field.count();
-        let refined = super::candidates::best_to_refine(field.timed.clone(), cap).into_iter().map(|best| {
-            match refine::refine(p, &best, cap, refine::WORK) {
-                Some(r) => Candidate { what: format!("{}, refined by chunk moves", best.what), ..r },
-                None => best,
-            }
-        });
-        // Every candidate competes, refined or not; the reordered one as it is (see
-        // `Field::reordered`).
-        let finalists: Vec<Candidate> = refined.chain(field.reordered).chain(field.timed).collect();
-        let fastest = finalists.iter().map(|c| refine::key(c, cap)).min().ok_or_else(|| {
-            ScheduleError::Unsupported { method: "heuristic".into(), message: "no candidate".into() }
+        let winner = choose(p, finalists(p, field, cap), cap).ok_or_else(|| ScheduleError::Unsupported {
+            method: "heuristic".into(),
+            message: "no candidate".into(),
         })?;
-        // Periods within 0.1 % of the fastest count as equal and the freshest wins, then
-        // freshened by chunk moves within that limit — but never above a standard
-        // method's period, so `heuristic` is never slower than the best of them.
-        let standard = finalists
-            .iter()
-            .filter(|c| c.is_standard() && refine::key(c, cap).0 == fastest.0)
-            .map(|c| c.schedule.period_cycles)
-            .min()
-            .unwrap_or(u64::MAX);
-        let limit = refine::near_period(fastest.1).min(standard);
-        // Staleness is compared after reordering within the period, which can lower it
-        // (vgg16-cifar100, sa128-ws, P = 8: the fastest finalist's 17 becomes 15).
-        let winner = finalists
-            .into_iter()
-            .map(|c| match (c.schedule.period_cycles <= limit).then(|| reordered(p, &c)).flatten() {
-                Some(r) => r,
-                None => c,
-            })
-            .min_by_key(|c| refine::fresh_key(c, cap, limit))
-            .expect("a finalist, since there is a fastest one");
-        let stale = spikepipe_ir::staleness_of(&winner.schedule).0 > 0;
-        let winner = match stale.then(|| refine::freshen(p, &winner, cap, limit, refine::WORK)).flatten() {
-            Some(f) => Candidate {
-                what: format!("{}, freshened within 0.1 % of the fastest period", winner.what),
-                ..f
-            },
-            None => winner,
-        };
         let Candidate { mut schedule, what } = reordered(p, &winner).unwrap_or(winner);
-        let s = &mut schedule;
-        s.solver.note = Some(format!("{what} (best of {count} candidates)"));
-        let placement = Placement::of_timed(s);
-        Ok(Outcome { placement, solver: s.solver.clone(), timed: Some(schedule), alternatives: vec![] })
+        schedule.solver.note = Some(format!("{what} (best of {count} candidates)"));
+        let placement = Placement::of_timed(&schedule);
+        Ok(Outcome {
+            placement,
+            solver: schedule.solver.clone(),
+            timed: Some(schedule),
+            alternatives: vec![],
+        })
     }
 }
 
+/// Every candidate of the field, as timed; the best refined by chunk moves
+/// ([`super::candidates::best_to_refine`]); and the one reordered at its own period (see
+/// `Field::reordered`), compared as it is.
+fn finalists(p: &Problem, field: super::candidates::Field, cap: Option<u64>) -> Vec<Candidate> {
+    let refined = super::candidates::best_to_refine(field.timed.clone(), cap).into_iter().map(|best| {
+        match refine::refine(p, &best, cap, refine::WORK) {
+            Some(r) => Candidate { what: format!("{}, refined by chunk moves", best.what), ..r },
+            None => best,
+        }
+    });
+    refined.chain(field.reordered).chain(field.timed).collect()
+}
+
+/// The winner among `finalists`: periods within 0.1 % of the fastest count as equal and
+/// the freshest wins ([`refine::fresh_key`]), then is freshened by chunk moves within that
+/// limit — never above a standard method's period, so `heuristic` is never slower than
+/// the best of them. `None` if there are no finalists.
+fn choose(p: &Problem, finalists: Vec<Candidate>, cap: Option<u64>) -> Option<Candidate> {
+    let fastest = finalists.iter().map(|c| refine::key(c, cap)).min()?;
+    let standard = finalists
+        .iter()
+        .filter(|c| c.is_standard() && refine::key(c, cap).0 == fastest.0)
+        .map(|c| c.schedule.period_cycles)
+        .min()
+        .unwrap_or(u64::MAX);
+    let limit = refine::near_period(fastest.1).min(standard);
+    // Staleness is compared after reordering within the period, which can lower it
+    // (vgg16-cifar100, sa128-ws, P = 8: the fastest finalist's 17 becomes 15).
+    let winner = finalists
+        .into_iter()
+        .map(|c| match (c.schedule.period_cycles <= limit).then(|| reordered(p, &c)).flatten() {
+            Some(r) => r,
+            None => c,
+        })
+        .min_by_key(|c| refine::fresh_key(c, cap, limit))?;
+    let stale = spikepipe_ir::staleness_of(&winner.schedule).0 > 0;
+    Some(match stale.then(|| refine::freshen(p, &winner, cap, limit, refine::WORK)).flatten() {
+        Some(f) => {
+            Candidate { what: format!("{}, freshened within 0.1 % of the fastest period", winner.what), ..f }
+        }
+        None => winner,
+    })
+}
+
 /// `c` reordered within its period ([`super::cyclic::reorder`]), if that helps.
-fn reordered(p: &Problem, c: &super::candidates::Candidate) -> Option<super::candidates::Candidate> {
+fn reordered(p: &Problem, c: &Candidate) -> Option<Candidate> {
     let schedule = super::cyclic::reorder(&c.schedule, p.cost, super::cyclic::WORK)?;
     let what =
         format!("{}, reordered within the period", c.what.trim_end_matches(", reordered within the period"));
-    Some(super::candidates::Candidate { what, schedule })
+    Some(Candidate { what, schedule })
 }
 
 /// The heuristic's plan (also the ILP's warm start and fallback).
