@@ -130,8 +130,8 @@ mod tests {
         expected.extend((0..uncapped).map(|c| (Method::Heuristic, Some(c))));
         expected.push((Method::DataParallel, None));
         assert_eq!(runs, expected);
-        // The uncapped schedule is on the front or beaten by a capped one (the spread
-        // candidate is searched only under a cap: here s ≤ 2 gives 67 782 cycles).
+        // The uncapped schedule is on the front or beaten by a capped one: the searches
+        // are budgeted, so a capped compile can end faster (docs/scheduling.md, "The front").
         let beaten_or_on = points
             .iter()
             .any(|p| p.period_cycles <= uncapped_schedule.period_cycles && p.max_staleness <= uncapped);

@@ -186,10 +186,9 @@ fn ilp_or_better(
         .filter(|h| h.0 == fastest.0)
         .map_or(u64::MAX, |h| h.1);
     let limit = refine::near_period(fastest.1).min(heuristic);
-    let near = |k: &(bool, u64, u64, u64, u64)| k.0 == fastest.0 && k.1 <= limit;
     let (winner, refined, _) = scored
         .into_iter()
-        .min_by_key(|(.., k)| (k.0, !near(k), k.2, k.3, k.1, k.4))
+        .min_by_key(|(c, r, _)| refine::fresh_key(r.as_ref().unwrap_or(c), cap, limit))
         .expect("the ILP's own placement is a finalist");
     let improved = refined.is_some();
     let mut s = refined.unwrap_or_else(|| winner.clone()).schedule;

@@ -245,7 +245,7 @@ fn reordered_within_cap(
 
 /// The best candidate under the cap (the first of equals, so the order above breaks ties).
 pub fn best(candidates: Vec<Candidate>, cap: Option<u64>) -> Option<Candidate> {
-    best_to_refine(candidates, cap).into_iter().next()
+    candidates.into_iter().min_by_key(|c| c.key(cap))
 }
 
 /// The candidates worth refining: the best under the cap and, when that is the spread
@@ -254,14 +254,14 @@ pub fn best(candidates: Vec<Candidate>, cap: Option<u64>) -> Option<Candidate> {
 /// reach: at s ≤ 0 on mlp-digits, sa32-ws, P = 4, data parallelism refined gives 35 690
 /// cycles and the spread candidate refined 35 708; uncapped on mlp-fmnist, sa128-ws,
 /// P = 4, the fine-grained candidate refined gives 184 846 and both of those 186 430.
-pub fn best_to_refine(candidates: Vec<Candidate>, cap: Option<u64>) -> Vec<Candidate> {
+pub fn best_to_refine(candidates: &[Candidate], cap: Option<u64>) -> Vec<Candidate> {
     let is_spread = |c: &Candidate| c.what.starts_with(super::spread::NAME);
-    let data_parallel = candidates.iter().find(|c| c.what == DATA_PARALLEL).cloned();
-    let other = candidates.iter().filter(|c| !is_spread(c)).min_by_key(|c| c.key(cap)).cloned();
-    let Some(best) = candidates.into_iter().min_by_key(|c| c.key(cap)) else { return vec![] };
-    if !is_spread(&best) {
-        return vec![best];
+    let Some(best) = candidates.iter().min_by_key(|c| c.key(cap)) else { return vec![] };
+    if !is_spread(best) {
+        return vec![best.clone()];
     }
-    let other = other.filter(|o| data_parallel.as_ref().is_none_or(|d| d.schedule != o.schedule));
-    std::iter::once(best).chain(data_parallel).chain(other).collect()
+    let data_parallel = candidates.iter().find(|c| c.what == DATA_PARALLEL);
+    let other = candidates.iter().filter(|c| !is_spread(c)).min_by_key(|c| c.key(cap));
+    let other = other.filter(|o| data_parallel.is_none_or(|d| d.schedule != o.schedule));
+    std::iter::once(best).chain(data_parallel).chain(other).cloned().collect()
 }

@@ -320,7 +320,7 @@ impl Scheduler for Heuristic {
 /// ([`super::candidates::best_to_refine`]); and the one reordered at its own period (see
 /// `Field::reordered`), compared as it is.
 fn finalists(p: &Problem, field: super::candidates::Field, cap: Option<u64>) -> Vec<Candidate> {
-    let refined = super::candidates::best_to_refine(field.timed.clone(), cap).into_iter().map(|best| {
+    let refined = super::candidates::best_to_refine(&field.timed, cap).into_iter().map(|best| {
         match refine::refine(p, &best, cap, refine::WORK) {
             Some(r) => Candidate { what: format!("{}, refined by chunk moves", best.what), ..r },
             None => best,
