@@ -158,3 +158,68 @@ fn bad_mitigation_and_target_exit_2() {
     let out = spikepipe(&["train", MODEL, "--mitigation", "stash,magic"]);
     assert!(stderr(&out).contains("unknown mitigation 'magic'"), "{}", stderr(&out));
 }
+
+#[test]
+fn tune_writes_the_winners_schedule_and_says_how_to_train_it() {
+    let dir = common::scratch("tune-output");
+    let file = dir.join("best.json");
+    let file = file.to_str().expect("utf-8 path");
+    let probe = [
+        "--hardware",
+        HW,
+        "-p",
+        "4",
+        "--methods",
+        "heuristic,data-parallel",
+        "--max-cap",
+        "1",
+        "--mitigations",
+        "none;lr-cap,predict",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "512",
+        "--test-limit",
+        "128",
+        "--eval-every",
+        "2",
+        "--target-accuracy",
+        "0.05",
+        "--threads",
+        "1",
+    ];
+    let mut args = vec!["tune", MODEL, "-o", file];
+    args.extend(probe);
+    let table = ok(&args);
+    let train_line = table.lines().find(|l| l.trim_start().starts_with("spikepipe train")).expect(&table);
+    args.extend(["--format", "json"]);
+    let v = json(&args);
+    let best = &v["rows"][v["best"].as_u64().expect("a row reaches 5 %") as usize];
+    let schedule: Value = serde_json::from_str(&std::fs::read_to_string(file).expect("written")).expect("JSON");
+    assert_eq!(schedule["period_cycles"], best["period_cycles"]);
+    let mitigation = best["mitigation"].as_str().expect("mitigation");
+    assert!(train_line.ends_with(&format!("--schedule {file} --mitigation {mitigation}")), "{train_line}");
+    // Training the written schedule with the winner's mitigation repeats the winner's probe.
+    let trained = json(&[
+        "train",
+        MODEL,
+        "--schedule",
+        file,
+        "--mitigation",
+        mitigation,
+        "--epochs",
+        "1",
+        "--train-limit",
+        "512",
+        "--test-limit",
+        "128",
+        "--eval-every",
+        "2",
+        "--threads",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(trained["final_test_accuracy"], best["final_accuracy"]);
+    assert_eq!(trained["timing"]["fill_cycles"], best["fill_cycles"]);
+}

@@ -14,17 +14,17 @@ use spikepipe_backends::exec::{
 };
 use spikepipe_compiler::front::caps_below;
 use spikepipe_compiler::{compile, load_specs, CompileOptions, Method, Specs};
-use spikepipe_ir::LayerStaleness;
+use spikepipe_ir::{LayerStaleness, Schedule};
 
 use super::train::parse_mitigation;
-use super::{bad_input, print, Format, Table};
+use super::{bad_input, outputs, print, Format, Table};
 
 /// Arguments of `spikepipe tune`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
 spikepipe tune models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml -p 4\n  \
 spikepipe tune models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 \
---dataset idx:/usr/share/datasets/fashion-mnist --train-limit 6400 --test-limit 2000 --format json\n\n\
+--dataset idx:/usr/share/datasets/fashion-mnist --train-limit 6400 --test-limit 2000 -o best.json\n\n\
 For every method and staleness cap (none, 0..=--max-cap) the schedule is compiled; for every\n\
 distinct staleness and every mitigation a short probe is trained; the simulated time to the\n\
 target is fill + (iterations − 1) × period of that schedule. Schedules with equal staleness\n\
@@ -81,6 +81,10 @@ pub struct TuneArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Write the winning schedule's file here (train it with `train --schedule FILE
+    /// --mitigation M`, M the winner's mitigation).
+    #[arg(long, short = 'o', value_name = "SCHEDULE.json")]
+    pub output: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -130,6 +134,9 @@ pub struct TuneReport {
     pub best_standard: Option<usize>,
     /// best_standard seconds / best seconds.
     pub speedup_vs_standard: Option<f64>,
+    /// The schedule of the `best` row (what `--output` writes).
+    #[serde(skip)]
+    pub best_schedule: Option<Schedule>,
 }
 
 /// Standard methods: the baselines a user would otherwise pick (the compiler's list);
@@ -160,6 +167,7 @@ struct Point {
     cap: Option<u64>,
     timing: PipelineTiming,
     staleness: Vec<LayerStaleness>,
+    schedule: Schedule,
 }
 
 /// Compiles every (method, cap), trains one probe per distinct (staleness, mitigation),
@@ -182,7 +190,7 @@ pub fn tune(
             let s = compile(specs, &co)?;
             let stale = s.max_staleness();
             let timing = PipelineTiming::from_schedule(&s);
-            anyhow::Ok((Point { method, cap, timing, staleness: s.staleness }, stale))
+            anyhow::Ok((Point { method, cap, timing, staleness: s.staleness.clone(), schedule: s }, stale))
         };
         let (uncapped, stale) = compile_at(None)?;
         points.push(uncapped);
@@ -222,7 +230,8 @@ pub fn tune(
     let base = &probes[&key(&exec::check_staleness(&specs.network, &[])?, Mitigation::NONE)];
     let target = opts.target.unwrap_or_else(|| exec::default_target(base.final_test_accuracy));
     let mut rows = Vec::new();
-    for p in &points {
+    let mut row_points = Vec::new();
+    for (pi, p) in points.iter().enumerate() {
         for &m in &opts.mitigations {
             if zero(&p.staleness) && !m.is_none() {
                 continue; // identical to the `none` row
@@ -240,6 +249,7 @@ pub fn tune(
                 final_accuracy: r.final_test_accuracy,
                 time_to_accuracy: time_to_accuracy(&r.evals, target, Some(&p.timing)),
             });
+            row_points.push(pi);
         }
     }
     let fastest = |pred: &dyn Fn(&TuneRow) -> bool| {
@@ -265,6 +275,7 @@ pub fn tune(
         best,
         best_standard,
         speedup_vs_standard,
+        best_schedule: best.map(|i| points[row_points[i]].schedule.clone()),
     })
 }
 
@@ -297,6 +308,9 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     }
     if args.init_rate.is_some_and(|r| !(r > 0.0 && r < 1.0)) {
         return Err(bad_input("--init-rate must be between 0 and 1 (exclusive)"));
+    }
+    if let Some(path) = &args.output {
+        outputs::check_file("-o", path)?;
     }
     let dataset: DatasetSpec = args.dataset.parse().map_err(|e: exec::DataError| bad_input(e.to_string()))?;
     let data = exec::load_dataset(&dataset, args.train_limit, args.test_limit)
@@ -342,10 +356,40 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if let Some(path) = &args.output {
+        match &report.best_schedule {
+            Some(s) => outputs::write("schedule", path, &(s.to_json() + "\n"))?,
+            None => eprintln!("note: no schedule reached the target; {} not written", path.display()),
+        }
+    }
     match args.format {
         Format::Json => print(&serde_json::to_string_pretty(&report)?),
-        Format::Table => print(&render(&report)),
+        Format::Table => print(&(render(&report) + &how_to_use(&args, &report))),
     }
+}
+
+/// The commands that give the winner's schedule and train with its mitigation.
+fn how_to_use(args: &TuneArgs, r: &TuneReport) -> String {
+    let Some(w) = r.best.map(|i| &r.rows[i]) else { return String::new() };
+    let model = args.model.display();
+    let file = args.output.as_ref().map_or("S.json".to_string(), |p| p.display().to_string());
+    let mut compile = format!("spikepipe compile {model}");
+    if let Some(h) = &args.hardware {
+        compile += &format!(" --hardware {}", h.display());
+    }
+    compile += &format!(" -p {} --method {}", r.processors, w.method);
+    if let Some(c) = w.cap {
+        compile += &format!(" --max-staleness {c}");
+    }
+    if args.time_limit != 10.0 {
+        compile += &format!(" --time-limit {}", args.time_limit);
+    }
+    compile += &format!(" --reproducible -o {file}");
+    let mut out = String::from("\nto use the best:\n");
+    if args.output.is_none() {
+        out += &format!("  {compile}\n");
+    }
+    out + &format!("  spikepipe train {model} --schedule {file} --mitigation {}\n", w.mitigation)
 }
 
 fn render(r: &TuneReport) -> String {
