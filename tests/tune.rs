@@ -65,6 +65,14 @@ fn tune_ranks_schedules_by_simulated_time_to_accuracy() {
         if r["cap"] == 0 {
             assert_eq!(r["max_staleness"], 0);
         }
+        match (r["staleness_cost"].as_f64(), t["iterations"].as_u64(), v["no_delay_iterations"].as_u64()) {
+            (Some(c), Some(k), Some(k0)) => {
+                let s = r["max_staleness"].as_f64().expect("staleness");
+                assert!((c - (k as f64 / k0 as f64 - 1.0) / s).abs() < 1e-12, "{r}");
+            }
+            (None, k, k0) => assert!(r["max_staleness"] == 0 || k.is_none() || k0.is_none(), "{r}"),
+            (Some(_), ..) => panic!("a staleness cost without both iteration counts: {r}"),
+        }
     }
     if let Some(b) = v["best"].as_u64() {
         let best = rows[b as usize]["time_to_accuracy"]["seconds"].as_f64().expect("best is timed");

@@ -62,7 +62,8 @@ pub fn front(
     let mut points: Vec<FrontPoint> = Vec::new();
     let mut point = |m: Method, cap: Option<u64>| -> Result<FrontPoint, ScheduleError> {
         progress(m, cap);
-        let opts = CompileOptions { method: m, max_staleness: cap, ..base.clone() };
+        // Every cap is a point of its own here, never priced against the others.
+        let opts = CompileOptions { method: m, max_staleness: cap, staleness_cost: None, ..base.clone() };
         let s = compile(specs, &opts)?;
         Ok(FrontPoint {
             processors: specs.hardware.processors,

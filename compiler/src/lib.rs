@@ -20,6 +20,7 @@ pub mod lower;
 pub mod memory_fit;
 pub mod options;
 pub mod parse;
+pub mod priced;
 mod pipeline;
 pub mod recost;
 pub mod schedule;

@@ -33,6 +33,10 @@ pub struct CompileOptions {
     /// Multiplier (1 to [`crate::options::MAX_ILP_EFFORT`]) of the ILP's branch-and-bound
     /// node budgets: more search, still reproducible (nodes, not seconds, end it).
     pub ilp_effort: u64,
+    /// Period and staleness as one objective ([`crate::priced`]): the method's schedules
+    /// uncapped and under every smaller cap are compared by period × (1 + c · largest
+    /// staleness). `None`: the fastest schedule (fresher among periods within 0.1 %).
+    pub staleness_cost: Option<f64>,
 }
 
 impl CompileOptions {
@@ -47,6 +51,7 @@ impl CompileOptions {
             max_staleness: None,
             recompute: Default::default(),
             ilp_effort: 1,
+            staleness_cost: None,
         }
     }
     /// Limits every layer's staleness (see [`CompileOptions::max_staleness`]).
@@ -87,6 +92,9 @@ pub fn lower_and_cost_with(specs: &Specs, recompute: &[u32]) -> TaskGraph {
 /// Compiles specs to a verified schedule: lower, cost, schedule, time, emit (and, under
 /// a memory cap, choose the layers to recompute: [`crate::memory_fit::with_recompute`]).
 pub fn compile(specs: &Specs, opts: &CompileOptions) -> Result<Schedule, ScheduleError> {
+    if let Some(cost) = opts.staleness_cost.filter(|_| !opts.method.is_synchronous()) {
+        return crate::priced::compile_priced(specs, opts, cost);
+    }
     crate::memory_fit::with_recompute(specs, opts, compile_with)
 }
 

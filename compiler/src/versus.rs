@@ -52,7 +52,7 @@ pub fn versus_standard(
         let mut specs_p = specs.clone();
         specs_p.hardware.processors = p;
         let run = |m: Method, cap: Option<u64>| {
-            compile(&specs_p, &CompileOptions { method: m, max_staleness: cap, ..base.clone() })
+            compile(&specs_p, &CompileOptions { method: m, max_staleness: cap, staleness_cost: None, ..base.clone() })
         };
         let synchronous = [run(Method::DataParallel, None)?, run(Method::Gpipe, None)?];
         for &budget in budgets {

@@ -219,6 +219,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     let opts = args.solve.options(Method::Ilp, 10.0).reproducible(args.reproducible);
     if args.front {
+        if args.solve.staleness_cost.is_some() {
+            return Err(BadInput(
+                "--staleness-cost: not used with --front, which shows every staleness cap as a point of its own".into(),
+            )
+            .into());
+        }
         let runs = args.processors.len() as u64 * args.methods.len() as u64 * (args.front_caps + 2);
         let bar = Bar::new(runs, args.quiet);
         let mut points = Vec::new();

@@ -88,6 +88,13 @@ pub struct SolveArgs {
     /// used) until it is. Trades speed for gradient freshness.
     #[arg(long, value_name = "N")]
     pub max_staleness: Option<u64>,
+    /// Period and staleness as one objective: compile the method without a cap (or under
+    /// `--max-staleness`) and under every smaller cap, and keep the schedule with the
+    /// smallest period × (1 + C × largest staleness). C (0 to 100) is the fraction of extra
+    /// training iterations one update of staleness costs; `spikepipe tune` measures it
+    /// (docs/scheduling.md, "One objective").
+    #[arg(long, value_name = "C", value_parser = staleness_cost, allow_negative_numbers = true)]
+    pub staleness_cost: Option<f64>,
 }
 
 impl SolveArgs {
@@ -97,7 +104,19 @@ impl SolveArgs {
         o.solver = self.solver.name().to_string();
         o.max_staleness = self.max_staleness;
         o.ilp_effort = self.ilp_effort;
+        o.staleness_cost = self.staleness_cost;
         o
+    }
+}
+
+/// clap value parser of `--staleness-cost`: a number from 0 to
+/// [`spikepipe_compiler::priced::MAX_STALENESS_COST`].
+pub fn staleness_cost(text: &str) -> Result<f64, String> {
+    let max = spikepipe_compiler::priced::MAX_STALENESS_COST;
+    match text.trim().parse::<f64>() {
+        Ok(c) if c.is_finite() && (0.0..=max).contains(&c) => Ok(c),
+        Ok(c) => Err(format!("{c} is outside 0 to {max} (the fraction of extra iterations per update of staleness, e.g. 0.05)")),
+        Err(_) => Err(format!("`{}` is not a number (e.g. 0.05: each update of staleness costs 5 % more iterations)", text.trim())),
     }
 }
 

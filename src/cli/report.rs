@@ -140,6 +140,11 @@ fn check_args(args: &ReportArgs) -> anyhow::Result<()> {
             )));
         }
     }
+    if args.solve.staleness_cost.is_some() {
+        return Err(bad_input(
+            "--staleness-cost: not used by report, which compares the methods at each staleness budget instead",
+        ));
+    }
     if args.train && args.train_methods.is_empty() {
         return Err(bad_input("--train-methods: name at least one method"));
     }

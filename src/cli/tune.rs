@@ -28,7 +28,9 @@ spikepipe tune models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 \
 For every method and staleness cap (none, 0..=--max-cap) the schedule is compiled; for every\n\
 distinct staleness and every mitigation a short probe is trained; the simulated time to the\n\
 target is fill + (iterations − 1) × period of that schedule. Schedules with equal staleness\n\
-share their probes (training depends only on the staleness and the mitigation).")]
+share their probes (training depends only on the staleness and the mitigation). `cost/update`\n\
+is the staleness cost a stale probe implies, (its iterations ÷ the no-delay probe's − 1) ÷ its\n\
+largest staleness: give it to `compile --staleness-cost` to price staleness without training.")]
 pub struct TuneArgs {
     /// Model spec (YAML).
     pub model: PathBuf,
@@ -113,6 +115,10 @@ pub struct TuneRow {
     pub final_accuracy: f64,
     /// Time to the target.
     pub time_to_accuracy: TimeToAccuracy,
+    /// The staleness cost this probe implies, for `compile --staleness-cost`: (its
+    /// iterations to the target ÷ the no-delay probe's − 1) ÷ its largest staleness; `None`
+    /// at staleness 0 or when either probe missed the target.
+    pub staleness_cost: Option<f64>,
 }
 
 /// Result of [`tune`].
@@ -126,6 +132,8 @@ pub struct TuneReport {
     pub target: f64,
     /// No-delay probe's final accuracy.
     pub no_delay_accuracy: f64,
+    /// Iterations the no-delay probe needed to the target (`None`: not reached).
+    pub no_delay_iterations: Option<u64>,
     /// Every (schedule, mitigation).
     pub rows: Vec<TuneRow>,
     /// Index of the fastest row to the target (any method).
@@ -229,6 +237,7 @@ pub fn tune(
     tick(total, total, "done");
     let base = &probes[&key(&exec::check_staleness(&specs.network, &[])?, Mitigation::NONE)];
     let target = opts.target.unwrap_or_else(|| exec::default_target(base.final_test_accuracy));
+    let no_delay_iterations = time_to_accuracy(&base.evals, target, None).iterations;
     let mut rows = Vec::new();
     let mut row_points = Vec::new();
     for (pi, p) in points.iter().enumerate() {
@@ -237,17 +246,26 @@ pub fn tune(
                 continue; // identical to the `none` row
             }
             let r = &probes[&key(&p.staleness, m)];
+            let tta = time_to_accuracy(&r.evals, target, Some(&p.timing));
+            let max_staleness = p.staleness.iter().map(LayerStaleness::max).max().unwrap_or(0);
+            let staleness_cost = match (tta.iterations, no_delay_iterations) {
+                (Some(k), Some(k0)) if max_staleness > 0 && k0 > 0 => {
+                    Some((k as f64 / k0 as f64 - 1.0) / max_staleness as f64)
+                }
+                _ => None,
+            };
             rows.push(TuneRow {
                 method: p.method.name().to_string(),
                 standard: is_standard(p.method),
                 cap: p.cap,
                 period_cycles: p.timing.period_cycles,
                 fill_cycles: p.timing.fill_cycles,
-                max_staleness: p.staleness.iter().map(LayerStaleness::max).max().unwrap_or(0),
+                max_staleness,
                 staleness: p.staleness.clone(),
                 mitigation: m.to_string(),
                 final_accuracy: r.final_test_accuracy,
-                time_to_accuracy: time_to_accuracy(&r.evals, target, Some(&p.timing)),
+                time_to_accuracy: tta,
+                staleness_cost,
             });
             row_points.push(pi);
         }
@@ -271,6 +289,7 @@ pub fn tune(
         processors: specs.hardware.processors,
         target,
         no_delay_accuracy: base.final_test_accuracy,
+        no_delay_iterations,
         rows,
         best,
         best_standard,
@@ -407,6 +426,7 @@ fn render(r: &TuneReport) -> String {
         "final acc",
         "iterations",
         "TTA (s)",
+        "cost/update",
     ]);
     for row in &r.rows {
         let tta = &row.time_to_accuracy;
@@ -420,6 +440,7 @@ fn render(r: &TuneReport) -> String {
             format!("{:.4}", row.final_accuracy),
             tta.iterations.map_or("not reached".into(), |k| k.to_string()),
             tta.seconds.map_or("-".into(), |s| format!("{s:.5}")),
+            row.staleness_cost.map_or("-".into(), |c| format!("{c:.3}")),
         ]);
     }
     out.push_str(&t.to_string());

@@ -1,0 +1,71 @@
+//! Period and staleness as one objective: a *staleness cost* c says how many more
+//! iterations training needs per update of staleness (0.05: each update of the largest
+//! staleness costs 5 % more iterations to the same accuracy), so a schedule of period II
+//! and largest staleness s is expected to reach an accuracy in time proportional to
+//!
+//! ```text
+//! II · (1 + c · s)
+//! ```
+//!
+//! [`compile_priced`] compiles the method without a cap (or under the user's cap) and then
+//! under every smaller cap, and keeps the schedule with the smallest estimate. c comes
+//! from training: `spikepipe tune` measures it (docs/time-to-accuracy.md).
+//!
+//! ```
+//! use spikepipe_compiler::priced::estimated_time;
+//! // One update less is worth 0.16 % of the period when an update costs 8 % of iterations.
+//! assert!(estimated_time(827_553, 4, 0.08) < estimated_time(826_237, 5, 0.08));
+//! // Not when it costs nothing.
+//! assert!(estimated_time(827_553, 4, 0.0) > estimated_time(826_237, 5, 0.0));
+//! ```
+
+use spikepipe_ir::Schedule;
+
+use crate::{compile, CompileOptions, ScheduleError, Specs};
+
+/// Largest staleness cost accepted: 100 means one update of staleness costs 100 times the
+/// iterations, far past the point where every method picks its freshest schedule.
+pub const MAX_STALENESS_COST: f64 = 100.0;
+
+/// Period × (1 + c · staleness): time to accuracy up to a constant factor.
+pub fn estimated_time(period_cycles: u64, max_staleness: u64, cost: f64) -> f64 {
+    period_cycles as f64 * (1.0 + cost * max_staleness as f64)
+}
+
+/// Compiles with `opts` (whose `staleness_cost` is `Some(cost)`) and under every cap below
+/// the result's staleness, and returns the schedule with the smallest
+/// [`estimated_time`]; equal estimates go to the fresher, then the faster schedule.
+pub fn compile_priced(specs: &Specs, opts: &CompileOptions, cost: f64) -> Result<Schedule, ScheduleError> {
+    let base = CompileOptions { staleness_cost: None, ..opts.clone() };
+    let first = compile(specs, &base)?;
+    let (first_period, first_stale) = (first.period_cycles, first.max_staleness());
+    let key = |s: &Schedule| {
+        (estimated_time(s.period_cycles, s.max_staleness(), cost), s.max_staleness(), s.period_cycles)
+    };
+    let mut best = first;
+    for cap in (0..first_stale).rev() {
+        let s = compile(specs, &base.clone().with_max_staleness(Some(cap)))?;
+        if key(&s).partial_cmp(&key(&best)) == Some(std::cmp::Ordering::Less) {
+            best = s;
+        }
+    }
+    let (period, stale) = (best.period_cycles, best.max_staleness());
+    let what = if period == first_period && stale == first_stale {
+        format!(
+            "staleness cost {cost}: kept (period {period}, staleness {stale}; period × (1 + cost × staleness) = {:.0}); every smaller staleness cap estimates slower",
+            estimated_time(period, stale, cost)
+        )
+    } else {
+        format!(
+            "staleness cost {cost}: period {period} at staleness {stale} (period × (1 + cost × staleness) = {:.0}) chosen over the {} schedule's {first_period} at staleness {first_stale} ({:.0})",
+            estimated_time(period, stale, cost),
+            if opts.max_staleness.is_some() { "capped" } else { "uncapped" },
+            estimated_time(first_period, first_stale, cost)
+        )
+    };
+    best.solver.note = Some(match best.solver.note.take() {
+        Some(n) if !n.is_empty() => format!("{n}; {what}"),
+        _ => what,
+    });
+    Ok(best)
+}

@@ -1,0 +1,114 @@
+//! `--staleness-cost C`: period and staleness as one objective (docs/scheduling.md, "One
+//! objective").
+
+mod common;
+
+use spikepipe_compiler::priced::estimated_time;
+use spikepipe_compiler::{compile, load_specs, CompileOptions, Method, Specs};
+use spikepipe_ir::{verify_schedule, Schedule};
+
+use common::{ok, root, spikepipe, stderr};
+
+fn specs(model: &str, hw: &str, p: u64) -> Specs {
+    load_specs(&root().join(model), Some(&root().join(hw)), Some(p)).expect("bundled specs load")
+}
+
+fn compile_with(specs: &Specs, method: Method, cap: Option<u64>, cost: Option<f64>) -> Schedule {
+    let mut o = CompileOptions::new(method).with_max_staleness(cap).reproducible(true);
+    o.staleness_cost = cost;
+    compile(specs, &o).expect("compiles")
+}
+
+/// The priced schedule is one of the method's schedules (uncapped or under a cap) with the
+/// smallest period × (1 + C · staleness), and a larger C never buys a staler schedule.
+#[test]
+fn the_cost_picks_the_cheapest_cap_and_larger_costs_pick_fresher_schedules() {
+    for (model, hw, p, method) in [
+        ("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 4, Method::Heuristic),
+        ("models/mlp-digits.yaml", "models/hw/sa128-ws.yaml", 8, Method::Pipedream),
+    ] {
+        let specs = specs(model, hw, p);
+        let uncapped = compile_with(&specs, method, None, None);
+        let stale = uncapped.max_staleness();
+        assert!(stale >= 2, "{model} P = {p}: the test needs a stale uncapped schedule, got {stale}");
+        let mut field = vec![uncapped];
+        field.extend((0..stale).map(|c| compile_with(&specs, method, Some(c), None)));
+        let mut last: Option<Schedule> = None;
+        for cost in [0.0, 0.005, 0.05, 100.0] {
+            let s = compile_with(&specs, method, None, Some(cost));
+            verify_schedule(&s).unwrap_or_else(|v| panic!("{model} P = {p} cost {cost}: {v}"));
+            let want = field
+                .iter()
+                .map(|f| estimated_time(f.period_cycles, f.max_staleness(), cost))
+                .fold(f64::INFINITY, f64::min);
+            let got = estimated_time(s.period_cycles, s.max_staleness(), cost);
+            assert_eq!(got, want, "{model} P = {p} cost {cost}: not the cheapest of the caps");
+            assert!(
+                field.iter().any(|f| f.period_cycles == s.period_cycles && f.staleness == s.staleness),
+                "{model} P = {p} cost {cost}: not one of the method's schedules"
+            );
+            let note = s.solver.note.as_deref().unwrap_or("");
+            assert!(note.contains(&format!("staleness cost {cost}")), "{note}");
+            if let Some(l) = &last {
+                assert!(s.max_staleness() <= l.max_staleness(), "{model} P = {p}: cost {cost} staler");
+                assert!(s.period_cycles >= l.period_cycles, "{model} P = {p}: cost {cost} faster and fresher?");
+            }
+            last = Some(s);
+        }
+        let freshest = field.iter().map(Schedule::max_staleness).min().expect("a field");
+        assert_eq!(last.expect("ran").max_staleness(), freshest, "{model} P = {p}: C = 100 is the freshest");
+    }
+}
+
+/// A user's cap bounds the choice: the priced schedule keeps it.
+#[test]
+fn the_cost_chooses_within_a_users_cap() {
+    let specs = specs("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 4);
+    let s = compile_with(&specs, Method::Heuristic, Some(2), Some(0.0));
+    assert!(s.max_staleness() <= 2);
+    assert_eq!(s.period_cycles, compile_with(&specs, Method::Heuristic, Some(2), None).period_cycles);
+}
+
+#[test]
+fn the_cli_compiles_reproducibly_and_rejects_bad_costs() {
+    let args = [
+        "compile",
+        "models/mlp-digits.yaml",
+        "--hardware",
+        "models/hw/sa32-ws.yaml",
+        "-p",
+        "4",
+        "-m",
+        "heuristic",
+        "--staleness-cost",
+        "0.05",
+        "--reproducible",
+        "--format",
+        "json",
+        "-q",
+    ];
+    let first = ok(&args);
+    assert_eq!(first, ok(&args), "byte-identical");
+    assert!(first.contains("staleness cost 0.05"), "the note says why");
+    for (bad, why) in [
+        ("-1", "outside 0 to 100"),
+        ("1000", "outside 0 to 100"),
+        ("nan", "outside 0 to 100"),
+        ("lots", "is not a number"),
+    ] {
+        let out = spikepipe(&["compile", "models/mlp-digits.yaml", "--staleness-cost", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--staleness-cost") && stderr(&out).contains(why), "{}", stderr(&out));
+    }
+    let out = spikepipe(&[
+        "compare",
+        "models/mlp-digits.yaml",
+        "--hardware",
+        "models/hw/sa32-ws.yaml",
+        "--front",
+        "--staleness-cost",
+        "0.1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not used with --front"), "{}", stderr(&out));
+}
