@@ -51,7 +51,10 @@ fn the_cost_picks_the_cheapest_cap_and_larger_costs_pick_fresher_schedules() {
             assert!(note.contains(&format!("staleness cost {cost}")), "{note}");
             if let Some(l) = &last {
                 assert!(s.max_staleness() <= l.max_staleness(), "{model} P = {p}: cost {cost} staler");
-                assert!(s.period_cycles >= l.period_cycles, "{model} P = {p}: cost {cost} faster and fresher?");
+                assert!(
+                    s.period_cycles >= l.period_cycles,
+                    "{model} P = {p}: cost {cost} faster and fresher?"
+                );
             }
             last = Some(s);
         }
@@ -111,4 +114,31 @@ fn the_cli_compiles_reproducibly_and_rejects_bad_costs() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("not used with --front"), "{}", stderr(&out));
+}
+
+/// `versus::priced` over a method's front picks what `--staleness-cost` compiles: the
+/// front keeps every schedule that can be cheapest at some C.
+#[test]
+fn pricing_the_front_agrees_with_the_priced_compile() {
+    use spikepipe_compiler::front::front;
+    use spikepipe_compiler::versus::priced;
+    let specs = specs("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 4);
+    let base = CompileOptions::new(Method::Heuristic).reproducible(true);
+    let ours = front(&specs, &[Method::Heuristic], 8, &base, |_, _| {}).expect("a front");
+    let standard = front(&specs, &[Method::DataParallel], 8, &base, |_, _| {}).expect("a front");
+    for cost in [0.0, 0.01, 0.1] {
+        let row = priced(&ours, &standard, cost).expect("both fronts have points");
+        let s = compile_with(&specs, Method::Heuristic, None, Some(cost));
+        assert_eq!(
+            (row.ours.period_cycles, row.ours.max_staleness),
+            (s.period_cycles, s.max_staleness()),
+            "C = {cost}"
+        );
+        assert_eq!(row.standard.max_staleness, 0);
+        let est = |p: u64, st: u64| estimated_time(p, st, cost);
+        assert_eq!(
+            row.speedup,
+            est(row.standard.period_cycles, 0) / est(row.ours.period_cycles, row.ours.max_staleness)
+        );
+    }
 }

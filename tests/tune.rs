@@ -203,7 +203,8 @@ fn tune_writes_the_winners_schedule_and_says_how_to_train_it() {
     args.extend(["--format", "json"]);
     let v = json(&args);
     let best = &v["rows"][v["best"].as_u64().expect("a row reaches 5 %") as usize];
-    let schedule: Value = serde_json::from_str(&std::fs::read_to_string(file).expect("written")).expect("JSON");
+    let schedule: Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("written")).expect("JSON");
     assert_eq!(schedule["period_cycles"], best["period_cycles"]);
     let mitigation = best["mitigation"].as_str().expect("mitigation");
     assert!(train_line.ends_with(&format!("--schedule {file} --mitigation {mitigation}")), "{train_line}");

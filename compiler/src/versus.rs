@@ -52,7 +52,10 @@ pub fn versus_standard(
         let mut specs_p = specs.clone();
         specs_p.hardware.processors = p;
         let run = |m: Method, cap: Option<u64>| {
-            compile(&specs_p, &CompileOptions { method: m, max_staleness: cap, staleness_cost: None, ..base.clone() })
+            compile(
+                &specs_p,
+                &CompileOptions { method: m, max_staleness: cap, staleness_cost: None, ..base.clone() },
+            )
         };
         let synchronous = [run(Method::DataParallel, None)?, run(Method::Gpipe, None)?];
         for &budget in budgets {
@@ -82,6 +85,63 @@ pub fn versus_standard(
         }
     }
     Ok(rows)
+}
+
+/// Our best schedule against the best standard one at a staleness cost C
+/// ([`crate::priced`]): each side's point with the smallest period × (1 + C · largest
+/// staleness).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PricedRow {
+    /// The staleness cost C.
+    pub staleness_cost: f64,
+    /// Our chosen point.
+    pub ours: crate::front::FrontPoint,
+    /// The standard method's chosen point.
+    pub standard: crate::front::FrontPoint,
+    /// Estimated time to accuracy, standard ÷ ours.
+    pub speedup: f64,
+}
+
+/// Picks, at staleness cost `cost`, the cheapest of `ours` and the cheapest of `standard`
+/// (each a method's schedules under every cap, e.g. a [`crate::front::front`]); `None` if
+/// either is empty. Equal estimates go to the fresher, then the faster point.
+///
+/// ```
+/// use spikepipe_compiler::front::FrontPoint;
+/// use spikepipe_compiler::versus::priced;
+/// let pt = |method: &str, period, s| FrontPoint {
+///     processors: 8, method: method.into(), cap: None, period_cycles: period,
+///     max_staleness: s, bytes_between_processors: 0, note: String::new(),
+/// };
+/// let ours = [pt("heuristic", 826_237, 5), pt("heuristic", 895_378, 0)];
+/// let standard = [pt("data-parallel", 962_291, 0), pt("pipedream", 875_702, 3)];
+/// let free = priced(&ours, &standard, 0.0).unwrap();
+/// assert_eq!((free.ours.period_cycles, free.standard.period_cycles), (826_237, 875_702));
+/// let dear = priced(&ours, &standard, 0.1).unwrap();
+/// assert_eq!((dear.ours.max_staleness, dear.standard.method.as_str()), (0, "data-parallel"));
+/// assert!((dear.speedup - 962_291.0 / 895_378.0).abs() < 1e-12);
+/// ```
+pub fn priced(
+    ours: &[crate::front::FrontPoint],
+    standard: &[crate::front::FrontPoint],
+    cost: f64,
+) -> Option<PricedRow> {
+    use crate::priced::estimated_time;
+    let est = |p: &crate::front::FrontPoint| estimated_time(p.period_cycles, p.max_staleness, cost);
+    let pick = |points: &[crate::front::FrontPoint]| {
+        points
+            .iter()
+            .min_by(|a, b| {
+                est(a)
+                    .total_cmp(&est(b))
+                    .then(a.max_staleness.cmp(&b.max_staleness))
+                    .then(a.period_cycles.cmp(&b.period_cycles))
+            })
+            .cloned()
+    };
+    let (ours, standard) = (pick(ours)?, pick(standard)?);
+    let speedup = est(&standard) / est(&ours);
+    Some(PricedRow { staleness_cost: cost, ours, standard, speedup })
 }
 
 /// Mean and largest speedup of rows.

@@ -115,8 +115,13 @@ pub fn staleness_cost(text: &str) -> Result<f64, String> {
     let max = spikepipe_compiler::priced::MAX_STALENESS_COST;
     match text.trim().parse::<f64>() {
         Ok(c) if c.is_finite() && (0.0..=max).contains(&c) => Ok(c),
-        Ok(c) => Err(format!("{c} is outside 0 to {max} (the fraction of extra iterations per update of staleness, e.g. 0.05)")),
-        Err(_) => Err(format!("`{}` is not a number (e.g. 0.05: each update of staleness costs 5 % more iterations)", text.trim())),
+        Ok(c) => Err(format!(
+            "{c} is outside 0 to {max} (the fraction of extra iterations per update of staleness, e.g. 0.05)"
+        )),
+        Err(_) => Err(format!(
+            "`{}` is not a number (e.g. 0.05: each update of staleness costs 5 % more iterations)",
+            text.trim()
+        )),
     }
 }
 
