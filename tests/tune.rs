@@ -172,17 +172,8 @@ fn tune_writes_the_winners_schedule_and_says_how_to_train_it() {
     let dir = common::scratch("tune-output");
     let file = dir.join("best.json");
     let file = file.to_str().expect("utf-8 path");
-    let probe = [
-        "--hardware",
-        HW,
-        "-p",
-        "4",
-        "--methods",
-        "heuristic,data-parallel",
-        "--max-cap",
-        "1",
-        "--mitigations",
-        "none;lr-cap,predict",
+    // The probe's training settings, which `train` repeats below.
+    let training = [
         "--epochs",
         "1",
         "--train-limit",
@@ -191,13 +182,13 @@ fn tune_writes_the_winners_schedule_and_says_how_to_train_it() {
         "128",
         "--eval-every",
         "2",
-        "--target-accuracy",
-        "0.05",
         "--threads",
         "1",
     ];
-    let mut args = vec!["tune", MODEL, "-o", file];
-    args.extend(probe);
+    let mut args =
+        vec!["tune", MODEL, "-o", file, "--hardware", HW, "-p", "4", "--methods", "heuristic,data-parallel"];
+    args.extend(["--max-cap", "1", "--mitigations", "none;lr-cap,predict", "--target-accuracy", "0.05"]);
+    args.extend(training);
     let table = ok(&args);
     let train_line = table.lines().find(|l| l.trim_start().starts_with("spikepipe train")).expect(&table);
     args.extend(["--format", "json"]);
@@ -209,26 +200,9 @@ fn tune_writes_the_winners_schedule_and_says_how_to_train_it() {
     let mitigation = best["mitigation"].as_str().expect("mitigation");
     assert!(train_line.ends_with(&format!("--schedule {file} --mitigation {mitigation}")), "{train_line}");
     // Training the written schedule with the winner's mitigation repeats the winner's probe.
-    let trained = json(&[
-        "train",
-        MODEL,
-        "--schedule",
-        file,
-        "--mitigation",
-        mitigation,
-        "--epochs",
-        "1",
-        "--train-limit",
-        "512",
-        "--test-limit",
-        "128",
-        "--eval-every",
-        "2",
-        "--threads",
-        "1",
-        "--format",
-        "json",
-    ]);
+    let mut train = vec!["train", MODEL, "--schedule", file, "--mitigation", mitigation, "--format", "json"];
+    train.extend(training);
+    let trained = json(&train);
     assert_eq!(trained["final_test_accuracy"], best["final_accuracy"]);
     assert_eq!(trained["timing"]["fill_cycles"], best["fill_cycles"]);
 }
