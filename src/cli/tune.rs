@@ -241,10 +241,10 @@ pub fn tune(
     let mut rows = Vec::new();
     let mut row_points = Vec::new();
     for (pi, p) in points.iter().enumerate() {
-        for &m in &opts.mitigations {
-            if zero(&p.staleness) && !m.is_none() {
-                continue; // identical to the `none` row
-            }
+        // At staleness 0 every mitigation is the identity: one row, the no-delay probe's,
+        // whether or not `none` is among the mitigations.
+        let mitigations = if zero(&p.staleness) { vec![Mitigation::NONE] } else { opts.mitigations.clone() };
+        for m in mitigations {
             let r = &probes[&key(&p.staleness, m)];
             let tta = time_to_accuracy(&r.evals, target, Some(&p.timing));
             let max_staleness = p.staleness.iter().map(LayerStaleness::max).max().unwrap_or(0);
