@@ -19,6 +19,7 @@
 //! assert!(estimated_time(827_553, 4, 0.0) > estimated_time(826_237, 5, 0.0));
 //! ```
 
+use rayon::prelude::*;
 use spikepipe_ir::Schedule;
 
 use crate::{compile, CompileOptions, ScheduleError, Specs};
@@ -42,9 +43,17 @@ pub fn compile_priced(specs: &Specs, opts: &CompileOptions, cost: f64) -> Result
     let key = |s: &Schedule| {
         (estimated_time(s.period_cycles, s.max_staleness(), cost), s.max_staleness(), s.period_cycles)
     };
+    // The caps compile in parallel (rayon); the choice runs in cap order, so it is the
+    // same as a serial run's.
+    let capped: Vec<Result<Schedule, ScheduleError>> = (0..first_stale)
+        .rev()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|cap| compile(specs, &base.clone().with_max_staleness(Some(cap))))
+        .collect();
     let mut best = first;
-    for cap in (0..first_stale).rev() {
-        let s = compile(specs, &base.clone().with_max_staleness(Some(cap)))?;
+    for s in capped {
+        let s = s?;
         if key(&s).partial_cmp(&key(&best)) == Some(std::cmp::Ordering::Less) {
             best = s;
         }
