@@ -92,6 +92,14 @@ fn the_cli_compiles_reproducibly_and_rejects_bad_costs() {
     ];
     let first = ok(&args);
     assert_eq!(first, ok(&args), "byte-identical");
+    // The caps compile in parallel; one thread gives the same bytes.
+    let serial = std::process::Command::new(env!("CARGO_BIN_EXE_spikepipe"))
+        .args(args)
+        .current_dir(root())
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(first, common::stdout(&serial), "serial and parallel differ");
     assert!(first.contains("staleness cost 0.05"), "the note says why");
     for (bad, why) in [
         ("-1", "outside 0 to 100"),
