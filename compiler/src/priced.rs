@@ -61,7 +61,7 @@ pub fn compile_priced(specs: &Specs, opts: &CompileOptions, cost: f64) -> Result
     let (period, stale) = (best.period_cycles, best.max_staleness());
     let what = if period == first_period && stale == first_stale {
         format!(
-            "staleness cost {cost}: kept (period {period}, staleness {stale}; period × (1 + cost × staleness) = {:.0}); every smaller staleness cap estimates slower",
+            "staleness cost {cost}: kept (period {period}, staleness {stale}; period × (1 + cost × staleness) = {:.0}); no smaller staleness cap estimates faster",
             estimated_time(period, stale, cost)
         )
     } else {
