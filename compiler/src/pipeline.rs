@@ -128,7 +128,7 @@ fn compile_with(specs: &Specs, opts: &CompileOptions, recompute: &[u32]) -> Resu
     emit::finish(&problem, specs, schedule)
 }
 
-fn join_notes(a: Option<String>, b: String) -> Option<String> {
+pub(crate) fn join_notes(a: Option<String>, b: String) -> Option<String> {
     Some(match a {
         Some(a) => format!("{a}; {b}"),
         None => b,

@@ -33,6 +33,13 @@ pub fn estimated_time(period_cycles: u64, max_staleness: u64, cost: f64) -> f64 
     period_cycles as f64 * (1.0 + cost * max_staleness as f64)
 }
 
+/// The order of [`compile_priced`]'s choice between (period, largest staleness) pairs:
+/// the smaller [`estimated_time`], then the fresher, then the faster.
+pub fn cheaper(a: (u64, u64), b: (u64, u64), cost: f64) -> std::cmp::Ordering {
+    let est = |(period, staleness): (u64, u64)| estimated_time(period, staleness, cost);
+    est(a).total_cmp(&est(b)).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0))
+}
+
 /// Compiles with `opts` (whose `staleness_cost` is `Some(cost)`) and under every cap below
 /// the result's staleness, and returns the schedule with the smallest
 /// [`estimated_time`]; equal estimates go to the fresher, then the faster schedule.
@@ -40,9 +47,7 @@ pub fn compile_priced(specs: &Specs, opts: &CompileOptions, cost: f64) -> Result
     let base = CompileOptions { staleness_cost: None, ..opts.clone() };
     let first = compile(specs, &base)?;
     let (first_period, first_stale) = (first.period_cycles, first.max_staleness());
-    let key = |s: &Schedule| {
-        (estimated_time(s.period_cycles, s.max_staleness(), cost), s.max_staleness(), s.period_cycles)
-    };
+    let key = |s: &Schedule| (s.period_cycles, s.max_staleness());
     // The caps compile in parallel (rayon); the choice runs in cap order, so it is the
     // same as a serial run's.
     let capped: Vec<Result<Schedule, ScheduleError>> = (0..first_stale)
@@ -54,7 +59,7 @@ pub fn compile_priced(specs: &Specs, opts: &CompileOptions, cost: f64) -> Result
     let mut best = first;
     for s in capped {
         let s = s?;
-        if key(&s).partial_cmp(&key(&best)) == Some(std::cmp::Ordering::Less) {
+        if cheaper(key(&s), key(&best), cost).is_lt() {
             best = s;
         }
     }
@@ -72,9 +77,6 @@ pub fn compile_priced(specs: &Specs, opts: &CompileOptions, cost: f64) -> Result
             estimated_time(first_period, first_stale, cost)
         )
     };
-    best.solver.note = Some(match best.solver.note.take() {
-        Some(n) if !n.is_empty() => format!("{n}; {what}"),
-        _ => what,
-    });
+    best.solver.note = crate::pipeline::join_notes(best.solver.note.take().filter(|n| !n.is_empty()), what);
     Ok(best)
 }

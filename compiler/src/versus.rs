@@ -126,18 +126,11 @@ pub fn priced(
     standard: &[crate::front::FrontPoint],
     cost: f64,
 ) -> Option<PricedRow> {
-    use crate::priced::estimated_time;
+    use crate::priced::{cheaper, estimated_time};
     let est = |p: &crate::front::FrontPoint| estimated_time(p.period_cycles, p.max_staleness, cost);
+    let key = |p: &crate::front::FrontPoint| (p.period_cycles, p.max_staleness);
     let pick = |points: &[crate::front::FrontPoint]| {
-        points
-            .iter()
-            .min_by(|a, b| {
-                est(a)
-                    .total_cmp(&est(b))
-                    .then(a.max_staleness.cmp(&b.max_staleness))
-                    .then(a.period_cycles.cmp(&b.period_cycles))
-            })
-            .cloned()
+        points.iter().min_by(|a, b| cheaper(key(a), key(b), cost)).cloned()
     };
     let (ours, standard) = (pick(ours)?, pick(standard)?);
     let speedup = est(&standard) / est(&ours);

@@ -174,7 +174,6 @@ struct Point {
     method: Method,
     cap: Option<u64>,
     timing: PipelineTiming,
-    staleness: Vec<LayerStaleness>,
     schedule: Schedule,
 }
 
@@ -198,7 +197,7 @@ pub fn tune(
             let s = compile(specs, &co)?;
             let stale = s.max_staleness();
             let timing = PipelineTiming::from_schedule(&s);
-            anyhow::Ok((Point { method, cap, timing, staleness: s.staleness.clone(), schedule: s }, stale))
+            anyhow::Ok((Point { method, cap, timing, schedule: s }, stale))
         };
         let (uncapped, stale) = compile_at(None)?;
         points.push(uncapped);
@@ -218,8 +217,8 @@ pub fn tune(
     seen.insert(key(&exec::check_staleness(&specs.network, &[])?, Mitigation::NONE));
     for p in &points {
         for &m in &opts.mitigations {
-            if seen.insert(key(&p.staleness, m)) {
-                jobs.push((p.staleness.clone(), m));
+            if seen.insert(key(&p.schedule.staleness, m)) {
+                jobs.push((p.schedule.staleness.clone(), m));
             }
         }
     }
@@ -243,11 +242,12 @@ pub fn tune(
     for (pi, p) in points.iter().enumerate() {
         // At staleness 0 every mitigation is the identity: one row, the no-delay probe's,
         // whether or not `none` is among the mitigations.
-        let mitigations = if zero(&p.staleness) { vec![Mitigation::NONE] } else { opts.mitigations.clone() };
+        let mitigations =
+            if zero(&p.schedule.staleness) { vec![Mitigation::NONE] } else { opts.mitigations.clone() };
+        let max_staleness = p.schedule.max_staleness();
         for m in mitigations {
-            let r = &probes[&key(&p.staleness, m)];
+            let r = &probes[&key(&p.schedule.staleness, m)];
             let tta = time_to_accuracy(&r.evals, target, Some(&p.timing));
-            let max_staleness = p.staleness.iter().map(LayerStaleness::max).max().unwrap_or(0);
             let staleness_cost = match (tta.iterations, no_delay_iterations) {
                 (Some(k), Some(k0)) if max_staleness > 0 && k0 > 0 => {
                     Some((k as f64 / k0 as f64 - 1.0) / max_staleness as f64)
@@ -261,7 +261,7 @@ pub fn tune(
                 period_cycles: p.timing.period_cycles,
                 fill_cycles: p.timing.fill_cycles,
                 max_staleness,
-                staleness: p.staleness.clone(),
+                staleness: p.schedule.staleness.clone(),
                 mitigation: m.to_string(),
                 final_accuracy: r.final_test_accuracy,
                 time_to_accuracy: tta,
