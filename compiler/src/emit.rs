@@ -1,5 +1,5 @@
 //! Pass 5: emit. Turns the schedule passes' timed placement ([`Timed`]) into a
-//! `spikepipe-schedule/1` file: the spec hash, staleness and metrics, derived once here,
+//! `spikepipe-schedule/2` file: the spec hash, staleness and metrics, derived once here,
 //! and finally the verifier, so no invalid schedule ever leaves the compiler. This is
 //! the only place a [`Schedule`] is built; emit reads the schedule passes' output and
 //! they never call back into it.

@@ -1,4 +1,4 @@
-//! The schedule file `spikepipe-schedule/1` (DESIGN §7): the one contract between the
+//! The schedule file `spikepipe-schedule/2` (docs/design.md §8): the one contract between the
 //! compiler and both backends.
 //!
 //! A schedule is periodic: chunk `c` starts at `start + i·period_cycles` in iteration
@@ -19,7 +19,7 @@ use crate::staleness::staleness_summary;
 use crate::{AsTimetable, EdgeKind, HardwareSpec, TaskKind, Timetable, Work};
 
 /// The `format` value of files this crate reads and writes.
-pub const SCHEDULE_FORMAT: &str = "spikepipe-schedule/1";
+pub const SCHEDULE_FORMAT: &str = "spikepipe-schedule/2";
 
 /// A complete periodic schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

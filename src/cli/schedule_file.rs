@@ -18,6 +18,14 @@ pub fn load(path: &Path) -> anyhow::Result<Schedule> {
         .map_err(|e| bad_input(format!("{} is not valid JSON: {e}", path.display())))?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(SCHEDULE_FORMAT) => {}
+        Some("spikepipe-schedule/1") => {
+            return Err(bad_input(format!(
+                "{}: a spikepipe-schedule/1 file, written before the traffic model counted only the \
+                 block of a tensor that two chunks share (docs/design.md, section 4); its transfers \
+                 no longer match. Compile the model again to get a {SCHEDULE_FORMAT} file",
+                path.display()
+            )))
+        }
         Some(other) => {
             return Err(bad_input(format!(
                 "{}: unsupported schedule format {other:?} (expected {SCHEDULE_FORMAT:?})",

@@ -33,7 +33,7 @@ spikepipe simulate s.json --links shared --trace s.trace.json --gantt s.svg\n  \
 spikepipe simulate s.json --format json | jq .achieved_period_cycles"
 )]
 pub struct SimulateArgs {
-    /// Schedule file (`spikepipe-schedule/1` JSON, as written by `spikepipe compile`).
+    /// Schedule file (`spikepipe-schedule/2` JSON, as written by `spikepipe compile`).
     pub schedule: PathBuf,
     /// Iterations (minibatches) to simulate, 1 to 1 000 000 (a steady state shows within
     /// a few dozen).
