@@ -20,8 +20,9 @@
 //! exactly like data parallelism, in a shorter period.
 //!
 //! Measured (`spikepipe compile models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml
-//! -p 8 --max-staleness 0`, 2026-12-06): 962 291 cycles (data parallelism) → 895 378,
-//! with F₁, W₁ and W₂ cut along N.
+//! -p 8 --max-staleness 0`, 2026-12-06): 962 291 cycles (data parallelism) → 852 642,
+//! with F₁, W₁, F₂, G₂ and W₂ cut along N (895 378, without F₂ and G₂, while the traffic
+//! model still charged a column slice feeding a sample slice P times its shared block).
 //!
 //! ```
 //! use spikepipe_compiler::schedule::{spread, Outcome, Placement, Problem};
