@@ -103,6 +103,9 @@ fn bad_schedule_files_exit_2_naming_the_problem() {
     assert_bad(&write(&d, "half.json", &text[..text.len() / 2]), &["not valid JSON", "EOF"]);
     assert_bad(&d.join("missing.json").to_string_lossy(), &["cannot read schedule"]);
     assert_bad(&write(&d, "other.json", r#"{"format": "something/9"}"#), &["unsupported schedule format"]);
+    // A file of the first format (its transfers were counted without shared blocks).
+    let old = text.replace("spikepipe-schedule/2", "spikepipe-schedule/1");
+    assert_bad(&write(&d, "format1.json", &old), &["spikepipe-schedule/1 file", "Compile the model again"]);
 
     let mut s = schedule();
     let i = s.tasks.iter().position(|t| t.id == "S2").expect("S2");
