@@ -144,7 +144,7 @@ fn footprint<A: Site, B: Site>(
     } else {
         ([0, batch], have)
     };
-    let span = rows_u[1] - rows_u[0];
+    let span = rows_u[1].saturating_sub(rows_u[0]);
     let (mut rows, mut cols_v) = (0u64, Share::ALL);
     for cv in v.chunks.iter().filter(|cv| cv.processor() == dst) {
         let s = cv.samples();
