@@ -85,16 +85,16 @@ impl<C> Copy for Side<'_, C> {}
 /// The transfers one edge of `bytes` needs from `u`'s chunks to `v`'s, in canonical
 /// order (producing chunk, then destination processor): `emit(from_chunk, dst, bytes)`.
 ///
-/// `per_sample` says the tensor has a row per sample (activations, spikes, errors; not
-/// weights): then a chunk that touches only some samples holds, or needs, only their
-/// rows, and a transfer moves the block where the producer's rows and columns meet the
-/// destination's ([`footprint`]). Without it a producer cut along N and a consumer cut
+/// A data edge's tensor has a row per sample (activations, spikes, errors), the weight
+/// feedback's does not: on a data edge a chunk that touches only some samples holds, or
+/// needs, only their rows, and a transfer moves the block where the producer's rows and
+/// columns meet the destination's ([`footprint`]). Without it a producer cut along N and a consumer cut
 /// by samples would each be charged the producer's whole column slice, P times the
 /// block they share.
 pub fn edge_transfers<A: Site, B: Site>(
     bytes: u64,
     sliced_by: Option<SplitDim>,
-    per_sample: bool,
+    kind: EdgeKind,
     u: Side<A>,
     v: Side<B>,
     mut emit: impl FnMut(usize, u32, u64),
@@ -117,7 +117,7 @@ pub fn edge_transfers<A: Site, B: Site>(
             .min()
         {
             let need = needed_share(sliced_by, v, dst, overlaps);
-            let block = footprint(per_sample, batch, (cu, have), (v, dst, need));
+            let block = footprint(kind == EdgeKind::Data, batch, (cu, have), (v, dst, need));
             emit(ci, dst, scale_bytes(bytes, have.min(need).min(block)));
             last = Some(dst);
         }
@@ -170,9 +170,7 @@ pub fn required_transfers(s: &impl AsTimetable) -> Vec<(usize, usize, u32, u64)>
         let (Some(u), Some(v)) = (tasks.get(&e.from), tasks.get(&e.to)) else { continue };
         let (su, sv) =
             (Side { work: &u.work, chunks: &u.chunks[..] }, Side { work: &v.work, chunks: &v.chunks[..] });
-        edge_transfers(e.bytes, e.sliced_by, e.kind == EdgeKind::Data, su, sv, |ci, dst, b| {
-            out.push((ei, ci, dst, b))
-        });
+        edge_transfers(e.bytes, e.sliced_by, e.kind, su, sv, |ci, dst, b| out.push((ei, ci, dst, b)));
     }
     out
 }
@@ -279,19 +277,19 @@ mod tests {
     }
 
     fn transfers(
-        per_sample: bool,
+        kind: EdgeKind,
         u: (&Work, &[PlacedSite]),
         v: (&Work, &[PlacedSite]),
     ) -> Vec<(usize, u32, u64)> {
         let mut out = Vec::new();
         let (u, v) = (Side { work: u.0, chunks: u.1 }, Side { work: v.0, chunks: v.1 });
-        edge_transfers(BYTES, None, per_sample, u, v, |c, dst, b| out.push((c, dst, b)));
+        edge_transfers(BYTES, None, kind, u, v, |c, dst, b| out.push((c, dst, b)));
         out
     }
 
     #[test]
     fn column_slices_to_sample_slices_move_only_the_blocks_they_share() {
-        let t = transfers(true, (&GEMM, &by_columns()), (&ELEMENTS, &by_samples()));
+        let t = transfers(EdgeKind::Data, (&GEMM, &by_columns()), (&ELEMENTS, &by_samples()));
         // Every producer sends its 16 × 2 block to each of the 3 other processors.
         assert_eq!(t.len(), 12);
         assert!(t.iter().all(|&(_, _, b)| b == BYTES / 16), "{t:?}");
@@ -302,14 +300,14 @@ mod tests {
     #[test]
     fn weights_have_no_rows_per_sample() {
         // The same cuts on a weight tensor: each consumer needs every row.
-        let t = transfers(false, (&GEMM, &by_columns()), (&ELEMENTS, &by_samples()));
+        let t = transfers(EdgeKind::WeightFeedback, (&GEMM, &by_columns()), (&ELEMENTS, &by_samples()));
         assert!(t.iter().all(|&(_, _, b)| b == BYTES / 4), "{t:?}");
     }
 
     #[test]
     fn a_whole_producer_sends_each_sample_slice_its_rows() {
         let whole = [site(0, SplitDim::Whole, 0, 1, [0, 64])];
-        let t = transfers(true, (&GEMM, &whole), (&ELEMENTS, &by_samples()));
+        let t = transfers(EdgeKind::Data, (&GEMM, &whole), (&ELEMENTS, &by_samples()));
         assert_eq!(t, vec![(0, 1, BYTES / 4), (0, 2, BYTES / 4), (0, 3, BYTES / 4)]);
     }
 
@@ -318,13 +316,13 @@ mod tests {
         let producer: Vec<PlacedSite> = (0..4u64)
             .map(|q| site(q as u32, SplitDim::M, 16 * q, 16 * q + 16, [16 * q, 16 * q + 16]))
             .collect();
-        assert!(transfers(true, (&GEMM, &producer), (&ELEMENTS, &by_samples())).is_empty());
+        assert!(transfers(EdgeKind::Data, (&GEMM, &producer), (&ELEMENTS, &by_samples())).is_empty());
         // Cut along K (the samples of a weight gradient): each chunk is a full-size
         // partial sum, whichever samples it read.
         let partials: Vec<PlacedSite> =
             (0..4u64).map(|q| site(q as u32, SplitDim::K, 2 * q, 2 * q + 2, [16 * q, 16 * q + 16])).collect();
         let whole = [site(0, SplitDim::Whole, 0, 1, [0, 64])];
-        let t = transfers(true, (&GEMM, &partials), (&ELEMENTS, &whole));
+        let t = transfers(EdgeKind::Data, (&GEMM, &partials), (&ELEMENTS, &whole));
         assert_eq!(t, vec![(1, 0, BYTES), (2, 0, BYTES), (3, 0, BYTES)]);
     }
 }

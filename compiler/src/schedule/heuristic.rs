@@ -50,7 +50,7 @@ struct Edge {
     to: usize,
     bytes: u64,
     sliced_by: Option<SplitDim>,
-    per_sample: bool,
+    kind: spikepipe_ir::EdgeKind,
 }
 
 /// Scores plans: (period, bytes between processors), lower is better.
@@ -72,7 +72,7 @@ impl<'a> Evaluator<'a> {
                 to: e.target().index(),
                 bytes: e.weight.bytes,
                 sliced_by: e.weight.sliced_by,
-                per_sample: e.weight.kind == spikepipe_ir::EdgeKind::Data,
+                kind: e.weight.kind,
             })
             .collect();
         Evaluator { p, edges, procs: p.processors() as usize }
@@ -98,7 +98,7 @@ impl<'a> Evaluator<'a> {
         let mut links = LinkLoads::new(self.procs);
         for e in &self.edges {
             let (u, v) = (side(e.from), side(e.to));
-            edge_transfers(e.bytes, e.sliced_by, e.per_sample, u, v, |ci, dst, b| {
+            edge_transfers(e.bytes, e.sliced_by, e.kind, u, v, |ci, dst, b| {
                 links.add(self.p.cost, u.chunks[ci].processor, dst, b)
             });
         }

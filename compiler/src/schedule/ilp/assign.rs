@@ -1007,8 +1007,7 @@ mod tests {
         let work = |t: usize| &p.graph.graph[NodeIndex::new(t)].work;
         let mut links = vec![0.0; n * n];
         let (us, vs) = (Side { work: work(u), chunks: &su[..] }, Side { work: work(v), chunks: &sv[..] });
-        let per_sample = e.weight.kind == spikepipe_ir::EdgeKind::Data;
-        edge_transfers(e.weight.bytes, e.weight.sliced_by, per_sample, us, vs, |ci, dst, bytes| {
+        edge_transfers(e.weight.bytes, e.weight.sliced_by, e.weight.kind, us, vs, |ci, dst, bytes| {
             links[su[ci].processor as usize * n + dst as usize] += p.cost.transfer_cycles(bytes) as f64;
         });
         links
