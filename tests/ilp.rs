@@ -150,19 +150,29 @@ fn paper_metric_divides_by_operand_and_tensor_traffic() {
     assert!(one.metrics.operand_bytes > 0);
 }
 
-/// On mlp-digits/sa32-ws at P = 4 the loads alone fit below the best period (33 796
-/// cycles), so neither the solver's rounds (a 0.11 % gap after 6 s) nor the packing of
-/// the loads proves it; the packing walk with the model's link bounds does, at the
-/// default budget. More effort finds nothing shorter, and both runs are reproducible.
+/// mlp-digits/sa32-ws at P = 4: with `S` and `E` whole (before 2026-12-07) the loads
+/// alone fit below the best period and only the walk with the model's link bounds
+/// proved it; with them cut by samples the ILP's own placement (33 694 cycles) is
+/// within the MIP gap of the lower bound (33 693). The schedule may then be a fresher
+/// one within 0.1 % (33 704, s = 5 instead of 6), whose status and gap are restated
+/// against the same bound. More effort finds nothing below that bound, and runs are
+/// reproducible.
 #[test]
-fn the_link_bounds_prove_what_the_loads_alone_cannot() {
+fn the_ilp_proves_mlp_digits_at_p4_and_more_effort_finds_nothing_below() {
     let specs = specs_for("models/mlp-digits.yaml", "models/hw/sa32-ws.yaml", 4);
     let with = |effort| ilp_with_effort(&specs, 600.0, effort);
     let (default, more) = (with(1), with(5));
-    assert_eq!(default.solver.status, SolverStatus::Optimal, "{:?}", default.solver);
-    assert!(default.solver.gap.is_some_and(|g| g <= MIP_GAP), "{:?}", default.solver);
-    assert!(default.period_cycles > default.lower_bound_cycles, "the loads' bound alone does not settle it");
-    assert_eq!(more.period_cycles, default.period_cycles, "a proven optimum is not beaten");
+    let gap = default.solver.gap.unwrap_or_else(|| panic!("a proven gap: {:?}", default.solver));
+    let bound = default.period_cycles as f64 * (1.0 - gap);
+    assert!(gap <= 1e-3, "proven within the 0.1 % of the freshness rule: {:?}", default.solver);
+    let optimal = default.solver.status == SolverStatus::Optimal;
+    assert_eq!(optimal, gap <= MIP_GAP, "status follows the gap: {:?}", default.solver);
+    assert!(bound >= default.lower_bound_cycles as f64 - 1.0, "{bound} below the lower bound");
+    assert!(
+        more.period_cycles as f64 >= bound - 1.0,
+        "{} beats the proven bound {bound}",
+        more.period_cycles
+    );
     assert!(with(1).to_json() == default.to_json(), "two default runs differ");
 }
 

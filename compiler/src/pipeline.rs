@@ -142,7 +142,8 @@ const SOLVERS_OWN: &str = "ilp before packing";
 const HEURISTICS: &str = "the heuristic's schedule";
 
 /// The ILP's schedule (re-timed under the cap if it misses it), or `heuristic`'s if that
-/// is faster within the cap — the ILP's model covers GEMM cuts only, so data-parallel,
+/// is faster within the cap — the ILP's model cuts each GEMM along one fixed dimension
+/// (M or N, never its reduction K) and element-wise tasks by samples or parameters, so data-parallel,
 /// spread and replicated-stage candidates compete with it here — or fresher at a period
 /// within 0.1 % ([`refine::NEAR_PERIOD`]) and no longer than `heuristic`'s.
 fn ilp_or_better(
@@ -202,11 +203,6 @@ fn ilp_or_better(
     let mut s = refined.unwrap_or_else(|| winner.clone()).schedule;
     let mut notes = Vec::new();
     if winner.what != "ilp" {
-        // The optimality claim is about the ILP's own placement's period: it holds for
-        // another placement only at that same period.
-        if s.solver.status == SolverStatus::Optimal && s.period_cycles != own.schedule.period_cycles {
-            s.solver.status = SolverStatus::Feasible;
-        }
         let (period, staleness) = (own.schedule.period_cycles, own.max_staleness());
         let own_misses_cap = cap.is_some_and(|c| staleness > c);
         let fresher = winner.schedule.period_cycles >= period && !own_misses_cap;
@@ -223,21 +219,11 @@ fn ilp_or_better(
             format!("{what} wins under the cap over {over} (period {period}, staleness {staleness})")
         } else {
             format!(
-                "{what} beats {over} (period {period}, staleness {staleness}) — the ILP models GEMM cuts only"
+                "{what} beats {over} (period {period}, staleness {staleness}): it is outside the ILP's model, which cuts each GEMM along one fixed dimension and never along K"
             )
         });
     }
-    if s.period_cycles != own.schedule.period_cycles {
-        // The gap is (period − bound) / period: the same bound under the new period.
-        let bound = |gap: f64| own.schedule.period_cycles as f64 * (1.0 - gap);
-        s.solver.gap = s.solver.gap.map(|g| emit::round6((1.0 - bound(g) / s.period_cycles as f64).max(0.0)));
-    }
     if improved {
-        // The solver's optimality claim is about the placement's period; a refinement
-        // that keeps the period only lowered staleness, so the claim still holds.
-        if s.period_cycles < winner.schedule.period_cycles && s.solver.status == SolverStatus::Optimal {
-            s.solver.status = SolverStatus::Feasible;
-        }
         notes.push(format!(
             "refined by chunk moves: period {} → {}, staleness (largest, summed) {:?} → {:?}",
             winner.schedule.period_cycles,
@@ -266,6 +252,12 @@ fn ilp_or_better(
             });
         }
     }
+    // After every step that may change the period (the reordering below keeps it).
+    if s.period_cycles != own.schedule.period_cycles {
+        if let Some(note) = restate_claim(&mut s.solver, own.schedule.period_cycles, s.period_cycles) {
+            notes.push(note);
+        }
+    }
     if let Some(r) = cyclic::reorder(&s, problem.cost, cyclic::WORK.saturating_mul(effort.max(1))) {
         let (before, after) = (staleness_of(&s), staleness_of(&r));
         notes.push(if before == after {
@@ -291,4 +283,35 @@ fn fallback(heuristic: Timed, solver: SolverInfo) -> Timed {
     let note = join_notes(solver.note.clone(), s.solver.note.take().unwrap_or_default());
     s.solver = SolverInfo { note, ..solver };
     s
+}
+
+/// Restates the solver's claim for the schedule that won (period `period`) when the ILP
+/// proved it for its own placement (period `own`). The proven bound holds for every
+/// placement the ILP's model expresses, so for the winner the gap is
+/// `(period − bound) / period`: optimal when that is within the MIP gap. A winner below
+/// the bound is a placement outside the model, so the bound says nothing about it: the
+/// status becomes `feasible` with no gap, and the returned note says why.
+fn restate_claim(solver: &mut SolverInfo, own: u64, period: u64) -> Option<String> {
+    let bound = own as f64 * (1.0 - solver.gap?);
+    let claimed = matches!(solver.status, SolverStatus::Optimal | SolverStatus::TimeLimit);
+    // One cycle of slack: the gap is stored rounded to six digits.
+    if (period as f64) < bound - 1.0 {
+        solver.gap = None;
+        if claimed {
+            solver.status = SolverStatus::Feasible;
+        }
+        return Some(format!(
+            "period {period} is below the bound {} the ILP proved for the placements its model expresses, so no optimality gap is claimed",
+            bound.round()
+        ));
+    }
+    let gap = emit::round6((1.0 - bound / period as f64).max(0.0));
+    solver.gap = Some(gap);
+    if claimed && gap <= crate::schedule::ilp::MIP_GAP {
+        solver.status = SolverStatus::Optimal;
+    } else if solver.status == SolverStatus::Optimal {
+        // A fresher winner more than the gap above the bound: no longer proven.
+        solver.status = SolverStatus::Feasible;
+    }
+    None
 }

@@ -96,6 +96,23 @@ pub fn gemm_dims(p: &Problem, task: &Task) -> Vec<(SplitDim, u64)> {
         .collect()
 }
 
+/// The dimension and unit along which the ILP cuts a task: a GEMM's [`split_dim`]; `S`
+/// and `E` along their elements in whole samples (so each chunk is a sample group, as in
+/// a data-parallel or replicated-stage schedule); `U` along its parameters. Units are
+/// grouped so a task has at most [`MAX_UNITS`]. `None` if the task has fewer than two.
+pub fn ilp_cut_dim(p: &Problem, task: &Task) -> Option<(SplitDim, u64)> {
+    let Work::Elementwise { elements, .. } = task.work else { return split_dim(p, task) };
+    let dim = SplitDim::Elements;
+    let unit = rows_per_sample(p, task, dim).unwrap_or(1).max(1);
+    let unit = unit * elements.div_ceil(unit).div_ceil(MAX_UNITS).max(1);
+    (elements.div_ceil(unit) >= 2).then_some((dim, unit))
+}
+
+/// How many rows of `dim` one sample has, if `task` cut along `dim` is cut by samples.
+pub fn sample_rows(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
+    rows_per_sample(p, task, dim)
+}
+
 /// The cheapest way to cut a task into at most `k` chunks, judged by its largest chunk
 /// (then by total cycles): `(ranges, largest chunk, total)`.
 pub fn best_split(p: &Problem, task: &Task, k: u64) -> (Vec<ChunkRange>, u64, u64) {

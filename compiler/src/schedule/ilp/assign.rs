@@ -1,9 +1,12 @@
 //! Phase 1: assignment and splitting, minimising the period.
 //!
 //! For every task t and processor p: a binary `z[t][p]` (t has work on p) and, for a
-//! GEMM that can be cut (along its [`split_dim`]), an integer `r[t][p]` of units on p with
-//! `Σ_p r = U_t`. A chunk of r units costs `a_t·r + b_t` on the array (SCALE-Sim: a fold
-//! count times a fold length, `b_t` the fill of a streamed dimension), less `e_t` for
+//! task that can be cut ([`ilp_cut_dim`]: a GEMM along its one split dimension, M or N;
+//! `S` and `E` by whole samples; `U` by parameter slices; see [`FULLY_CUT_TASKS`]), an
+//! integer `r[t][p]` of units on p with `Σ_p r = U_t`. A chunk of r units costs
+//! `a_t·r + b_t` (a GEMM on the array, SCALE-Sim: a fold count times a fold length, `b_t`
+//! the fill of a streamed dimension; an element-wise chunk on the vector unit: `a_t` its
+//! exact cycles per unit, a fraction, and `b_t = 0`), less `e_t` for
 //! the one chunk that holds the task's short last unit (`l[t][p] ≤ z[t][p]`,
 //! `Σ_p l[t][p] ≤ 1`), so processor loads are linear and never above the exact ones:
 //! `load_p = Σ_t a_t·r[t][p] + b_t·z[t][p] − e_t·l[t][p] ≤ II`.
@@ -44,7 +47,7 @@ use good_lp::{Expression, Variable};
 use super::packing::{Chunks, Constraint, Packed, Piece};
 use super::solve::{Budget, Domain, Failure, Model, Solved, Stop};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
-use crate::schedule::split::{chunk_cycles, split_dim, whole};
+use crate::schedule::split::{chunk_cycles, ilp_cut_dim, sample_rows, whole};
 use crate::schedule::{lower_bound, Problem};
 use crate::ScheduleError;
 
@@ -60,20 +63,105 @@ struct Cut {
     b: f64,
     /// Cycles the short last unit costs less than a full one.
     e: f64,
+    /// `a` as the exact fraction `rate.0 / rate.1` (the packing works in whole cycles
+    /// scaled by a common denominator, so a fractional rate stays exact).
+    rate: (u64, u64),
+    /// `e` as the fraction `short / rate.1`.
+    short: u64,
+    /// The cut runs over samples (`S` and `E`; `F`, `G` and `R` cut along M).
+    by_samples: bool,
+    /// Each unit is whole samples (always for `S` and `E`; for an M cut when the unit
+    /// is a multiple of a sample's rows), so a chunk holds exactly its share of samples.
+    whole_samples: bool,
+}
+
+/// Up to this many tasks (the MLPs and the CNN have 11–17) every element-wise task may
+/// be cut; in a larger model only those of at least `1/ELEMENTWISE_CUT_SHARE` of the
+/// period's lower bound. A smaller one, run whole, barely moves the best packing, while
+/// every cut task adds P integers to the model: with all of VGG-16's 83 tasks cut,
+/// microlp's simplex fails as singular at P = 16.
+pub const FULLY_CUT_TASKS: usize = 24;
+/// See [`FULLY_CUT_TASKS`].
+pub const ELEMENTWISE_CUT_SHARE: u64 = 8;
+
+/// How the model cuts each task ([`cut_of`]; element-wise ones as [`FULLY_CUT_TASKS`] says).
+fn cuts_of(p: &Problem) -> Vec<Option<Cut>> {
+    let lb = lower_bound(p);
+    let every = p.tasks().count() <= FULLY_CUT_TASKS;
+    p.tasks()
+        .map(|t| {
+            let small = matches!(t.work, spikepipe_ir::Work::Elementwise { .. })
+                && t.cycles.saturating_mul(ELEMENTWISE_CUT_SHARE) < lb;
+            if small && !every {
+                None
+            } else {
+                cut_of(p, t)
+            }
+        })
+        .collect()
 }
 
 fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
-    let (dim, unit) = split_dim(p, t)?;
+    let (dim, unit) = ilp_cut_dim(p, t)?;
     let size = dim.size(&t.work)?;
     let units = size.div_ceil(unit);
-    let cost = |n: u64| {
-        chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: 0, end: (n * unit).min(size) }) as f64
+    let range = |from: u64, to: u64| spikepipe_ir::ChunkRange {
+        dim,
+        start: from * unit,
+        end: if to >= units { size } else { to * unit },
     };
-    let a = cost(2) - cost(1);
-    let last =
-        chunk_cycles(p, t, spikepipe_ir::ChunkRange { dim, start: (units - 1) * unit, end: size }) as f64;
-    let b = (cost(1) - a).max(0.0);
-    Some(Cut { dim, unit, units, size, a, b, e: (a + b - last).max(0.0) })
+    let cost = |n: u64| chunk_cycles(p, t, range(0, n));
+    let last = chunk_cycles(p, t, range(units - 1, units));
+    let elementwise = matches!(t.work, spikepipe_ir::Work::Elementwise { .. });
+    let (rate, b, short) = if elementwise {
+        // `⌈rate·r⌉` cycles for r units: the line through the origin at the least cycles
+        // per full unit over every chunk length is below every chunk, and exact wherever
+        // `rate·r` is whole (r = 8 for 250 elements × 6 ops on 32 lanes). The short last
+        // unit: the most any chunk ending the task falls below that line.
+        let least = (1..units).map(|n| (cost(n), n)).min_by(|x, y| (x.0 * y.1).cmp(&(y.0 * x.1)));
+        let (num, den) = least.unwrap_or((cost(1), 1));
+        let g = gcd(num, den).max(1);
+        let (num, den) = (num / g, den / g);
+        let short = (1..=units)
+            .map(|r| (num * r).saturating_sub(den * chunk_cycles(p, t, range(units - r, units))))
+            .max()
+            .unwrap_or(0);
+        ((num, den), 0, short)
+    } else {
+        let a = cost(2).saturating_sub(cost(1));
+        let b = cost(1).saturating_sub(a);
+        ((a, 1), b, (a + b).saturating_sub(last))
+    };
+    let (a, e) = (rate.0 as f64 / rate.1 as f64, short as f64 / rate.1 as f64);
+    let rows = sample_rows(p, t, dim);
+    let by_samples = rows.is_some();
+    let whole_samples = rows.is_some_and(|r| r > 0 && unit % r == 0);
+    Some(Cut { dim, unit, units, size, a, b: b as f64, e, rate, short, by_samples, whole_samples })
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Largest common denominator of the packing's cycles: beyond it fractional rates are
+/// rounded down (still below every chunk, only less tight).
+const MAX_PACKING_SCALE: u64 = 1 << 16;
+
+/// The common denominator of every cut's rate (1 if they are whole, as for GEMMs): the
+/// packing counts cycles in units of `1/scale`.
+fn packing_scale(cuts: &[Option<Cut>]) -> u64 {
+    cuts.iter().flatten().fold(1u64, |q, c| {
+        let l = q / gcd(q, c.rate.1).max(1) * c.rate.1;
+        if l <= MAX_PACKING_SCALE {
+            l
+        } else {
+            q
+        }
+    })
 }
 
 /// The outcome of phase 1.
@@ -264,13 +352,27 @@ fn link_bound(
         (full * c.unit as f64 / c.size as f64) * rt - (full * short / c.size as f64) * z[t][q]
     };
     let big = lat + full;
-    match edge_load(cuts[u].as_ref(), cuts[v].as_ref(), e.weight.sliced_by) {
+    match edge_load(cuts[u].as_ref(), cuts[v].as_ref(), (e.weight.sliced_by, e.weight.kind)) {
         EdgeLoad::Whole => big * z[u][a] + big * z[v][b] - big,
         EdgeLoad::ProducerShare(cu) => lat * z[u][a] + share(u, cu, a) - big + big * z[v][b],
         EdgeLoad::ConsumerShare(cv) => lat * z[v][b] + share(v, cv, b) - big + big * z[u][a],
         EdgeLoad::Latency => lat * z[u][a] + lat * z[v][b] - lat,
+        EdgeLoad::Surplus(cu, cv) if z[v].len() == 2 => {
+            // What the producer holds on a beyond the rows the consumer takes there must
+            // leave a, and at P = 2 over this one link.
+            let most = (full * cv.unit as f64 / cv.size as f64)
+                * r[v].as_ref().map_or(Expression::default(), |rv| rv[a].into());
+            share(u, cu, a) - most
+        }
+        EdgeLoad::Surplus(..) | EdgeLoad::Nothing => Expression::default(),
+        EdgeLoad::Crossed(cu, cv) => {
+            lat * z[u][a] + lat * z[v][b] - lat + share(u, cu, a) + share(v, cv, b) - full
+        }
     }
 }
+
+/// How an edge's tensor is laid out: the dimension that slices it, and its kind.
+type EdgeHow = (Option<spikepipe_ir::SplitDim>, spikepipe_ir::EdgeKind);
 
 /// What the model counts of an edge on a link from a processor of its producer to one
 /// of its consumer, by how the two are cut ([`link_bound`] and the packing walk's
@@ -288,18 +390,48 @@ enum EdgeLoad<'a> {
     /// Two cut tasks: the exact traffic is the overlap of their shares; only the
     /// latency is certain.
     Latency,
+    /// Two tasks cut into sample groups: chunks with no sample in common exchange
+    /// nothing, so not even the latency is certain.
+    Nothing,
+    /// As [`EdgeLoad::Nothing`], the consumer cut into whole samples: the
+    /// rows the producer holds on a processor beyond those the consumer takes there
+    /// must leave it, so at P = 2 the one link carries at least the difference of the
+    /// two shares (producer's from below, consumer's from above).
+    Surplus(&'a Cut, &'a Cut),
+    /// A producer cut into sample groups (all columns) and a consumer cut along the
+    /// columns the edge is sliced by (all samples): they share the block of the
+    /// producer's samples × the consumer's columns, `x·y` of the tensor, at least
+    /// `x + y − 1` (the product's linear lower envelope), beside the latency.
+    Crossed(&'a Cut, &'a Cut),
 }
 
-fn edge_load<'a>(
-    cu: Option<&'a Cut>,
-    cv: Option<&'a Cut>,
-    sliced: Option<spikepipe_ir::SplitDim>,
-) -> EdgeLoad<'a> {
+fn edge_load<'a>(cu: Option<&'a Cut>, cv: Option<&'a Cut>, (sliced, kind): EdgeHow) -> EdgeLoad<'a> {
+    // A consumer cut into sample groups needs only its samples' rows of a tensor that
+    // has a row per sample (the traffic model's block rule).
+    let needs_share = |cv: &Cut| {
+        sliced == Some(cv.dim) || (sliced.is_none() && cv.by_samples && kind == spikepipe_ir::EdgeKind::Data)
+    };
     match (cu, cv) {
         (None, None) => EdgeLoad::Whole,
         (Some(cu), None) => EdgeLoad::ProducerShare(cu),
-        (None, Some(cv)) if sliced == Some(cv.dim) => EdgeLoad::ConsumerShare(cv),
+        (None, Some(cv)) if needs_share(cv) => EdgeLoad::ConsumerShare(cv),
         (None, Some(_)) => EdgeLoad::Whole,
+        // Two sample groups may share no sample, and then nothing moves.
+        (Some(cu), Some(cv)) if cu.by_samples && cv.by_samples => {
+            if cv.whole_samples && kind == spikepipe_ir::EdgeKind::Data {
+                EdgeLoad::Surplus(cu, cv)
+            } else {
+                EdgeLoad::Nothing
+            }
+        }
+        (Some(cu), Some(cv))
+            if cu.by_samples
+                && !cv.by_samples
+                && sliced == Some(cv.dim)
+                && kind == spikepipe_ir::EdgeKind::Data =>
+        {
+            EdgeLoad::Crossed(cu, cv)
+        }
         (Some(_), Some(_)) => EdgeLoad::Latency,
     }
 }
@@ -449,7 +581,7 @@ pub fn assign(
     limits: &Limits,
 ) -> Result<Assignment, ScheduleError> {
     let ev = Evaluator::new(p);
-    let cuts: Vec<Option<Cut>> = p.tasks().map(|t| cut_of(p, t)).collect();
+    let cuts = cuts_of(p);
     let lb = lower_bound(p) as f64;
     let scale = (lb / 1000.0).max(1.0);
     let exact = |plans: &[TaskPlan]| ev.score(plans).0;
@@ -465,14 +597,16 @@ pub fn assign(
     // Whether the incumbent is one of the model's placements: only then does a bound the
     // model proves hold for it too.
     let mut expressible = expressed(&cuts, procs, heuristic).is_some();
-    let pieces: Vec<Piece> = p.tasks().zip(&cuts).map(|(t, c)| piece_of(t, c.as_ref())).collect();
+    let per_cycle = packing_scale(&cuts);
+    let pieces: Vec<Piece> = p.tasks().zip(&cuts).map(|(t, c)| piece_of(t, c.as_ref(), per_cycle)).collect();
     // The packing reasons with the linear chunk costs; where the cost model breaks them
     // (a chunk cheaper than its share, as when every chunk picks its own dataflow under
     // `dataflow: best`) it would prove wrong bounds, so it is not used at all.
-    let sound = packing_is_sound(p, &cuts);
-    trace(format_args!("packing sound: {sound}; pieces {pieces:?}"));
+    let sound = packing_is_sound(p, &cuts, per_cycle);
+    trace(format_args!("packing sound: {sound}; cycles ×{per_cycle}; pieces {pieces:?}"));
     let mut packing = Packing {
         pieces: &pieces,
+        scale: per_cycle,
         procs,
         nodes_left: if sound { limits.packing_nodes } else { 0 },
         deadline: limits.deadline,
@@ -486,7 +620,12 @@ pub fn assign(
     // bound on II changes the solver's path, and so its placement.)
     let mut walk_bound = 0.0f64;
     if expressible {
-        let mut first_walk = Packing { nodes_left: packing.nodes_left, ..packing };
+        // At most a quarter of the time before the rounds' deadline: with the links, a
+        // node of a large model costs an exact evaluation, and the rounds must still run
+        // (vgg11-cifar10, sa128-ws, P = 16).
+        let now = std::time::Instant::now();
+        let deadline = now + limits.rounds_deadline.saturating_duration_since(now) / 4;
+        let mut first_walk = Packing { nodes_left: packing.nodes_left, deadline, ..packing };
         let start = Walked { plans: best.0.clone(), period: best.1, proven: None };
         let walk = first_walk.walk(p, &cuts, &ev, start, Moves::LoadsAndLinks);
         packing.late |= first_walk.late;
@@ -600,27 +739,32 @@ pub fn assign(
     Ok(Assignment { plans, from_model, bound, optimal, clock_stopped, failure, before_packing })
 }
 
-/// A task as [`super::packing`] sees it: the model's linear chunk cost in whole cycles.
-fn piece_of(t: &spikepipe_ir::Task, cut: Option<&Cut>) -> Piece {
+/// A task as [`super::packing`] sees it: the model's linear chunk cost in units of
+/// `1/scale` cycles ([`packing_scale`]).
+fn piece_of(t: &spikepipe_ir::Task, cut: Option<&Cut>, scale: u64) -> Piece {
     match cut {
-        None => Piece::Whole(t.cycles),
+        None => Piece::Whole(t.cycles * scale),
         Some(c) => {
-            Piece::Cut { a: c.a.round() as u64, b: c.b.round() as u64, e: c.e.round() as u64, units: c.units }
+            // Rounded so the line stays below every chunk: the rate down, the saving up.
+            let a = scale * c.rate.0 / c.rate.1;
+            let e = (scale * c.short).div_ceil(c.rate.1);
+            Piece::Cut { a, b: scale * c.b as u64, e, units: c.units }
         }
     }
 }
 
 /// Whether the packing's reasoning holds for every cut task ([`cut_is_sound`]).
-fn packing_is_sound(p: &Problem, cuts: &[Option<Cut>]) -> bool {
-    p.tasks().zip(cuts).all(|(task, cut)| cut_is_sound(p, task, cut.as_ref()))
+fn packing_is_sound(p: &Problem, cuts: &[Option<Cut>], scale: u64) -> bool {
+    p.tasks().zip(cuts).all(|(task, cut)| cut_is_sound(p, task, cut.as_ref(), scale))
 }
 
 /// Whether a chunk of r units of `task` costs at least the linear `a·r + b` (less `e` with
 /// the short last unit), and cutting it in two never costs less than running it whole
 /// (so no placement beats the lower bound). True for a task that is not cut.
-fn cut_is_sound(p: &Problem, task: &spikepipe_ir::Task, cut: Option<&Cut>) -> bool {
+fn cut_is_sound(p: &Problem, task: &spikepipe_ir::Task, cut: Option<&Cut>, scale: u64) -> bool {
     let Some(c) = cut else { return true };
-    let Piece::Cut { a, b, e, units } = piece_of(task, Some(c)) else { return true };
+    let Piece::Cut { a, b, e, units } = piece_of(task, Some(c), scale) else { return true };
+    let chunk_cycles = |p, task, range| scale * chunk_cycles(p, task, range);
     let range = |from: u64, to: u64| spikepipe_ir::ChunkRange {
         dim: c.dim,
         start: from * c.unit,
@@ -639,6 +783,8 @@ fn cut_is_sound(p: &Problem, task: &spikepipe_ir::Task, cut: Option<&Cut>) -> bo
 /// The packing searches of one phase 1, sharing one node budget and phase 1's deadline.
 struct Packing<'a> {
     pieces: &'a [Piece],
+    /// The pieces' cycles are in units of `1/scale` ([`packing_scale`]).
+    scale: u64,
     procs: usize,
     nodes_left: u64,
     deadline: std::time::Instant,
@@ -657,10 +803,11 @@ impl Packing<'_> {
         }
         let before = self.nodes_left;
         let with_links = constraint.is_some();
+        let scaled = capacity.saturating_mul(self.scale);
         let (packed, used) = match constraint {
-            None => super::packing::pack_counted(self.pieces, self.procs, capacity, before),
+            None => super::packing::pack_counted(self.pieces, self.procs, scaled, before),
             Some(c) => {
-                super::packing::pack_constrained(self.pieces, self.procs, capacity, before, c, self.deadline)
+                super::packing::pack_constrained(self.pieces, self.procs, scaled, before, c, self.deadline)
             }
         };
         self.nodes_left = before.saturating_sub(used);
@@ -787,7 +934,7 @@ struct LinkBounds<'a> {
     capacity: u64,
     /// Per data edge: producer, consumer, the whole tensor's transfer cycles, the
     /// dimension the consumer's chunks slice it by.
-    edges: Vec<(usize, usize, f64, Option<spikepipe_ir::SplitDim>)>,
+    edges: Vec<(usize, usize, f64, EdgeHow)>,
     latency: f64,
     /// Cycles on each directed link (`a·P + b`) of the placement last admitted.
     links: Vec<f64>,
@@ -808,7 +955,7 @@ impl<'a> LinkBounds<'a> {
                     e.source().index(),
                     e.target().index(),
                     e.weight.bytes as f64 / bandwidth,
-                    e.weight.sliced_by,
+                    (e.weight.sliced_by, e.weight.kind),
                 )
             })
             .collect();
@@ -819,20 +966,26 @@ impl<'a> LinkBounds<'a> {
     /// processor and whose consumer has `s` units on another.
     fn cycles(
         &self,
-        &(u, v, full, sliced): &(usize, usize, f64, Option<spikepipe_ir::SplitDim>),
+        &(u, v, full, how): &(usize, usize, f64, EdgeHow),
         r: u64,
         s: u64,
+        s_beside: u64,
     ) -> f64 {
         let share = |c: &Cut, n: u64| {
             let short = (c.units * c.unit - c.size) as f64;
             full * (n as f64 * c.unit as f64 - short) / c.size as f64
         };
         let lat = self.latency;
-        match edge_load(self.cuts[u].as_ref(), self.cuts[v].as_ref(), sliced) {
+        match edge_load(self.cuts[u].as_ref(), self.cuts[v].as_ref(), how) {
             EdgeLoad::Whole => lat + full,
             EdgeLoad::ProducerShare(cu) => lat + share(cu, r),
             EdgeLoad::ConsumerShare(cv) => lat + share(cv, s),
             EdgeLoad::Latency => lat,
+            EdgeLoad::Surplus(cu, cv) if self.p.processors() == 2 => {
+                share(cu, r) - full * (s_beside * cv.unit) as f64 / cv.size as f64
+            }
+            EdgeLoad::Surplus(..) | EdgeLoad::Nothing => 0.0,
+            EdgeLoad::Crossed(cu, cv) => lat + share(cu, r) + share(cv, s) - full,
         }
         .max(0.0)
     }
@@ -846,8 +999,10 @@ impl Constraint for LinkBounds<'_> {
         for edge in &self.edges {
             let (Some(from), Some(to)) = (placed[edge.0], placed[edge.1]) else { continue };
             for &(a, r, _) in from {
+                // The consumer's units beside the producer's chunk, on a itself.
+                let beside = to.iter().find(|&&(q, _, _)| q == a).map_or(0, |&(_, s, _)| s);
                 for &(b, s, _) in to.iter().filter(|&&(b, _, _)| b != a) {
-                    self.links[a as usize * procs + b as usize] += self.cycles(edge, r, s);
+                    self.links[a as usize * procs + b as usize] += self.cycles(edge, r, s, beside);
                 }
             }
         }
@@ -1013,12 +1168,18 @@ mod tests {
         links
     }
 
-    fn check(specs: &crate::Specs, placements: usize) {
+    /// `whole_every`: every so many tasks is kept whole (0: none), so that the model
+    /// also has whole tasks and tensors that move whole.
+    fn check(specs: &crate::Specs, placements: usize, whole_every: usize) {
         let graph = crate::lower_and_cost(specs);
         let cost = Systolic::new(&specs.hardware);
         let p = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
         let n = p.processors() as usize;
-        let cuts: Vec<Option<Cut>> = p.tasks().map(|t| cut_of(&p, t)).collect();
+        let cuts: Vec<Option<Cut>> = p
+            .tasks()
+            .enumerate()
+            .map(|(i, t)| if whole_every > 0 && i % whole_every == 0 { None } else { cut_of(&p, t) })
+            .collect();
         let (_, vars) = build(&p, &Shape { cuts: &cuts, lb: 0.0, ub: 1e12, scale: 1.0 });
         let (lat, bw) = link_line(&p, 1.0);
         let mut rng = Rng(0x5eed_1234_abcd_ef01);
@@ -1054,11 +1215,15 @@ mod tests {
                 let want = exact(&p, &plans, e);
                 let (cu, cv) = (&cuts[e.source().index()], &cuts[e.target().index()]);
                 let no_short = |c: &Cut| c.units * c.unit == c.size;
-                let tight = match edge_load(cu.as_ref(), cv.as_ref(), e.weight.sliced_by) {
+                let load = edge_load(cu.as_ref(), cv.as_ref(), (e.weight.sliced_by, e.weight.kind));
+                let tight = match load {
                     EdgeLoad::Whole => true,
                     EdgeLoad::ProducerShare(c) | EdgeLoad::ConsumerShare(c) => no_short(c),
-                    EdgeLoad::Latency => false,
+                    EdgeLoad::Latency | EdgeLoad::Nothing | EdgeLoad::Surplus(..) | EdgeLoad::Crossed(..) => {
+                        false
+                    }
                 };
+                let shared = !matches!(load, EdgeLoad::Whole);
                 for (a, b) in (0..n).flat_map(|a| (0..n).map(move |b| (a, b))).filter(|(a, b)| a != b) {
                     let bound =
                         link_bound((&vars.z, &vars.r, &cuts), e, (a, b), (lat, e.weight.bytes as f64 / bw));
@@ -1072,7 +1237,7 @@ mod tests {
                     // Rounding: ceil(bytes / bandwidth), and ceil of a share's bytes.
                     if tight {
                         assert!(exact - model < 2.0, "edge {e:?} on {a}→{b}: model {model}, exact {exact}");
-                        exact_cases[usize::from(cu.is_some() || cv.is_some())] += usize::from(exact > 0.0);
+                        exact_cases[usize::from(shared)] += usize::from(exact > 0.0);
                     }
                 }
             }
@@ -1080,10 +1245,14 @@ mod tests {
                 assert!((x - y).abs() < 1e-6 * y.max(1.0), "link {l}: walk {x}, model {y}");
             }
         }
-        assert!(
-            exact_cases[0] > 0 && exact_cases[1] > 0,
-            "placements exercise the exact model, with and without cuts"
-        );
+        // With every task cut, only the bound itself is checked: two cut sides leave the
+        // model nothing exact.
+        if whole_every > 0 {
+            assert!(
+                exact_cases[0] > 0 && exact_cases[1] > 0,
+                "placements exercise the exact model, on whole tensors and on shares"
+            );
+        }
     }
 
     fn specs(p: u64, link: Option<(u64, u64)>) -> crate::Specs {
@@ -1100,8 +1269,10 @@ mod tests {
     #[test]
     fn ilp_link_model_agrees_with_the_traffic_model() {
         for p in 2..=PER_LINK_MAX as u64 {
-            check(&specs(p, None), 40);
-            check(&specs(p, Some((3, 50))), 40);
+            for whole_every in [0, 2, 3] {
+                check(&specs(p, None), 40, whole_every);
+                check(&specs(p, Some((3, 50))), 40, whole_every);
+            }
         }
     }
 }
@@ -1138,9 +1309,10 @@ mod chunk_costs {
                         cost: &cost,
                     };
                     let cuts: Vec<Option<Cut>> = p.tasks().map(|t| cut_of(&p, t)).collect();
+                    let scale = packing_scale(&cuts);
                     for (task, cut) in p.tasks().zip(&cuts) {
                         assert!(
-                            cut_is_sound(&p, task, cut.as_ref()),
+                            cut_is_sound(&p, task, cut.as_ref(), scale),
                             "{model}/{hw}/P{procs} {}: a chunk cheaper than the linear cost or its share",
                             task.id()
                         );
