@@ -294,7 +294,7 @@ fn fallback(heuristic: Timed, solver: SolverInfo) -> Timed {
 fn restate_claim(solver: &mut SolverInfo, own: u64, period: u64) -> Option<String> {
     let bound = own as f64 * (1.0 - solver.gap?);
     let claimed = matches!(solver.status, SolverStatus::Optimal | SolverStatus::TimeLimit);
-    // One cycle of slack: the gap is stored rounded to six digits.
+    // One cycle of slack for floating-point error in the reconstructed bound.
     if (period as f64) < bound - 1.0 {
         solver.gap = None;
         if claimed {
