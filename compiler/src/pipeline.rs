@@ -143,9 +143,10 @@ const HEURISTICS: &str = "the heuristic's schedule";
 
 /// The ILP's schedule (re-timed under the cap if it misses it), or `heuristic`'s if that
 /// is faster within the cap — the ILP's model cuts each GEMM along one fixed dimension
-/// (M or N, never its reduction K) and element-wise tasks by samples or parameters, so data-parallel,
-/// spread and replicated-stage candidates compete with it here — or fresher at a period
-/// within 0.1 % ([`refine::NEAR_PERIOD`]) and no longer than `heuristic`'s.
+/// (M or N, never its reduction K) and element-wise tasks by samples or parameters, so
+/// data-parallel, spread and replicated-stage candidates compete with it here — or
+/// fresher at a period within 0.1 % ([`refine::NEAR_PERIOD`]) and no longer than
+/// `heuristic`'s.
 fn ilp_or_better(
     problem: &Problem,
     mut ilp: Timed,

@@ -27,7 +27,7 @@ pub fn chunk_cycles(p: &Problem, task: &Task, range: ChunkRange) -> u64 {
 
 /// Rows of a dimension that belong to one sample (`None` if the dimension does not
 /// run over samples). Rows are ordered sample-major, then time step, then position.
-fn rows_per_sample(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
+pub fn rows_per_sample(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
     let layer = &p.network.layers[task.layer as usize - 1];
     let bt_rows = p.network.timesteps * layer.op.positions();
     match (task.kind, dim) {
@@ -106,11 +106,6 @@ pub fn ilp_cut_dim(p: &Problem, task: &Task) -> Option<(SplitDim, u64)> {
     let unit = rows_per_sample(p, task, dim).unwrap_or(1).max(1);
     let unit = unit * elements.div_ceil(unit).div_ceil(MAX_UNITS).max(1);
     (elements.div_ceil(unit) >= 2).then_some((dim, unit))
-}
-
-/// How many rows of `dim` one sample has, if `task` cut along `dim` is cut by samples.
-pub fn sample_rows(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
-    rows_per_sample(p, task, dim)
 }
 
 /// The cheapest way to cut a task into at most `k` chunks, judged by its largest chunk

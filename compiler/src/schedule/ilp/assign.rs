@@ -47,7 +47,7 @@ use good_lp::{Expression, Variable};
 use super::packing::{Chunks, Constraint, Packed, Piece};
 use super::solve::{Budget, Domain, Failure, Model, Solved, Stop};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
-use crate::schedule::split::{chunk_cycles, ilp_cut_dim, sample_rows, whole};
+use crate::schedule::split::{chunk_cycles, ilp_cut_dim, rows_per_sample, whole};
 use crate::schedule::{lower_bound, Problem};
 use crate::ScheduleError;
 
@@ -105,11 +105,7 @@ fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
     let (dim, unit) = ilp_cut_dim(p, t)?;
     let size = dim.size(&t.work)?;
     let units = size.div_ceil(unit);
-    let range = |from: u64, to: u64| spikepipe_ir::ChunkRange {
-        dim,
-        start: from * unit,
-        end: if to >= units { size } else { to * unit },
-    };
+    let range = |from: u64, to: u64| unit_range(dim, unit, (units, size), from, to);
     let cost = |n: u64| chunk_cycles(p, t, range(0, n));
     let last = chunk_cycles(p, t, range(units - 1, units));
     let elementwise = matches!(t.work, spikepipe_ir::Work::Elementwise { .. });
@@ -133,10 +129,22 @@ fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
         ((a, 1), b, (a + b).saturating_sub(last))
     };
     let (a, e) = (rate.0 as f64 / rate.1 as f64, short as f64 / rate.1 as f64);
-    let rows = sample_rows(p, t, dim);
+    let rows = rows_per_sample(p, t, dim);
     let by_samples = rows.is_some();
     let whole_samples = rows.is_some_and(|r| r > 0 && unit % r == 0);
     Some(Cut { dim, unit, units, size, a, b: b as f64, e, rate, short, by_samples, whole_samples })
+}
+
+/// Units `from..to` of a task cut along `dim` into `units` units of `unit`, the last
+/// ending at `size` (it may be short).
+fn unit_range(
+    dim: spikepipe_ir::SplitDim,
+    unit: u64,
+    (units, size): (u64, u64),
+    from: u64,
+    to: u64,
+) -> spikepipe_ir::ChunkRange {
+    spikepipe_ir::ChunkRange { dim, start: from * unit, end: if to >= units { size } else { to * unit } }
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -765,11 +773,7 @@ fn cut_is_sound(p: &Problem, task: &spikepipe_ir::Task, cut: Option<&Cut>, scale
     let Some(c) = cut else { return true };
     let Piece::Cut { a, b, e, units } = piece_of(task, Some(c), scale) else { return true };
     let chunk_cycles = |p, task, range| scale * chunk_cycles(p, task, range);
-    let range = |from: u64, to: u64| spikepipe_ir::ChunkRange {
-        dim: c.dim,
-        start: from * c.unit,
-        end: if to >= units { c.size } else { to * c.unit },
-    };
+    let range = |from: u64, to: u64| unit_range(c.dim, c.unit, (c.units, c.size), from, to);
     let whole = chunk_cycles(p, task, range(0, units));
     (1..=units).all(|r| {
         let (head, tail) =
