@@ -180,11 +180,14 @@ fn the_ilp_proves_mlp_digits_at_p4_and_more_effort_finds_nothing_below() {
 /// processor's few chunks (`cyclic`'s compound changes): on mlp-fmnist at P = 8
 /// (sa32-ws), where every processor is full and single rotations and moves end at
 /// layer 2's input gradient one update stale, they reach s′ = 0 on every layer at the
-/// same period.
+/// same period. (This was the ILP's schedule until 2026-12-07, when the ILP's own
+/// placement became 0.2 % faster and so wins, at s′ = 1; the heuristic's is the same
+/// pipeline, through the same reordering.)
 #[test]
 fn compound_reorders_freshen_a_full_eight_processor_pipeline() {
     let specs = specs_for("models/mlp-fmnist.yaml", "models/hw/sa32-ws.yaml", 8);
-    let s = ilp(&specs, 120.0);
+    let s = compile(&specs, &CompileOptions::new(Method::Heuristic)).expect("heuristic compiles");
+    verify_schedule(&s).expect("the heuristic's schedule verifies");
     let forward: Vec<u64> = s.staleness.iter().map(|l| l.forward).collect();
     let input_grad: Vec<u64> = s.staleness.iter().filter_map(|l| l.input_grad).collect();
     assert!(input_grad.iter().all(|&g| g == 0), "s′ {input_grad:?}, forward {forward:?}");

@@ -39,7 +39,8 @@
 //! bounds ([`LinkBounds`], the same bounds as the model's, evaluated on each partial
 //! placement); when nothing fits below the incumbent, with or without the links, that
 //! proves it optimal among the model's placements. The walk runs once before the rounds
-//! too, for its proof only: a bound it proves ends the rounds as soon as they reach it.
+//! too: a bound it proves ends the rounds as soon as they reach it, and the last walk
+//! starts from its placement if that is faster than the rounds' best.
 //! A last solve at the best period minimises the summed link cycles (traffic).
 
 use good_lp::{Expression, Variable};
@@ -619,14 +620,17 @@ pub fn assign(
         nodes_left: if sound { limits.packing_nodes } else { 0 },
         deadline: limits.deadline,
         late: false,
+        share: 1,
     };
 
-    // The walk alone first, on its own budget, for its proof only: a bound it proves
-    // lets the solver's rounds stop as soon as they reach it (mlp-digits, sa32-ws,
-    // P = 4: one round instead of two). Its placements are set aside, so the schedule
-    // is the solver's, as without it. (Nor does the bound enter the model: a tighter
-    // bound on II changes the solver's path, and so its placement.)
+    // The walk alone first, on its own budget: a bound it proves lets the solver's
+    // rounds stop as soon as they reach it (mlp-digits, sa32-ws, P = 4: one round
+    // instead of two). Its placement is set aside until the rounds are done, so the
+    // solver's path is the same as without it (nor does the bound enter the model: a
+    // tighter bound on II changes that path too); the last walk then starts from
+    // whichever is faster.
     let mut walk_bound = 0.0f64;
+    let mut walked_first = None;
     if expressible {
         // At most a quarter of the time before the rounds' deadline: with the links, a
         // node of a large model costs an exact evaluation, and the rounds must still run
@@ -635,12 +639,13 @@ pub fn assign(
         let deadline = now + limits.rounds_deadline.saturating_duration_since(now) / 4;
         let mut first_walk = Packing { nodes_left: packing.nodes_left, deadline, ..packing };
         let start = Walked { plans: best.0.clone(), period: best.1, proven: None };
-        let walk = first_walk.walk(p, &cuts, &ev, start, Moves::LoadsAndLinks);
+        let walk = first_walk.walk(p, &cuts, &ev, start, bound, Moves::LoadsAndLinks);
         packing.late |= first_walk.late;
         if let Some(b) = walk.proven {
             trace(format_args!("phase 1: the walk alone reaches period {} and proves {b}", walk.period));
             walk_bound = b.min(best.1 as f64);
         }
+        walked_first = Some(walk).filter(|w| w.period < best.1);
     }
 
     while !within_gap(best.1, bound.max(walk_bound)) && nodes_left > 0 {
@@ -711,8 +716,11 @@ pub fn assign(
     // in the model beats the incumbent.
     bound = bound.max(walk_bound);
     let solvers_own = best.2.then(|| best.0.clone());
-    let start = Walked { plans: best.0.clone(), period: best.1, proven: None };
-    let walk = packing.walk(p, &cuts, &ev, start, Moves::Loads);
+    let start = match walked_first {
+        Some(w) if w.period < best.1 => Walked { proven: None, ..w },
+        _ => Walked { plans: best.0.clone(), period: best.1, proven: None },
+    };
+    let walk = packing.walk(p, &cuts, &ev, start, bound, Moves::Loads);
     let walked = walk.period < best.1;
     if walked {
         best = (walk.plans, walk.period, true);
@@ -756,7 +764,7 @@ fn piece_of(t: &spikepipe_ir::Task, cut: Option<&Cut>, scale: u64) -> Piece {
             // Rounded so the line stays below every chunk: the rate down, the saving up.
             let a = scale * c.rate.0 / c.rate.1;
             let e = (scale * c.short).div_ceil(c.rate.1);
-            Piece::Cut { a, b: scale * c.b as u64, e, units: c.units }
+            Piece::Cut { a, b: scale * c.b as u64, e, units: c.units, step: scale }
         }
     }
 }
@@ -771,16 +779,19 @@ fn packing_is_sound(p: &Problem, cuts: &[Option<Cut>], scale: u64) -> bool {
 /// (so no placement beats the lower bound). True for a task that is not cut.
 fn cut_is_sound(p: &Problem, task: &spikepipe_ir::Task, cut: Option<&Cut>, scale: u64) -> bool {
     let Some(c) = cut else { return true };
-    let Piece::Cut { a, b, e, units } = piece_of(task, Some(c), scale) else { return true };
+    let piece = piece_of(task, Some(c), scale);
+    let Piece::Cut { e, units, .. } = piece else { return true };
     let chunk_cycles = |p, task, range| scale * chunk_cycles(p, task, range);
     let range = |from: u64, to: u64| unit_range(c.dim, c.unit, (c.units, c.size), from, to);
     let whole = chunk_cycles(p, task, range(0, units));
     (1..=units).all(|r| {
         let (head, tail) =
             (chunk_cycles(p, task, range(0, r)), chunk_cycles(p, task, range(units - r, units)));
-        let short = if r == units { e } else { 0 };
         let rest = if r == units { 0 } else { chunk_cycles(p, task, range(r, units)) };
-        head + short >= a * r + b && tail + e >= a * r + b && (r == units || head + rest >= whole)
+        let short = e > 0;
+        head >= piece.chunk(r, short && r == units)
+            && tail >= piece.chunk(r, short)
+            && (r == units || head + rest >= whole)
     })
 }
 
@@ -794,6 +805,8 @@ struct Packing<'a> {
     deadline: std::time::Instant,
     /// Whether the deadline, not the node budget, stopped a search.
     late: bool,
+    /// A search may spend at most this fraction (1/share) of the nodes left.
+    share: u64,
 }
 
 impl Packing<'_> {
@@ -806,16 +819,17 @@ impl Packing<'_> {
             return Packed::Unknown;
         }
         let before = self.nodes_left;
+        let allowed = (before / self.share.max(1)).max(1);
         let with_links = constraint.is_some();
         let scaled = capacity.saturating_mul(self.scale);
         let (packed, used) = match constraint {
-            None => super::packing::pack_counted(self.pieces, self.procs, scaled, before),
+            None => super::packing::pack_counted(self.pieces, self.procs, scaled, allowed),
             Some(c) => {
-                super::packing::pack_constrained(self.pieces, self.procs, scaled, before, c, self.deadline)
+                super::packing::pack_constrained(self.pieces, self.procs, scaled, allowed, c, self.deadline)
             }
         };
         self.nodes_left = before.saturating_sub(used);
-        if packed == Packed::Unknown && used < before && std::time::Instant::now() >= self.deadline {
+        if packed == Packed::Unknown && used < allowed && std::time::Instant::now() >= self.deadline {
             // The clock, not the node budget, stopped the search with the links.
             self.late = true;
         }
@@ -824,39 +838,73 @@ impl Packing<'_> {
         packed
     }
 
-    /// The packing walk from `from`: a packing [`clearly_below`] the incumbent's
-    /// period is a placement of the model, taken if its exact period (links counted) is
-    /// that low too, and the walk repeats from it. When the loads fit but the links do
-    /// not, the search is repeated with the model's link bounds ([`LinkBounds`]); `moves`
-    /// says whether a placement that search finds is taken too. When nothing fits, that
-    /// proves a lower bound on every placement of the model (`proven`), which the walk
-    /// then tries to sharpen to its period itself (nothing one cycle shorter fits).
+    /// The packing walk from `from`: a packing at or below a probed capacity c whose
+    /// exact period (links counted) is at most c too is a placement of the model, and the
+    /// walk moves to it. When the loads fit but the links do not, the search is repeated
+    /// with the model's link bounds ([`LinkBounds`]); `moves` says whether a placement
+    /// that search finds is taken too. When nothing fits at c, that proves `c + 1` a lower
+    /// bound on every placement of the model (`proven`). The capacities probed lie
+    /// between the best proven bound (at first `floor`, one already proven) and the
+    /// longest period [`clearly_below`] the incumbent's. Once
+    /// nothing fits clearly below the walk's period, the proof is sharpened to the period
+    /// itself if nothing one cycle shorter fits either.
     fn walk(
         &mut self,
         p: &Problem,
         cuts: &[Option<Cut>],
         ev: &Evaluator,
         from: Walked,
+        floor: f64,
         moves: Moves,
     ) -> Walked {
         let mut best = from;
-        loop {
-            let c = clearly_below(best.period);
-            match self.placement_at(p, cuts, ev, c) {
-                At::Placement(plans, e) => best = Walked { plans, period: e, proven: None },
-                At::LinkedPlacement(plans, e) if moves == Moves::LoadsAndLinks => {
-                    best = Walked { plans, period: e, proven: None }
-                }
+        // No placement of the model has an exact period below `lo`; probes go at or
+        // below `top` (clearly below every placement found, taken or not).
+        let mut lo = (floor - 1e-6).ceil().max(0.0) as u64;
+        let mut top = clearly_below(best.period);
+        let mut refuted = false;
+        // Probing `top` either moves the walk or proves it optimal, as a step of 10⁻⁴
+        // of the period at a time did; that took 300 probes to walk down 3 %
+        // (mlp-fmnist, sa32-ws, P = 8). So after a placement is found, the next probe
+        // goes lower, in strides that double, but never below the middle of what is
+        // still open (`low`: above every capacity proven empty or left undecided). Near
+        // the threshold a search is hardest, so such a probe gets a quarter of the
+        // nodes left; if it proves nothing, the walk goes back to `top`.
+        let mut low = lo;
+        let unit = best.period - top;
+        let mut stride = 0;
+        while lo <= top && self.nodes_left > 0 {
+            let at_top = stride == 0 || low >= top;
+            let c = if at_top { top } else { top.saturating_sub(stride).max(low + (top - low) / 2) };
+            self.share = if at_top { 1 } else { 4 };
+            let found = match self.placement_at(p, cuts, ev, c) {
+                At::Placement(plans, e) => Some((plans, e, true)),
+                At::LinkedPlacement(plans, e) => Some((plans, e, moves == Moves::LoadsAndLinks)),
                 At::Nothing => {
-                    best.proven = Some((c + 1) as f64);
-                    break;
+                    (lo, refuted, stride) = (c + 1, true, 0);
+                    low = low.max(lo);
+                    None
                 }
-                _ => return best,
+                At::Unknown if at_top => break,
+                At::Unknown => {
+                    (low, stride) = (c + 1, 0);
+                    None
+                }
+            };
+            if let Some((plans, e, taken)) = found {
+                if taken {
+                    best = Walked { plans, period: e, proven: None };
+                }
+                top = top.min(clearly_below(e));
+                stride = if stride == 0 { unit } else { 2 * stride };
             }
         }
+        self.share = 1;
+        best.proven = refuted.then_some(lo as f64);
         // Sharpen the proof: nothing shorter at all.
         let c = best.period.saturating_sub(1);
-        if best.proven.is_some_and(|b| b <= c as f64)
+        if lo > clearly_below(best.period)
+            && lo <= c
             && matches!(self.placement_at(p, cuts, ev, c), At::Nothing)
         {
             best.proven = Some(best.period as f64);

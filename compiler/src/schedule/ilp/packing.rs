@@ -3,7 +3,9 @@
 //!
 //! Phase 1's model prices a chunk of r units of a cut task at `a·r + b` cycles (less `e`
 //! for the chunk holding the short last unit) and a whole task at its cycles, never above
-//! the exact cost; the exact period is at least the largest processor load. So if no
+//! the exact cost; the search rounds each chunk up to whole cycles ([`Piece::chunk`]),
+//! which the exact cost is too. The exact period is at least the largest processor
+//! load. So if no
 //! placement the model expresses has every linear load ≤ C, none has an exact period
 //! ≤ C: `C + 1` is a proven lower bound. The simplex relaxation gives that bound away
 //! whenever it is the granularity of the pieces that keeps the loads apart (mlp-digits
@@ -38,7 +40,7 @@
 //! assert!(matches!(pack(&pieces, 2, 6, 1000), Packed::Fits(_)));
 //! // A cut task of 4 units of 2 cycles beside a whole task of 5: at capacity 6 no unit
 //! // fits beside the 5 and 4 units (8 cycles) do not fit alone; at 7 one unit does.
-//! let pieces = [Piece::Whole(5), Piece::Cut { a: 2, b: 0, e: 0, units: 4 }];
+//! let pieces = [Piece::Whole(5), Piece::Cut { a: 2, b: 0, e: 0, units: 4, step: 1 }];
 //! assert!(matches!(pack(&pieces, 2, 6, 1000), Packed::Impossible));
 //! assert!(matches!(pack(&pieces, 2, 7, 1000), Packed::Fits(_)));
 //! ```
@@ -51,7 +53,8 @@ pub enum Piece {
     /// A task that runs whole on one processor, in cycles.
     Whole(u64),
     /// A task cut into `units` units, at most one chunk per processor: a chunk of r
-    /// units costs `a·r + b`, less `e` for the one chunk that holds the short last unit.
+    /// units costs `a·r + b`, less `e` for the one chunk that holds the short last unit,
+    /// rounded up to a whole number of `step`s ([`Piece::chunk`]).
     Cut {
         /// Cycles per unit.
         a: u64,
@@ -61,7 +64,34 @@ pub enum Piece {
         e: u64,
         /// Units.
         units: u64,
+        /// Every chunk costs a multiple of this. Phase 1 counts in fractions of a cycle
+        /// (so an element-wise task's rate stays exact) and every chunk runs whole
+        /// cycles: the line rounded up to the next whole cycle is still never above the
+        /// exact cost, and it is the exact cost where only the rounding parted them
+        /// (an update of 1.25 cycles per unit).
+        step: u64,
     },
+}
+
+impl Piece {
+    /// The cycles of one chunk of `r` units (`short`: it holds the short last unit); a
+    /// whole task's cycles.
+    ///
+    /// ```
+    /// use spikepipe_compiler::schedule::ilp::packing::Piece;
+    /// // 1.25 cycles per unit, counted in quarters of a cycle: 3 units take 4 cycles.
+    /// let update = Piece::Cut { a: 5, b: 0, e: 0, units: 8, step: 4 };
+    /// assert_eq!(update.chunk(3, false), 16);
+    /// ```
+    pub fn chunk(&self, r: u64, short: bool) -> u64 {
+        match *self {
+            Piece::Whole(w) => w,
+            Piece::Cut { a, b, e, step, .. } => {
+                let line = (a * r + b).saturating_sub(if short { e } else { 0 });
+                line.div_ceil(step.max(1)) * step.max(1)
+            }
+        }
+    }
 }
 
 /// Where a piece's work went: `(processor, units, holds the short last unit)` per chunk
@@ -194,17 +224,15 @@ fn search(
 
 /// The least cycles of one chunk of the piece.
 fn grain(p: &Piece) -> u64 {
-    match *p {
-        Piece::Whole(w) => w,
-        Piece::Cut { a, b, e, .. } => (a + b).saturating_sub(e),
-    }
+    p.chunk(1, true)
 }
 
-/// The least cycles the piece adds to all loads together (one chunk).
+/// The least cycles the piece adds to all loads together (one chunk: the rounding up of
+/// two chunks is at least that of one).
 fn least_work(p: &Piece) -> u64 {
     match *p {
         Piece::Whole(w) => w,
-        Piece::Cut { a, b, e, units } => (a * units + b).saturating_sub(e),
+        Piece::Cut { units, .. } => p.chunk(units, true),
     }
 }
 
@@ -236,9 +264,9 @@ struct Search<'a, 'c> {
 /// Where a cut piece's distribution stands.
 #[derive(Clone, Copy)]
 struct Spread {
-    a: u64,
+    piece: Piece,
+    /// Fixed cycles per chunk.
     b: u64,
-    e: u64,
     /// Units not yet given to a processor.
     left: u64,
     /// Whether the short last unit is still among them.
@@ -342,10 +370,10 @@ impl Search<'_, '_> {
         self.chosen[i].clear();
         let fits = match self.pieces[i] {
             Piece::Whole(w) => self.whole(i, w)?,
-            Piece::Cut { a, b, e, units } => {
+            piece @ Piece::Cut { b, e, units, .. } => {
                 let alike: Vec<bool> =
                     (0..self.loads.len()).map(|q| q + 1 < self.loads.len() && self.alike(q, q + 1)).collect();
-                self.spread(i, 0, Spread { a, b, e, left: units, short: e > 0 }, &alike, u64::MAX)?
+                self.spread(i, 0, Spread { piece, b, left: units, short: e > 0 }, &alike, u64::MAX)?
             }
         };
         if !fits {
@@ -392,20 +420,26 @@ impl Search<'_, '_> {
             return Ok(false);
         }
         self.tick()?;
-        let cost = |r: u64, short: bool| s.a * r + s.b - if short { s.e.min(s.a * r + s.b) } else { 0 };
+        let cost = |r: u64, short: bool| s.piece.chunk(r, short);
         // What this piece still needs, at least: its units in one more chunk.
         let need = cost(s.left, s.short);
         if !self.room_for(need, cost(1, s.short), i + 1) {
             return Ok(false);
         }
         let capacity = self.capacity;
+        let Piece::Cut { a, e, .. } = s.piece else { unreachable!("only cut pieces spread") };
         let units_fitting = |load: u64, short: bool| {
             let free = capacity.saturating_sub(load);
             if free < cost(1, short) {
-                0
-            } else {
-                ((free + if short { s.e } else { 0 }).saturating_sub(s.b) / s.a.max(1)).min(s.left)
+                return 0;
             }
+            // The line's answer, then down past the rounding (less than a step).
+            let line = (free + if short { e } else { 0 }).saturating_sub(s.b) / a.max(1);
+            let mut r = line.min(s.left);
+            while r > 0 && cost(r, short) > free {
+                r -= 1;
+            }
+            r
         };
         let own = self.loads[q];
         let fit = |short: bool| units_fitting(own, short);
@@ -415,7 +449,9 @@ impl Search<'_, '_> {
         let low = s.left.saturating_sub(later).max(1);
         // A chunk of fewer than all units left means one more chunk later, b cycles more
         // in all; where that does not fit either, this processor takes all or nothing.
-        let split = s.b == 0 || self.room_for(need + s.b, cost(1, s.short), i + 1);
+        // (Their lines, not their roundings: two roundings may add less than b.)
+        let two = (a * s.left + 2 * s.b).saturating_sub(if s.short { e } else { 0 });
+        let split = s.b == 0 || self.room_for(two, cost(1, s.short), i + 1);
         let low = if split { low } else { low.max(s.left) };
         let next_most = |r: u64| if alike[q] { r } else { u64::MAX };
         for r in (low..=top).rev() {
@@ -467,15 +503,14 @@ mod tests {
                         loads[q] -= w;
                     }
                 }
-                Piece::Cut { a, b, e, units } => {
+                Piece::Cut { units, .. } => {
                     // Every split of the units over the processors, the short unit on any chunk.
                     for shares in shares_of(units, procs) {
                         for holder in (0..procs).filter(|&q| shares[q] > 0) {
                             let add: Vec<u64> = (0..procs)
                                 .map(|q| match shares[q] {
                                     0 => 0,
-                                    r if q == holder => (a * r + b).saturating_sub(e),
-                                    r => a * r + b,
+                                    r => first.chunk(r, q == holder),
                                 })
                                 .collect();
                             for q in 0..procs {
@@ -523,7 +558,8 @@ mod tests {
                 if rng.below(3) == 0 {
                     let a = 1 + rng.below(9);
                     let e = if rng.below(2) == 0 { 0 } else { rng.below(a) };
-                    Piece::Cut { a, b: rng.below(4), e, units: 2 + rng.below(units) }
+                    let step = [1, 1, 2, 3, 4][rng.below(5) as usize];
+                    Piece::Cut { a, b: rng.below(4), e, units: 2 + rng.below(units), step }
                 } else {
                     Piece::Whole(1 + rng.below(30))
                 }
@@ -542,7 +578,7 @@ mod tests {
                 assert!(seen.insert(q), "one chunk per processor");
                 loads[q as usize] += match *piece {
                     Piece::Whole(w) => w,
-                    Piece::Cut { a, b, e, .. } => (a * r + b).saturating_sub(if short { e } else { 0 }),
+                    Piece::Cut { .. } => piece.chunk(r, short),
                 };
                 units += r;
                 shorts += u64::from(short);
