@@ -264,9 +264,12 @@ struct Search<'a, 'c> {
 /// Where a cut piece's distribution stands.
 #[derive(Clone, Copy)]
 struct Spread {
+    /// The piece, whose [`Piece::chunk`] prices a chunk.
     piece: Piece,
-    /// Fixed cycles per chunk.
+    /// Its line: cycles per unit, fixed cycles per chunk, the short unit's saving.
+    a: u64,
     b: u64,
+    e: u64,
     /// Units not yet given to a processor.
     left: u64,
     /// Whether the short last unit is still among them.
@@ -370,10 +373,10 @@ impl Search<'_, '_> {
         self.chosen[i].clear();
         let fits = match self.pieces[i] {
             Piece::Whole(w) => self.whole(i, w)?,
-            piece @ Piece::Cut { b, e, units, .. } => {
+            piece @ Piece::Cut { a, b, e, units, .. } => {
                 let alike: Vec<bool> =
                     (0..self.loads.len()).map(|q| q + 1 < self.loads.len() && self.alike(q, q + 1)).collect();
-                self.spread(i, 0, Spread { piece, b, left: units, short: e > 0 }, &alike, u64::MAX)?
+                self.spread(i, 0, Spread { piece, a, b, e, left: units, short: e > 0 }, &alike, u64::MAX)?
             }
         };
         if !fits {
@@ -427,14 +430,13 @@ impl Search<'_, '_> {
             return Ok(false);
         }
         let capacity = self.capacity;
-        let Piece::Cut { a, e, .. } = s.piece else { unreachable!("only cut pieces spread") };
         let units_fitting = |load: u64, short: bool| {
             let free = capacity.saturating_sub(load);
             if free < cost(1, short) {
                 return 0;
             }
             // The line's answer, then down past the rounding (less than a step).
-            let line = (free + if short { e } else { 0 }).saturating_sub(s.b) / a.max(1);
+            let line = (free + if short { s.e } else { 0 }).saturating_sub(s.b) / s.a.max(1);
             let mut r = line.min(s.left);
             while r > 0 && cost(r, short) > free {
                 r -= 1;
@@ -450,7 +452,7 @@ impl Search<'_, '_> {
         // A chunk of fewer than all units left means one more chunk later, b cycles more
         // in all; where that does not fit either, this processor takes all or nothing.
         // (Their lines, not their roundings: two roundings may add less than b.)
-        let two = (a * s.left + 2 * s.b).saturating_sub(if s.short { e } else { 0 });
+        let two = (s.a * s.left + 2 * s.b).saturating_sub(if s.short { s.e } else { 0 });
         let split = s.b == 0 || self.room_for(two, cost(1, s.short), i + 1);
         let low = if split { low } else { low.max(s.left) };
         let next_most = |r: u64| if alike[q] { r } else { u64::MAX };
