@@ -103,8 +103,7 @@ pub fn gemm_dims(p: &Problem, task: &Task) -> Vec<(SplitDim, u64)> {
 pub fn ilp_cut_dim(p: &Problem, task: &Task) -> Option<(SplitDim, u64)> {
     let Work::Elementwise { elements, .. } = task.work else { return split_dim(p, task) };
     let dim = SplitDim::Elements;
-    let unit = rows_per_sample(p, task, dim).unwrap_or(1).max(1);
-    let unit = unit * elements.div_ceil(unit).div_ceil(MAX_UNITS).max(1);
+    let unit = grouped_unit(elements, rows_per_sample(p, task, dim).unwrap_or(1));
     (elements.div_ceil(unit) >= 2).then_some((dim, unit))
 }
 
@@ -131,6 +130,13 @@ pub fn best_split(p: &Problem, task: &Task, k: u64) -> (Vec<ChunkRange>, u64, u6
 /// integers huge and its simplex ill-conditioned.
 pub const MAX_UNITS: u64 = 256;
 
+/// `unit` (at least 1) grouped into whole multiples so that `size` holds at most
+/// [`MAX_UNITS`] of them.
+fn grouped_unit(size: u64, unit: u64) -> u64 {
+    let unit = unit.max(1);
+    unit * size.div_ceil(unit).div_ceil(MAX_UNITS).max(1)
+}
+
 /// The one dimension (and unit) a GEMM is cut along by the heuristic and the ILP: the
 /// one whose P-way cut has the smallest largest chunk. Units are whole tiles (or rows)
 /// grouped so a task has at most [`MAX_UNITS`]. `None` if the task is not a GEMM or has
@@ -140,8 +146,8 @@ pub fn split_dim(p: &Problem, task: &Task) -> Option<(SplitDim, u64)> {
     let mut best: Option<(SplitDim, u64, (u64, u64))> = None;
     for (dim, unit) in gemm_dims(p, task) {
         let size = dim.size(&task.work).unwrap_or(1);
-        let unit = unit * size.div_ceil(unit.max(1)).div_ceil(MAX_UNITS).max(1);
-        if size.div_ceil(unit.max(1)) < 2 {
+        let unit = grouped_unit(size, unit);
+        if size.div_ceil(unit) < 2 {
             continue;
         }
         let ranges = even_ranges_along(dim, size, unit, procs.max(2));

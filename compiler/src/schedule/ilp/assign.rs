@@ -620,7 +620,6 @@ pub fn assign(
         nodes_left: if sound { limits.packing_nodes } else { 0 },
         deadline: limits.deadline,
         late: false,
-        share: 1,
     };
 
     // The walk alone first, on its own budget: a bound it proves lets the solver's
@@ -805,21 +804,20 @@ struct Packing<'a> {
     deadline: std::time::Instant,
     /// Whether the deadline, not the node budget, stopped a search.
     late: bool,
-    /// A search may spend at most this fraction (1/share) of the nodes left.
-    share: u64,
 }
 
 impl Packing<'_> {
     /// Whether every load (and what `constraint` checks) can stay at or below
-    /// `capacity`; `Unknown` once the budget is spent or the deadline has passed.
-    fn decide(&mut self, capacity: u64, constraint: Option<&mut dyn Constraint>) -> Packed {
+    /// `capacity`, spending at most `1/share` of the nodes left; `Unknown` once that is
+    /// spent or the deadline has passed.
+    fn decide(&mut self, capacity: u64, constraint: Option<&mut dyn Constraint>, share: u64) -> Packed {
         if std::time::Instant::now() >= self.deadline {
             self.late = true;
             self.nodes_left = 0;
             return Packed::Unknown;
         }
         let before = self.nodes_left;
-        let allowed = (before / self.share.max(1)).max(1);
+        let allowed = (before / share.max(1)).max(1);
         let with_links = constraint.is_some();
         let scaled = capacity.saturating_mul(self.scale);
         let (packed, used) = match constraint {
@@ -876,8 +874,7 @@ impl Packing<'_> {
         while lo <= top && self.nodes_left > 0 {
             let at_top = stride == 0 || low >= top;
             let c = if at_top { top } else { top.saturating_sub(stride).max(low + (top - low) / 2) };
-            self.share = if at_top { 1 } else { 4 };
-            let found = match self.placement_at(p, cuts, ev, c) {
+            let found = match self.placement_at(p, cuts, ev, c, if at_top { 1 } else { 4 }) {
                 At::Placement(plans, e) => Some((plans, e, true)),
                 At::LinkedPlacement(plans, e) => Some((plans, e, moves == Moves::LoadsAndLinks)),
                 At::Nothing => {
@@ -899,25 +896,25 @@ impl Packing<'_> {
                 stride = if stride == 0 { unit } else { 2 * stride };
             }
         }
-        self.share = 1;
         best.proven = refuted.then_some(lo as f64);
         // Sharpen the proof: nothing shorter at all.
         let c = best.period.saturating_sub(1);
         if lo > clearly_below(best.period)
             && lo <= c
-            && matches!(self.placement_at(p, cuts, ev, c), At::Nothing)
+            && matches!(self.placement_at(p, cuts, ev, c, 1), At::Nothing)
         {
             best.proven = Some(best.period as f64);
         }
         best
     }
 
-    /// A placement of the model with exact period ≤ `c`, or a proof that none exists.
-    fn placement_at(&mut self, p: &Problem, cuts: &[Option<Cut>], ev: &Evaluator, c: u64) -> At {
+    /// A placement of the model with exact period ≤ `c`, or a proof that none exists;
+    /// each search spends at most `1/share` of the nodes left.
+    fn placement_at(&mut self, p: &Problem, cuts: &[Option<Cut>], ev: &Evaluator, c: u64, share: u64) -> At {
         if c == 0 || self.nodes_left == 0 {
             return At::Unknown;
         }
-        match self.decide(c, None) {
+        match self.decide(c, None, share) {
             Packed::Fits(chunks) => {
                 let plans = packed_plans(p, cuts, &chunks);
                 let e = ev.score(&plans).0;
@@ -926,7 +923,7 @@ impl Packing<'_> {
                     return At::Placement(plans, e);
                 }
                 let mut links = LinkBounds::new(p, cuts, ev, c);
-                match (self.decide(c, Some(&mut links)), links.found) {
+                match (self.decide(c, Some(&mut links), share), links.found) {
                     (Packed::Fits(_), Some((plans, e))) => At::LinkedPlacement(plans, e),
                     (Packed::Impossible, _) => At::Nothing,
                     _ => At::Unknown,
