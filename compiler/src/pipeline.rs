@@ -104,15 +104,24 @@ fn compile_with(specs: &Specs, opts: &CompileOptions, recompute: &[u32]) -> Resu
     let cost = Systolic::new(&specs.hardware);
     let problem = Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost };
     let started = Instant::now();
-    let outcome = scheduler(opts.method, opts).schedule(&problem)?;
+    let (outcome, heuristic) = std::thread::scope(|threads| {
+        // `ilp` ends by comparing its schedule with `heuristic`'s ([`ilp_or_better`]),
+        // which needs nothing from the ILP: it runs on a thread of its own meanwhile.
+        let heuristic = (opts.method == Method::Ilp)
+            .then(|| threads.spawn(|| Heuristic { max_staleness: opts.max_staleness }.schedule(&problem)));
+        let outcome = scheduler(opts.method, opts).schedule(&problem);
+        (outcome, heuristic.map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+    });
+    let outcome = outcome?;
     let cap = if opts.method.is_synchronous() { Some(0) } else { opts.max_staleness };
     let mut schedule = match outcome.timed {
         Some(s) => s,
         None => candidates::timed(&problem, &outcome.placement, opts.method.name(), outcome.solver, cap),
     };
-    if opts.method == Method::Ilp {
-        schedule =
-            ilp_or_better(&problem, schedule, &outcome.alternatives, opts.max_staleness, opts.ilp_effort)?;
+    if let Some(heuristic) = heuristic {
+        let heuristic = heuristic?.timed.expect("heuristic times its schedule");
+        let cap = opts.max_staleness;
+        schedule = ilp_or_better(&problem, schedule, heuristic, &outcome.alternatives, cap, opts.ilp_effort);
     }
     if let Some(cap) = cap.filter(|&c| staleness_of(&schedule).0 > c) {
         let what = format!("staleness ≤ {cap} not reached (best: {})", staleness_of(&schedule).0);
@@ -150,14 +159,13 @@ const HEURISTICS: &str = "the heuristic's schedule";
 fn ilp_or_better(
     problem: &Problem,
     mut ilp: Timed,
+    heuristic: Timed,
     alternatives: &[crate::schedule::Placement],
     cap: Option<u64>,
     effort: u64,
-) -> Result<Timed, ScheduleError> {
-    let heuristic =
-        Heuristic { max_staleness: cap }.schedule(problem)?.timed.expect("heuristic times its schedule");
+) -> Timed {
     if ilp.solver.status == SolverStatus::Fallback {
-        return Ok(fallback(heuristic, ilp.solver));
+        return fallback(heuristic, ilp.solver);
     }
     if let Some(c) = cap.filter(|&c| staleness_of(&ilp).0 > c) {
         let placement = crate::schedule::Placement::of_timed(&ilp);
@@ -176,14 +184,23 @@ fn ilp_or_better(
     let heuristic_note = heuristic.solver.note.clone().unwrap_or_default();
     let heuristic = Timed { method: "ilp".into(), solver: own.schedule.solver.clone(), ..heuristic };
     finalists.push((candidates::Candidate { what: HEURISTICS.into(), schedule: heuristic }, false));
-    let scored: Vec<_> = finalists
-        .into_iter()
-        .map(|(c, refine_it)| {
-            let r = if refine_it { refine::refine(problem, &c, cap, work) } else { None };
-            let key = refine::key(r.as_ref().unwrap_or(&c), cap);
-            (c, r, key)
-        })
-        .collect();
+    // Each finalist is refined on a thread of its own: they share nothing.
+    let scored: Vec<_> = std::thread::scope(|threads| {
+        let refining: Vec<_> = finalists
+            .into_iter()
+            .map(|(c, refine_it)| {
+                threads.spawn(move || {
+                    let r = if refine_it { refine::refine(problem, &c, cap, work) } else { None };
+                    let key = refine::key(r.as_ref().unwrap_or(&c), cap);
+                    (c, r, key)
+                })
+            })
+            .collect();
+        refining
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
     // Periods within NEAR_PERIOD of the fastest count as equal: the fresher wins. Never
     // one slower than `heuristic`'s, which is a finalist: `ilp` is never slower than
     // `heuristic`, and at a period within 0.1 % of it never staler.
@@ -273,7 +290,7 @@ fn ilp_or_better(
     for what in notes {
         s.solver.note = join_notes(s.solver.note.take(), what);
     }
-    Ok(s)
+    s
 }
 
 /// The ILP's fallback: `heuristic`'s schedule, as the solver's note says, under the

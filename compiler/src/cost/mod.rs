@@ -12,8 +12,10 @@ pub use systolic::{gemm_cycles, Systolic};
 
 use spikepipe_ir::{SplitDim, TaskGraph, Work};
 
-/// Prices work on one processor. Implement it to plug in another cost model.
-pub trait CostModel {
+/// Prices work on one processor. Implement it to plug in another cost model. `Sync`,
+/// because `ilp` prices on several threads at once (the heuristic's schedule and each
+/// finalist's refinement run beside each other).
+pub trait CostModel: Sync {
     /// Cycles of `out[M×N] = A[M×K] · B[K×N]` on the array.
     fn gemm_cycles(&self, m: u64, k: u64, n: u64) -> u64;
     /// Cycles of `elements · ops_per_element` operations on the vector unit.

@@ -48,7 +48,10 @@
 //! assert!(staleness_of(&better) <= staleness_of(&timed));
 //! ```
 
-use spikepipe_ir::{staleness_of, verify_timetable};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use spikepipe_ir::{required_transfers, staleness_of, verify_timetable};
 
 use super::timed::Timed;
 use super::timing;
@@ -93,6 +96,42 @@ fn key(s: &Timed) -> Key {
 /// staleness, iteration span). Schedules without staleness and GPipe's flat ones are
 /// left alone.
 pub fn reorder(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
+    let key = memo_key(s, cost, work);
+    let mut recent = RECENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, r)) = recent.iter().find(|(k, _)| *k == key) {
+        crate::schedule::ilp::assign::trace(format_args!("cyclic: the same reordering as before"));
+        return r.clone();
+    }
+    drop(recent);
+    let r = search_orders(s, cost, work);
+    recent = RECENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if recent.len() == RECENT_MAX {
+        recent.pop_front();
+    }
+    recent.push_back((key, r.clone()));
+    r
+}
+
+/// The last [`RECENT_MAX`] results of [`reorder`], by [`memo_key`]. A compile reorders
+/// the same schedule more than once: the period-first and the freshness-first
+/// refinements of one candidate often end at the same placement, and so do its
+/// contiguous and free-fit timings. A result is reused only for the same inputs, so it
+/// is the one the search would find again.
+static RECENT: Mutex<VecDeque<(String, Option<Timed>)>> = Mutex::new(VecDeque::new());
+/// See [`RECENT`].
+const RECENT_MAX: usize = 16;
+
+/// Everything [`search_orders`] reads: the schedule (period, placement, order, notes),
+/// the budget, and of the cost model only the cycles of each transfer timing will place
+/// (`required_transfers`, as `timing` finds them).
+fn memo_key(s: &Timed, cost: &dyn CostModel, work: u64) -> String {
+    let prices: Vec<u64> =
+        required_transfers(s).into_iter().map(|(.., bytes)| cost.transfer_cycles(bytes)).collect();
+    format!("{work} {prices:?} {s:?}")
+}
+
+/// [`reorder`] without the memo.
+fn search_orders(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
     if s.micro_batches.is_some() || staleness_of(s).1 == 0 {
         return None;
     }
