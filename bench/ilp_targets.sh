@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/spikepipe
 [ -x "$bin" ] || cargo build --release
-echo "hardware,method,processors,period_cycles,lower_bound_cycles,period_over_lb,speedup_vs_pipedream,speedup_vs_layerwise,max_staleness,mean_staleness,bytes_between_processors,comm_overhead,solve_seconds,status,model"
+echo "hardware,method,processors,period_cycles,lower_bound_cycles,period_over_lb,speedup_vs_pipedream,speedup_vs_layerwise,max_staleness,mean_staleness,bytes_between_processors,comm_overhead,peak_memory_bytes,solve_seconds,status,model"
 for hw in models/hw/*.yaml; do
   for m in models/*.yaml; do
     "$bin" compare "$m" --hardware "$hw" --methods ilp,heuristic,pipedream --format csv | tail -n +2 |
