@@ -178,10 +178,11 @@ fn the_ilp_proves_mlp_digits_at_p4_and_more_effort_finds_nothing_below() {
 
 /// The ILP's own schedule sits at the lower bound itself on mlp-digits/sa32-ws at P = 8
 /// (16 847) and mlp-fmnist/sa32-ws at P = 4 (1 648 972), proven optimal. The packing
-/// walk prices each chunk in whole cycles, as the exact cost is; it bisects with the
-/// loads alone where a loose packing times over its capacity (without that, mlp-digits
-/// ended at 16 848 after the solver's rounds); and its last probe keeps the faster
-/// placement it finds (without that, mlp-fmnist ended at 1 649 036). Before 2026-12-07
+/// walk prices each chunk in whole cycles, as the exact cost is, and its last probe
+/// keeps the faster placement it finds (without that, mlp-fmnist ends at 1 649 036).
+/// mlp-digits reaches 16 847 either through that probe or, before the solver's rounds,
+/// through the walk's bisection with the loads alone (tested on its own in
+/// `ilp::assign::walk`); without both it ended at 16 848. Before 2026-12-07
 /// (tenth session) mlp-digits ended `time_limit` at 16 932 with a 0.5 % gap. The
 /// compiled schedule may then trade up to 0.1 % of the period for freshness
 /// (`refine::NEAR_PERIOD`), with its gap restated.

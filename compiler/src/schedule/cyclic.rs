@@ -96,6 +96,10 @@ fn key(s: &Timed) -> Key {
 /// staleness, iteration span). Schedules without staleness and GPipe's flat ones are
 /// left alone.
 pub fn reorder(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
+    // Before the memo's key, which costs a pass over the whole schedule.
+    if s.micro_batches.is_some() || staleness_of(s).1 == 0 {
+        return None;
+    }
     let key = memo_key(s, cost, work);
     let mut recent = RECENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((_, r)) = recent.iter().find(|(k, _)| *k == key) {
@@ -130,11 +134,8 @@ fn memo_key(s: &Timed, cost: &dyn CostModel, work: u64) -> String {
     format!("{work} {prices:?} {s:?}")
 }
 
-/// [`reorder`] without the memo.
+/// [`reorder`] without the memo, for a pipelined schedule.
 fn search_orders(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
-    if s.micro_batches.is_some() || staleness_of(s).1 == 0 {
-        return None;
-    }
     let ii = s.period_cycles.max(1);
     let offsets: Vec<Vec<u64>> =
         s.tasks.iter().map(|t| t.chunks.iter().map(|c| c.start % ii).collect()).collect();

@@ -84,12 +84,21 @@ impl Piece {
     /// assert_eq!(update.chunk(3, false), 16);
     /// ```
     pub fn chunk(&self, r: u64, short: bool) -> u64 {
+        let step = match *self {
+            Piece::Whole(_) => 1,
+            Piece::Cut { step, .. } => step.max(1),
+        };
+        let (a, b, e) = self.line();
+        (a * r + b).saturating_sub(if short { e } else { 0 }).div_ceil(step) * step
+    }
+
+    /// The line `(a, b, e)` a chunk of r units is priced on before [`Piece::chunk`]
+    /// rounds it: `a·r + b`, less `e` if it holds the short last unit (a whole task: the
+    /// constant line of its cycles).
+    pub fn line(&self) -> (u64, u64, u64) {
         match *self {
-            Piece::Whole(w) => w,
-            Piece::Cut { a, b, e, step, .. } => {
-                let line = (a * r + b).saturating_sub(if short { e } else { 0 });
-                line.div_ceil(step.max(1)) * step.max(1)
-            }
+            Piece::Whole(w) => (0, w, 0),
+            Piece::Cut { a, b, e, .. } => (a, b, e),
         }
     }
 }
@@ -264,12 +273,8 @@ struct Search<'a, 'c> {
 /// Where a cut piece's distribution stands.
 #[derive(Clone, Copy)]
 struct Spread {
-    /// The piece, whose [`Piece::chunk`] prices a chunk.
+    /// The piece, whose [`Piece::chunk`] prices a chunk ([`Piece::line`] before rounding).
     piece: Piece,
-    /// Its line: cycles per unit, fixed cycles per chunk, the short unit's saving.
-    a: u64,
-    b: u64,
-    e: u64,
     /// Units not yet given to a processor.
     left: u64,
     /// Whether the short last unit is still among them.
@@ -373,10 +378,10 @@ impl Search<'_, '_> {
         self.chosen[i].clear();
         let fits = match self.pieces[i] {
             Piece::Whole(w) => self.whole(i, w)?,
-            piece @ Piece::Cut { a, b, e, units, .. } => {
+            piece @ Piece::Cut { e, units, .. } => {
                 let alike: Vec<bool> =
                     (0..self.loads.len()).map(|q| q + 1 < self.loads.len() && self.alike(q, q + 1)).collect();
-                self.spread(i, 0, Spread { piece, a, b, e, left: units, short: e > 0 }, &alike, u64::MAX)?
+                self.spread(i, 0, Spread { piece, left: units, short: e > 0 }, &alike, u64::MAX)?
             }
         };
         if !fits {
@@ -424,6 +429,7 @@ impl Search<'_, '_> {
         }
         self.tick()?;
         let cost = |r: u64, short: bool| s.piece.chunk(r, short);
+        let (a, b, e) = s.piece.line();
         // What this piece still needs, at least: its units in one more chunk.
         let need = cost(s.left, s.short);
         if !self.room_for(need, cost(1, s.short), i + 1) {
@@ -436,7 +442,7 @@ impl Search<'_, '_> {
                 return 0;
             }
             // The line's answer, then down past the rounding (less than a step).
-            let line = (free + if short { s.e } else { 0 }).saturating_sub(s.b) / s.a.max(1);
+            let line = (free + if short { e } else { 0 }).saturating_sub(b) / a.max(1);
             let mut r = line.min(s.left);
             while r > 0 && cost(r, short) > free {
                 r -= 1;
@@ -452,8 +458,8 @@ impl Search<'_, '_> {
         // A chunk of fewer than all units left means one more chunk later, b cycles more
         // in all; where that does not fit either, this processor takes all or nothing.
         // (Their lines, not their roundings: two roundings may add less than b.)
-        let two = (s.a * s.left + 2 * s.b).saturating_sub(if s.short { s.e } else { 0 });
-        let split = s.b == 0 || self.room_for(two, cost(1, s.short), i + 1);
+        let two = (a * s.left + 2 * b).saturating_sub(if s.short { e } else { 0 });
+        let split = b == 0 || self.room_for(two, cost(1, s.short), i + 1);
         let low = if split { low } else { low.max(s.left) };
         let next_most = |r: u64| if alike[q] { r } else { u64::MAX };
         for r in (low..=top).rev() {
