@@ -385,8 +385,14 @@ pub fn partials(u: &ScheduledTask) -> u64 {
 
 /// Elements of a chunk of element-wise work (its range, or the whole task).
 pub fn chunk_elements(task: &ScheduledTask, chunk: &Chunk) -> u64 {
-    match (chunk.range.dim, task.work) {
-        (SplitDim::Elements, _) => chunk.range.len(),
+    range_elements(&task.work, chunk.range)
+}
+
+/// Elements of the part `range` of `work` that a reduction sums over: an element range's
+/// length, else the whole output (an element-wise task's elements, a GEMM's `m·n`).
+pub fn range_elements(work: &Work, range: ChunkRange) -> u64 {
+    match (range.dim, *work) {
+        (SplitDim::Elements, _) => range.len(),
         (_, Work::Elementwise { elements, .. }) => elements,
         (_, Work::Gemm { m, n, .. }) => m.saturating_mul(n),
     }

@@ -26,7 +26,7 @@
 use spikepipe_ir::SolverInfo;
 
 use super::gpipe::Gpipe;
-use super::heuristic::{best_plan, placement_of};
+use super::heuristic::{best_plan, placement_of, Cuts};
 use super::pipedream::{plain_placement, replicated_plans};
 use super::timed::{draft, Timed};
 use super::timing::Packing;
@@ -39,6 +39,9 @@ pub const DATA_PARALLEL: &str = "data-parallel";
 const PIPEDREAM: &str = "pipedream";
 /// How a stage plan's name starts (PipeDream's planner with replicated stages).
 const STAGES: &str = "stages ";
+/// The fine-grained plan that may also cut element-wise tasks by samples and weight
+/// gradients along K ([`Cuts::All`]).
+const FINE_ALL: &str = "fine-grained with sample and reduction cuts";
 /// How GPipe's candidate's name starts (then its micro-batch count).
 const GPIPE: &str = "gpipe ×";
 
@@ -87,10 +90,14 @@ fn describe(plan: &[stages::Stage]) -> String {
 /// Every candidate placement, untimed, in a fixed order.
 pub fn placements(p: &Problem) -> Result<Vec<(String, Placement)>, ScheduleError> {
     let mut out = vec![
-        ("fine-grained".to_string(), placement_of(&best_plan(p)?)),
+        ("fine-grained".to_string(), placement_of(&best_plan(p, Cuts::Gemms)?)),
         (DATA_PARALLEL.to_string(), stages::placement(p, &stages::data_parallel(p))),
         (PIPEDREAM.to_string(), plain_placement(p)),
     ];
+    let mixed = placement_of(&best_plan(p, Cuts::All)?);
+    if out[0].1 != mixed {
+        out.push((FINE_ALL.to_string(), mixed));
+    }
     for plan in replicated_plans(p) {
         let placement = stages::placement(p, &plan);
         if out.iter().all(|(_, q)| *q != placement) {
@@ -254,9 +261,18 @@ pub fn best(candidates: Vec<Candidate>, cap: Option<u64>) -> Option<Candidate> {
 /// reach: at s ≤ 0 on mlp-digits, sa32-ws, P = 4, data parallelism refined gives 35 690
 /// cycles and the spread candidate refined 35 708; uncapped on mlp-fmnist, sa128-ws,
 /// P = 4, the fine-grained candidate refined gives 184 846 and both of those 186 430.
+///
+/// When the best is the mixed fine-grained plan ([`FINE_ALL`]), the candidates that
+/// would be refined without it are refined too: it is fastest before refinement on more
+/// rows than after (mlp-fmnist, sa128-ws, P = 8: refined alone it ends at 102 908
+/// cycles; the GEMM-only fine-grained candidate it displaced refines to 102 694).
 pub fn best_to_refine(candidates: &[Candidate], cap: Option<u64>) -> Vec<Candidate> {
     let is_spread = |c: &Candidate| c.what.starts_with(super::spread::NAME);
     let Some(best) = candidates.iter().min_by_key(|c| c.key(cap)) else { return vec![] };
+    if best.what == FINE_ALL {
+        let rest: Vec<Candidate> = candidates.iter().filter(|c| c.what != FINE_ALL).cloned().collect();
+        return std::iter::once(best.clone()).chain(best_to_refine(&rest, cap)).collect();
+    }
     if !is_spread(best) {
         return vec![best.clone()];
     }

@@ -13,12 +13,14 @@
 //! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
 
 use petgraph::graph::NodeIndex;
-use spikepipe_ir::{edge_transfers, ChunkRange, PlacedSite, Side, SplitDim};
+use spikepipe_ir::{edge_transfers, range_elements, ChunkRange, PlacedSite, Side, SplitDim};
 
 use super::candidates::Candidate;
 use super::pipedream::plain_placement;
 use super::refine;
-use super::split::{chunk_cycles, chunk_samples, even_ranges_along, split_dim, whole};
+use super::split::{
+    chunk_cycles, chunk_samples, even_ranges_along, ilp_cut_dim, reduction_cut, split_dim, whole,
+};
 use super::{Outcome, PlacedChunk, Placement, Problem, Scheduler};
 use crate::cost::traffic::LinkLoads;
 use crate::ScheduleError;
@@ -91,6 +93,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
+        self.add_reductions(plans, &mut procs);
         let (sites, first) = self.sites(plans);
         let tasks = &self.p.graph.graph;
         let side =
@@ -104,6 +107,25 @@ impl<'a> Evaluator<'a> {
         }
         let bytes = links.bytes();
         (procs, links.cycles().to_vec(), bytes)
+    }
+
+    /// Charges the consumers of partial sums from several processors (a task cut along K)
+    /// the vector-unit work of summing them, as drafting does
+    /// (`spikepipe_ir::reduction_inputs`): every chunk of the consumer adds the partials
+    /// over its own elements.
+    fn add_reductions(&self, plans: &[TaskPlan], procs: &mut [u64]) {
+        let tasks = &self.p.graph.graph;
+        for e in self.edges.iter().filter(|e| e.kind == spikepipe_ir::EdgeKind::Data) {
+            let parts = partials(&plans[e.from]);
+            if parts < 2 {
+                continue;
+            }
+            let work = &tasks[NodeIndex::new(e.to)].work;
+            let v = &plans[e.to];
+            for (&range, &q) in v.ranges.iter().zip(&v.procs).filter(|(_, &q)| q != UNPLACED) {
+                procs[q as usize] += self.p.hardware.reduce_cycles(range_elements(work, range), parts);
+            }
+        }
     }
 
     /// The placed chunks of every task, flattened, and where each task's start
@@ -126,6 +148,18 @@ impl<'a> Evaluator<'a> {
         let (procs, links, bytes) = self.loads(plans);
         (procs.into_iter().chain(links).max().unwrap_or(0), bytes)
     }
+}
+
+/// Partial sums a plan sends its consumers: the distinct processors of a task cut along
+/// K (placed chunks only), 1 for any other plan (`spikepipe_ir::partials`).
+fn partials(plan: &TaskPlan) -> u64 {
+    if plan.ranges.first().is_none_or(|r| r.dim != SplitDim::K) {
+        return 1;
+    }
+    let mut procs: Vec<u32> = plan.procs.iter().copied().filter(|&q| q != UNPLACED).collect();
+    procs.sort_unstable();
+    procs.dedup();
+    procs.len() as u64
 }
 
 /// A task's plan cut into `k` chunks along `dim` (or whole for k = 1), all on `proc`.
@@ -168,14 +202,37 @@ pub fn placement_of(plans: &[TaskPlan]) -> Placement {
     }
 }
 
+/// The dimensions (with their units) a task may be cut along, the first the one LPT cuts
+/// along. [`Cuts::Gemms`]: a GEMM's [`split_dim`]. [`Cuts::All`]: the ILP's cut
+/// ([`ilp_cut_dim`]: that, or an element-wise task's elements in whole samples or
+/// parameter slices), then a weight gradient's reduction K ([`reduction_cut`]; first
+/// when it is the only one).
+fn cut_dims(p: &Problem, task: &spikepipe_ir::Task, cuts: Cuts) -> Vec<(SplitDim, u64)> {
+    match cuts {
+        Cuts::Gemms => split_dim(p, task).into_iter().collect(),
+        Cuts::All => ilp_cut_dim(p, task).into_iter().chain(reduction_cut(p, task)).collect(),
+    }
+}
+
+/// Which cuts the fine-grained search may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cuts {
+    /// GEMMs along M or N; element-wise tasks run whole (the ILP's starting point).
+    Gemms,
+    /// Also element-wise tasks along their elements (sample groups, parameter slices)
+    /// and weight gradients along their reduction K, summed by the update
+    /// ([`reduction_cut`]): sample splits mixed per task with GEMM cuts.
+    All,
+}
+
 /// Communication-aware LPT.
-fn lpt(p: &Problem, ev: &Evaluator, target: u64) -> Vec<TaskPlan> {
+fn lpt(p: &Problem, ev: &Evaluator, target: u64, cuts: Cuts) -> Vec<TaskPlan> {
     let procs = p.processors();
     let n = p.graph.graph.node_count();
     let mut plans: Vec<TaskPlan> = (0..n)
         .map(|i| {
             let t = &p.graph.graph[petgraph::graph::NodeIndex::new(i)];
-            let (dim, unit, k) = match split_dim(p, t) {
+            let (dim, unit, k) = match cut_dims(p, t, cuts).first().copied() {
                 Some((d, u)) => (d, u, t.cycles.div_ceil(target.max(1)).min(procs as u64)),
                 None => (SplitDim::Whole, 1, 1),
             };
@@ -234,6 +291,7 @@ pub fn local_search(
     ev: &Evaluator,
     mut plans: Vec<TaskPlan>,
     max_rounds: usize,
+    cuts: Cuts,
 ) -> Vec<TaskPlan> {
     let procs = p.processors();
     let mut score = ev.score(&plans);
@@ -255,12 +313,16 @@ pub fn local_search(
                 }
                 plans[t].procs[j] = from;
             }
-            // One more cut of a GEMM that touches a hot processor.
+            // One more cut of a GEMM that touches a hot processor, along the dimension it
+            // is cut along already (a whole one: any it may be cut along).
             let task = &p.graph.graph[petgraph::graph::NodeIndex::new(t)];
             let k = plans[t].ranges.len() as u64;
             if k < procs as u64 && plans[t].procs.iter().any(|q| hot.contains(q)) {
                 let old = plans[t].clone();
-                if let Some((dim, unit)) = split_dim(p, task) {
+                let cut_along = old.ranges.first().map_or(SplitDim::Whole, |r| r.dim);
+                for (dim, unit) in
+                    cut_dims(p, task, cuts).into_iter().filter(|(d, _)| k == 1 || *d == cut_along)
+                {
                     let mut cand = cut(p, t, dim, unit, k + 1, 0);
                     if cand.ranges.len() as u64 != k + 1 {
                         continue;
@@ -370,27 +432,30 @@ fn reordered(p: &Problem, c: &Candidate) -> Option<Candidate> {
     Some(Candidate { what, schedule })
 }
 
-/// The heuristic's plan (also the ILP's warm start and fallback).
-pub fn best_plan(p: &Problem) -> Result<Vec<TaskPlan>, ScheduleError> {
+/// The fine-grained plan with the given cuts: the heuristic's candidates (both) and the
+/// ILP's starting point and fallback ([`Cuts::Gemms`], which its model expresses).
+pub fn best_plan(p: &Problem, cuts: Cuts) -> Result<Vec<TaskPlan>, ScheduleError> {
     let ev = Evaluator::new(p);
     let rounds = 64;
     let from_pipedream = plans_of(&plain_placement(p));
-    let a = local_search(p, &ev, from_pipedream, rounds);
-    let b = local_search(p, &ev, lpt(p, &ev, fine_grained_bound(p)), rounds);
+    let a = local_search(p, &ev, from_pipedream, rounds, cuts);
+    let b = local_search(p, &ev, lpt(p, &ev, fine_grained_bound(p, cuts), cuts), rounds, cuts);
     let best = if ev.score(&b) < ev.score(&a) { b } else { a };
     Ok(normalize(best))
 }
 
-/// The lower bound of the fine-grained search space (GEMMs cut along M or N, element-wise
-/// tasks whole): the size LPT cuts GEMMs down to. Cutting finer than this only adds
-/// chunks for the local search to move.
-fn fine_grained_bound(p: &Problem) -> u64 {
-    let spread = p.graph.total_cycles().div_ceil(p.processors().max(1) as u64);
+/// The size LPT cuts tasks down to: the even spread of all work, or the largest chunk of
+/// some task cut P ways along its first [`cut_dims`] (whole if it has none), whichever is
+/// larger. Cutting finer than this only adds chunks for the local search to move.
+fn fine_grained_bound(p: &Problem, cuts: Cuts) -> u64 {
+    let procs = p.processors().max(1) as u64;
+    let spread = p.graph.total_cycles().div_ceil(procs);
     let chunk = p
         .tasks()
-        .map(|t| match t.work {
-            spikepipe_ir::Work::Elementwise { .. } => t.cycles,
-            spikepipe_ir::Work::Gemm { .. } => super::split::best_split(p, t, p.processors() as u64).1,
+        .enumerate()
+        .map(|(i, t)| match cut_dims(p, t, cuts).first() {
+            Some(&(dim, unit)) => cut(p, i, dim, unit, procs, 0).cycles.into_iter().max().unwrap_or(0),
+            None => t.cycles,
         })
         .max()
         .unwrap_or(0);
@@ -407,4 +472,65 @@ fn normalize(mut plans: Vec<TaskPlan>) -> Vec<TaskPlan> {
         plan.procs = idx.iter().map(|&i| plan.procs[i]).collect();
     }
     plans
+}
+
+#[cfg(test)]
+mod tests {
+    //! The mixed fine-grained search ([`Cuts::All`]) on mlp-digits, sa128-ws, P = 8: the
+    //! weight gradients' M and N fit the 128×128 array in one fold, so only a cut along K
+    //! shortens them, and the neuron tasks (`E1`: 8 000 cycles) exceed the lower bound
+    //! (4 327) unless they are cut by samples.
+
+    use super::*;
+    use crate::cost::Systolic;
+    use crate::schedule::timed::draft;
+
+    fn with_problem(check: impl Fn(&Problem)) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (m, h) = (root.join("models/mlp-digits.yaml"), root.join("models/hw/sa128-ws.yaml"));
+        let specs = crate::load_specs(&m, Some(&h), Some(8)).expect("bundled specs load");
+        let graph = crate::lower_and_cost(&specs);
+        let cost = Systolic::new(&specs.hardware);
+        check(&Problem { graph: &graph, network: &specs.network, hardware: &specs.hardware, cost: &cost });
+    }
+
+    #[test]
+    fn the_evaluator_charges_partial_sums_to_their_consumers_as_drafting_does() {
+        with_problem(|p| {
+            let plans = best_plan(p, Cuts::All).expect("plan");
+            let k_cut = plans.iter().any(|pl| partials(pl) > 1);
+            assert!(k_cut, "the case: a weight gradient cut along K over several processors");
+            let drafted = draft(
+                p,
+                &placement_of(&plans),
+                "test",
+                Outcome::feasible(Placement { chunks: vec![] }, "t").solver,
+            );
+            let mut want = vec![0u64; p.processors() as usize];
+            let mut reduce = 0;
+            for c in drafted.tasks.iter().flat_map(|t| &t.chunks) {
+                want[c.processor as usize] += c.cycles;
+                reduce += c.reduce_cycles;
+            }
+            assert!(reduce > 0);
+            assert_eq!(Evaluator::new(p).loads(&plans).0, want);
+        });
+    }
+
+    #[test]
+    fn sample_and_reduction_cuts_get_below_the_gemm_only_search() {
+        with_problem(|p| {
+            let ev = Evaluator::new(p);
+            let gemms = ev.score(&best_plan(p, Cuts::Gemms).expect("plan")).0;
+            let all = best_plan(p, Cuts::All).expect("plan");
+            // E1 runs whole in the GEMM-only search.
+            assert_eq!(gemms, 8000);
+            assert!(ev.score(&all).0 < 5200, "{:?}", ev.score(&all));
+            let dims = |kind| {
+                p.tasks().zip(&all).filter(move |(t, _)| t.kind == kind).map(|(_, pl)| pl.ranges[0].dim)
+            };
+            assert!(dims(spikepipe_ir::TaskKind::WeightGrad).all(|d| d == SplitDim::K));
+            assert!(dims(spikepipe_ir::TaskKind::NeuronBackward).any(|d| d == SplitDim::Elements));
+        });
+    }
 }

@@ -107,6 +107,20 @@ pub fn ilp_cut_dim(p: &Problem, task: &Task) -> Option<(SplitDim, u64)> {
     (elements.div_ceil(unit) >= 2).then_some((dim, unit))
 }
 
+/// The cut of a weight gradient along its reduction K, by whole samples (units grouped
+/// as in [`split_dim`]): every chunk is a partial sum of the whole gradient, which the
+/// update sums over the links and on its vector unit (`Chunk::reduce_cycles`). It is the
+/// only cut that shortens `W` when its M and N fit the array in one fold (mlp-digits on
+/// sa128-ws: `W2` is 128×1600×10). `None` for any other task, or fewer than two samples.
+pub fn reduction_cut(p: &Problem, task: &Task) -> Option<(SplitDim, u64)> {
+    if task.kind != TaskKind::WeightGrad {
+        return None;
+    }
+    let size = SplitDim::K.size(&task.work)?;
+    let unit = grouped_unit(size, rows_per_sample(p, task, SplitDim::K)?);
+    (size.div_ceil(unit) >= 2).then_some((SplitDim::K, unit))
+}
+
 /// The cheapest way to cut a task into at most `k` chunks, judged by its largest chunk
 /// (then by total cycles): `(ranges, largest chunk, total)`.
 pub fn best_split(p: &Problem, task: &Task, k: u64) -> (Vec<ChunkRange>, u64, u64) {

@@ -1509,7 +1509,9 @@ mod walk {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3600);
         let mut packing =
             Packing { pieces: &pieces, scale, procs: 8, nodes_left: 20_000, deadline, late: false };
-        let top = clearly_below(ev.score(&best_plan(&p).expect("heuristic plan")).0);
+        let top = clearly_below(
+            ev.score(&best_plan(&p, crate::schedule::heuristic::Cuts::Gemms).expect("heuristic plan")).0,
+        );
         assert!(
             matches!(packing.loads_at(&p, &cuts, &ev, top, 1), Loads::Fit(_, e) if e > top),
             "the case: the loads fit at {top} and time over it"

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use spikepipe_ir::{SolverInfo, SolverStatus};
 
-use super::heuristic::{best_plan, placement_of};
+use super::heuristic::{best_plan, placement_of, Cuts};
 use super::{timing, Outcome, Problem, Scheduler};
 use crate::{CompileOptions, ScheduleError};
 
@@ -89,7 +89,7 @@ impl Scheduler for Ilp {
 
     fn schedule(&self, p: &Problem) -> Result<Outcome, ScheduleError> {
         let started = Instant::now();
-        let heuristic = best_plan(p)?;
+        let heuristic = best_plan(p, Cuts::Gemms)?;
         let limits = assign::Limits {
             period_nodes: PERIOD_NODES * self.effort,
             round_nodes: ROUND_NODES * self.effort,
