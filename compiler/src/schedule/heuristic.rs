@@ -1,14 +1,17 @@
-//! `heuristic`: fine-grained placement. Tasks are placed individually and large GEMMs are
-//! cut into chunks (each costed on the array, never `cost / k`).
+//! `heuristic`: fine-grained placement. Tasks are placed individually and large tasks are
+//! cut into chunks (each costed on the array, never `cost / k`): GEMMs along M or N, and
+//! with [`Cuts::All`] also element-wise tasks by samples or parameter slices and weight
+//! gradients along their reduction K.
 //!
 //! 1. Two starting points: PipeDream's optimal contiguous partition, and a
 //!    communication-aware LPT (largest chunk first onto the processor that keeps the
-//!    busiest processor or link least loaded; GEMMs longer than the lower bound are cut
+//!    busiest processor or link least loaded; tasks longer than the lower bound are cut
 //!    first).
-//! 2. Local search on each: move a chunk off the bottleneck resource, or cut a GEMM on
+//! 2. Local search on each: move a chunk off the bottleneck resource, or cut a task on
 //!    it once more, taking the best strict improvement of (period, bytes between
 //!    processors) until none is left.
-//! 3. The better result is timed by modulo list scheduling ([`super::timing`]).
+//! 3. The better result is one of the candidates ([`super::candidates`]), each timed by
+//!    modulo list scheduling ([`super::timing`]).
 //!
 //! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
 
@@ -313,8 +316,8 @@ pub fn local_search(
                 }
                 plans[t].procs[j] = from;
             }
-            // One more cut of a GEMM that touches a hot processor, along the dimension it
-            // is cut along already (a whole one: any it may be cut along).
+            // One more cut of a task that touches a hot processor, along the dimension it
+            // is cut along already (a whole task: each one it may be cut along).
             let task = &p.graph.graph[petgraph::graph::NodeIndex::new(t)];
             let k = plans[t].ranges.len() as u64;
             if k < procs as u64 && plans[t].procs.iter().any(|q| hot.contains(q)) {
