@@ -2,7 +2,9 @@
 //!
 //! Candidate placements, each a different trade between period, staleness and traffic:
 //! - the fine-grained placement (GEMMs cut along M or N, tasks placed one by one:
-//!   shortest period, longest iterations, so the most staleness);
+//!   shortest period, longest iterations, so the most staleness), and a second one that
+//!   may also cut element-wise tasks by samples and weight gradients along K, per task
+//!   ([`Cuts::All`]), when it differs;
 //! - data parallelism (every task split by samples: no staleness, all-reduce traffic);
 //! - PipeDream's plans with replicated stages, one per stage count (hybrids of the two:
 //!   fewer stages, less staleness), and its plain partition;
@@ -266,7 +268,7 @@ pub fn best(candidates: Vec<Candidate>, cap: Option<u64>) -> Option<Candidate> {
 /// cycles and the spread candidate refined 35 708; uncapped on mlp-fmnist, sa128-ws,
 /// P = 4, the fine-grained candidate refined gives 184 846 and both of those 186 430.
 ///
-/// When the best is the mixed fine-grained plan ([`FINE_ALL`]), the candidates that
+/// When the best is the mixed fine-grained plan ([`Cuts::All`]), the candidates that
 /// would be refined without it are refined too: it is fastest before refinement on more
 /// rows than after (mlp-fmnist, sa128-ws, P = 8: refined alone it ends at 102 908
 /// cycles; the GEMM-only fine-grained candidate it displaced refines to 102 694).
