@@ -34,9 +34,9 @@ pub use model::{
 };
 pub use network::{LayerOp, Network, Pool, WeightLayer};
 pub use schedule::{
-    chunk_elements, expected_reduce_cycles, expected_reduce_cycles_per_chunk, partials, range_elements,
-    reduction_inputs, samples_overlap, Chunk, ChunkRange, LayerStaleness, Metrics, ModelInfo, Schedule,
-    ScheduleEdge, ScheduledTask, SolverInfo, SolverStatus, SplitDim, Transfer, SCHEDULE_FORMAT,
+    chunk_elements, expected_reduce_cycles, expected_reduce_cycles_per_chunk, partial_sums, partials,
+    range_elements, reduction_inputs, samples_overlap, Chunk, ChunkRange, LayerStaleness, Metrics, ModelInfo,
+    Schedule, ScheduleEdge, ScheduledTask, SolverInfo, SolverStatus, SplitDim, Transfer, SCHEDULE_FORMAT,
 };
 pub use staleness::{
     arrivals, compute_staleness, staleness_between, staleness_of, staleness_summary, weights_ready, Arrivals,

@@ -377,10 +377,20 @@ pub fn reduction_inputs<'a>(s: &'a impl AsTimetable, v: &ScheduledTask) -> Vec<(
 
 /// Distinct processors holding chunks of a `K`-split task (1 for any other split).
 pub fn partials(u: &ScheduledTask) -> u64 {
-    if u.chunks.first().is_none_or(|c| c.range.dim != SplitDim::K) {
+    let dim = u.chunks.first().map_or(SplitDim::Whole, |c| c.range.dim);
+    partial_sums(dim, u.chunks.iter().map(|c| c.processor))
+}
+
+/// The rule of [`partials`] for a task cut along `dim` with chunks on `processors`
+/// (repeats allowed), so a placement that is not yet a schedule counts the same way.
+pub fn partial_sums(dim: SplitDim, processors: impl IntoIterator<Item = u32>) -> u64 {
+    if dim != SplitDim::K {
         return 1;
     }
-    u.processors().len() as u64
+    let mut procs: Vec<u32> = processors.into_iter().collect();
+    procs.sort_unstable();
+    procs.dedup();
+    procs.len() as u64
 }
 
 /// Elements of a chunk of element-wise work (its range, or the whole task).

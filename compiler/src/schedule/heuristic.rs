@@ -16,7 +16,7 @@
 //! Starting from PipeDream's partition guarantees `heuristic ≤ pipedream`.
 
 use petgraph::graph::NodeIndex;
-use spikepipe_ir::{edge_transfers, range_elements, ChunkRange, PlacedSite, Side, SplitDim};
+use spikepipe_ir::{edge_transfers, partial_sums, range_elements, ChunkRange, PlacedSite, Side, SplitDim};
 
 use super::candidates::Candidate;
 use super::pipedream::plain_placement;
@@ -156,13 +156,8 @@ impl<'a> Evaluator<'a> {
 /// Partial sums a plan sends its consumers: the distinct processors of a task cut along
 /// K (placed chunks only), 1 for any other plan (`spikepipe_ir::partials`).
 fn partials(plan: &TaskPlan) -> u64 {
-    if plan.ranges.first().is_none_or(|r| r.dim != SplitDim::K) {
-        return 1;
-    }
-    let mut procs: Vec<u32> = plan.procs.iter().copied().filter(|&q| q != UNPLACED).collect();
-    procs.sort_unstable();
-    procs.dedup();
-    procs.len() as u64
+    let dim = plan.ranges.first().map_or(SplitDim::Whole, |r| r.dim);
+    partial_sums(dim, plan.procs.iter().copied().filter(|&q| q != UNPLACED))
 }
 
 /// A task's plan cut into `k` chunks along `dim` (or whole for k = 1), all on `proc`.
