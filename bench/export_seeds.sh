@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seeds=${SEEDS:-$(seq -s ' ' 0 19)}; py_seeds=${PY_SEEDS:-$seeds}
 venv=${VENV:-.venv}; bin=${BIN:-target/release/spikepipe}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-"$bin" compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml -p 2 --method layerwise -o "$work/s.json" -q >/dev/null
+"$bin" compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml -p 2 --method layerwise --staleness-cost none -o "$work/s.json" -q >/dev/null
 "$bin" export models/mlp-digits.yaml --schedule "$work/s.json" --out "$work/pkg" >/dev/null
 acc() { python3 -c "import json,sys; print(json.load(sys.stdin)['final_test_accuracy'])"; }
 for s in $seeds; do

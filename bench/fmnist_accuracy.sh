@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bin=target/release/spikepipe
 data=idx:/usr/share/datasets/fashion-mnist
 common=(models/mlp-fmnist.yaml --dataset "$data" --epochs "${EPOCHS:-5}" --threads "${THREADS:-2}" -q --format json)
-hw=(--hardware models/hw/sa32-ws.yaml --time-limit 5)
+hw=(--hardware models/hw/sa32-ws.yaml --time-limit 5 --staleness-cost none)
 run() { local name=$1; shift; "$bin" train "${common[@]}" "$@" > "target/fmnist-$name.json"; echo "$name done"; }
 mkdir -p target
 run none

@@ -23,7 +23,7 @@ echo "model,hardware,processors,heuristic_period,ilp_period,gain_percent,status,
 for m in mlp-digits mlp-fmnist; do
   for hw in sa32-ws sa128-ws; do
     for p in 2 4 8; do
-      args=(models/$m.yaml --hardware models/hw/$hw.yaml -p "$p" --format json)
+      args=(models/$m.yaml --hardware models/hw/$hw.yaml -p "$p" --format json --staleness-cost none)
       h=$("$bin" compile "${args[@]}" -m heuristic | jq .period_cycles)
       t0=$(date +%s.%N)
       s=$(SPIKEPIPE_TRACE=1 "$bin" compile "${args[@]}" -m ilp --time-limit "$limit" \

@@ -8,7 +8,7 @@ bin=target/release/spikepipe
 echo "hardware,method,processors,period_cycles,lower_bound_cycles,period_over_lb,speedup_vs_pipedream,speedup_vs_layerwise,max_staleness,mean_staleness,bytes_between_processors,comm_overhead,peak_memory_bytes,solve_seconds,status,model"
 for hw in models/hw/*.yaml; do
   for m in models/*.yaml; do
-    "$bin" compare "$m" --hardware "$hw" --methods ilp,heuristic,pipedream --format csv | tail -n +2 |
+    "$bin" compare "$m" --hardware "$hw" --methods ilp,heuristic,pipedream --staleness-cost none --format csv | tail -n +2 |
       sed "s|^|$(basename "$hw" .yaml),|; s|\$|,$(basename "$m" .yaml)|"
   done
 done

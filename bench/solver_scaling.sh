@@ -10,7 +10,7 @@ echo "model,processors,period_cycles,lower_bound_cycles,status,gap,solver_second
 run() {
   local model=$1 p=$2 start end
   start=$(date +%s.%N)
-  "$bin" compile "$model" --hardware "$hw" -p "$p" --format json > /tmp/scaling.json
+  "$bin" compile "$model" --hardware "$hw" -p "$p" --staleness-cost none --format json > /tmp/scaling.json
   end=$(date +%s.%N)
   python3 - "$model" "$p" "$start" "$end" <<'PY'
 import json, sys

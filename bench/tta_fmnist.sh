@@ -37,7 +37,7 @@ for p in $ps; do
     if [ -n "${!given:-}" ]; then
         cp "${!given}" "$out/s$p.json"
     else
-        "$bin" compile "$model" --hardware "$hw" -p "$p" --method "${METHOD:-ilp}" \
+        "$bin" compile "$model" --hardware "$hw" -p "$p" --method "${METHOD:-ilp}" --staleness-cost none \
             ${CAP:+--max-staleness "$CAP"} -o "$out/s$p.json" -q > /dev/null
     fi
     "$bin" compile "$model" --hardware "$hw" -p "$p" --method data-parallel \

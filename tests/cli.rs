@@ -259,12 +259,21 @@ fn bad_flags_exit_2() {
 
 #[test]
 fn max_memory_caps_every_processor_and_rejects_bad_values() {
-    let free = Schedule::from_json(&compile_json(&["--method", "heuristic"])).expect("schedule");
+    // The fastest schedule, a pipeline: its memory can be traded for period.
+    let free = Schedule::from_json(&compile_json(&["--method", "heuristic", "--staleness-cost", "none"]))
+        .expect("schedule");
     let need = *free.metrics.peak_memory_bytes.iter().max().expect("one per processor");
     assert_eq!(free.metrics.peak_memory_bytes.len(), 4);
     let cap = (need * 3 / 4).to_string();
-    let s = Schedule::from_json(&compile_json(&["--method", "heuristic", "--max-memory", &cap]))
-        .expect("schedule");
+    let s = Schedule::from_json(&compile_json(&[
+        "--method",
+        "heuristic",
+        "--staleness-cost",
+        "none",
+        "--max-memory",
+        &cap,
+    ]))
+    .expect("schedule");
     assert_eq!(s.hardware.memory_bytes, Some(need * 3 / 4));
     assert!(
         s.metrics.peak_memory_bytes.iter().all(|&b| b <= need * 3 / 4),

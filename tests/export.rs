@@ -45,7 +45,22 @@ fn python(test: &str) -> Option<PathBuf> {
 fn compile(dir: &Path, method: &str, p: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("{method}-p{p}.json"));
     let o = out.to_str().expect("utf-8 path");
-    let mut args = vec!["compile", MODEL, "--hardware", HW, "-p", p, "--method", method, "-o", o];
+    // The fastest schedules: these tests need their staleness, which the default's
+    // pricing would mostly trade away.
+    let mut args = vec![
+        "compile",
+        MODEL,
+        "--hardware",
+        HW,
+        "-p",
+        p,
+        "--method",
+        method,
+        "--staleness-cost",
+        "none",
+        "-o",
+        o,
+    ];
     args.extend_from_slice(extra);
     ok(&args);
     out
@@ -350,7 +365,20 @@ fn conv_loss_curve_matches_executor() {
     let dir = scratch("export-conv");
     let sched = dir.join("cnn-pd2.json");
     let (s, p) = (sched.to_str().expect("utf-8"), dir.join("pkg"));
-    ok(&["compile", "models/cnn-fmnist.yaml", "--hardware", HW, "-p", "2", "--method", "pipedream", "-o", s]);
+    ok(&[
+        "compile",
+        "models/cnn-fmnist.yaml",
+        "--hardware",
+        HW,
+        "-p",
+        "2",
+        "--method",
+        "pipedream",
+        "--staleness-cost",
+        "none",
+        "-o",
+        s,
+    ]);
     ok(&["export", "models/cnn-fmnist.yaml", "--schedule", s, "--out", p.to_str().expect("utf-8")]);
     let n = 128;
     let ord = orders(n, 3);

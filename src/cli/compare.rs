@@ -26,6 +26,7 @@ pub enum CompareFormat {
     after_help = "Examples:\n  spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml\n  \
 spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 4,8 --methods ilp,pipedream --format csv\n  \
 spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --front --methods heuristic,data-parallel,pipedream,gpipe\n  \
+spikepipe compare models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --staleness-cost none   # each method's fastest period\n  \
 spikepipe compare models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --max-memory 256MiB"
 )]
 pub struct CompareArgs {

@@ -17,7 +17,8 @@ use super::{outputs, print, BadInput, Format, SpecArgs, Table};
 spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --method heuristic -o vgg.json\n  \
 spikepipe compile models/cnn-fmnist.yaml --hardware models/hw/sa32-ws.yaml --format json | jq .period_cycles\n  \
 spikepipe compile models/mlp-digits.yaml --hardware models/hw/sa32-ws.yaml -p 4 --ilp-effort 5 --time-limit 60\n  \
-spikepipe compile models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --staleness-cost 0.08\n  \
+spikepipe compile models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --staleness-cost 0.3\n  \
+spikepipe compile models/mlp-fmnist.yaml --hardware models/hw/sa32-ws.yaml -p 8 --staleness-cost none   # fastest period, however stale\n  \
 spikepipe compile models/vgg11-cifar10.yaml --hardware models/hw/sa128-ws.yaml -p 8 --method heuristic --max-memory 512MiB"
 )]
 pub struct CompileArgs {

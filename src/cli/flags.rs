@@ -88,30 +88,59 @@ pub struct SolveArgs {
     /// used) until it is. Trades speed for gradient freshness.
     #[arg(long, value_name = "N")]
     pub max_staleness: Option<u64>,
-    /// Period and staleness as one objective: compile the method without a cap (or under
-    /// `--max-staleness`) and under every smaller cap, and keep the schedule with the
-    /// smallest period × (1 + C × largest staleness). C (0 to 100) is the fraction of extra
-    /// training iterations one update of staleness costs; `spikepipe tune` measures it
-    /// (docs/scheduling.md, "One objective").
-    #[arg(long, value_name = "C", value_parser = staleness_cost, allow_negative_numbers = true)]
-    pub staleness_cost: Option<f64>,
+    /// Period and staleness as one objective (default C = 0.1): keep, of the method's
+    /// schedule without a cap (or under `--max-staleness`) and its schedules under
+    /// smaller caps, the one with the smallest period × (1 + C × largest staleness). C
+    /// (0 to 100) is the fraction of extra training iterations one update of staleness
+    /// costs; `spikepipe tune` measures it (0.08 to 0.5 on Fashion-MNIST). `none`: the
+    /// fastest period, however stale. `report` and `compare --front`, which show every
+    /// staleness budget on its own, do not take it (docs/scheduling.md, "One objective").
+    #[arg(long, value_name = "C|none", value_parser = staleness_cost, allow_negative_numbers = true)]
+    pub staleness_cost: Option<StalenessCost>,
+}
+
+/// What `--staleness-cost` asked for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StalenessCost {
+    /// Choose by period × (1 + C × largest staleness).
+    Priced(f64),
+    /// `none`: the fastest period (periods within 0.1 % count as equal, the fresher wins).
+    Fastest,
 }
 
 impl SolveArgs {
-    /// Compile options for `method` with these flags (`default_limit` if no `--time-limit`).
+    /// Compile options for `method` with these flags (`default_limit` if no `--time-limit`;
+    /// staleness priced at [`DEFAULT_STALENESS_COST`] if no `--staleness-cost`).
     pub fn options(&self, method: Method, default_limit: f64) -> CompileOptions {
         let mut o = CompileOptions::new(method).with_time_limit(self.time_limit.unwrap_or(default_limit));
         o.solver = self.solver.name().to_string();
         o.max_staleness = self.max_staleness;
         o.ilp_effort = self.ilp_effort;
-        o.staleness_cost = self.staleness_cost;
+        o.staleness_cost = match self.staleness_cost {
+            None => Some(DEFAULT_STALENESS_COST),
+            Some(StalenessCost::Priced(c)) => Some(c),
+            Some(StalenessCost::Fastest) => None,
+        };
         o
     }
 }
 
-/// clap value parser of `--staleness-cost`: a number from 0 to
+/// The staleness cost the commands that compile use when `--staleness-cost` is not given:
+/// below every cost measured on the bundled networks without mitigation (0.17 to 0.5 on
+/// Fashion-MNIST; docs/time-to-accuracy.md), and not far above the best mitigated one
+/// (0.08), so a stale schedule wins only where it is clearly faster.
+pub const DEFAULT_STALENESS_COST: f64 = 0.1;
+
+/// clap value parser of `--staleness-cost`: `none`, or a number from 0 to
 /// [`spikepipe_compiler::priced::MAX_STALENESS_COST`].
-pub fn staleness_cost(text: &str) -> Result<f64, String> {
+pub fn staleness_cost(text: &str) -> Result<StalenessCost, String> {
+    if text.trim() == "none" {
+        return Ok(StalenessCost::Fastest);
+    }
+    staleness_cost_number(text).map(StalenessCost::Priced)
+}
+
+fn staleness_cost_number(text: &str) -> Result<f64, String> {
     let max = spikepipe_compiler::priced::MAX_STALENESS_COST;
     match text.trim().parse::<f64>() {
         Ok(c) if c.is_finite() && (0.0..=max).contains(&c) => Ok(c),
@@ -119,7 +148,7 @@ pub fn staleness_cost(text: &str) -> Result<f64, String> {
             "{c} is outside 0 to {max} (the fraction of extra iterations per update of staleness, e.g. 0.05)"
         )),
         Err(_) => Err(format!(
-            "`{}` is not a number (e.g. 0.05: each update of staleness costs 5 % more iterations)",
+            "`{}` is neither a number nor `none` (e.g. 0.05: each update of staleness costs 5 % more iterations; none: the fastest period)",
             text.trim()
         )),
     }

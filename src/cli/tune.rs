@@ -403,7 +403,8 @@ fn how_to_use(args: &TuneArgs, r: &TuneReport) -> String {
     if args.time_limit != 10.0 {
         compile += &format!(" --time-limit {}", args.time_limit);
     }
-    compile += &format!(" --reproducible -o {file}");
+    // The probe trained the method's fastest schedule under its cap, not a priced choice.
+    compile += &format!(" --staleness-cost none --reproducible -o {file}");
     let mut out = String::from("\nto use the best:\n");
     if args.output.is_none() {
         out += &format!("  {compile}\n");
