@@ -331,6 +331,7 @@ fn every_bundled_model_is_covered() {
 fn compare_csv_snapshots() {
     for m in models() {
         for h in hardware() {
+            // Each method's fastest schedule; the default's choice is snapshotted below.
             let out = ok(&[
                 "compare",
                 &m,
@@ -340,6 +341,8 @@ fn compare_csv_snapshots() {
                 "2,4,8",
                 "--methods",
                 "heuristic,pipedream,layerwise,gpipe",
+                "--staleness-cost",
+                "none",
                 "--format",
                 "csv",
                 "--reproducible",
@@ -347,6 +350,25 @@ fn compare_csv_snapshots() {
             insta::assert_snapshot!(format!("compare__{}__{}", stem(&m), stem(&h)), out);
         }
     }
+}
+
+/// `compare` without `--staleness-cost` prices staleness at C = 0.1, as `compile` does.
+#[test]
+fn compare_csv_snapshot_at_the_default_staleness_cost() {
+    let out = ok(&[
+        "compare",
+        "models/mlp-fmnist.yaml",
+        "--hardware",
+        "models/hw/sa32-ws.yaml",
+        "-p",
+        "2,4,8",
+        "--methods",
+        "heuristic,pipedream,layerwise,gpipe",
+        "--format",
+        "csv",
+        "--reproducible",
+    ]);
+    insta::assert_snapshot!("compare_default_cost__mlp-fmnist__sa32-ws", out);
 }
 
 // ---------------------------------------------------------------------------------------
