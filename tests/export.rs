@@ -43,13 +43,18 @@ fn python(test: &str) -> Option<PathBuf> {
 }
 
 fn compile(dir: &Path, method: &str, p: &str, extra: &[&str]) -> PathBuf {
+    compile_model(MODEL, dir, method, p, extra)
+}
+
+/// `model`'s schedule by `method` at P = `p`, written to `dir`.
+fn compile_model(model: &str, dir: &Path, method: &str, p: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("{method}-p{p}.json"));
     let o = out.to_str().expect("utf-8 path");
     // The fastest schedules: these tests need their staleness, which the default's
     // pricing would mostly trade away.
     let mut args = vec![
         "compile",
-        MODEL,
+        model,
         "--hardware",
         HW,
         "-p",
@@ -363,22 +368,8 @@ fn conv_loss_curve_matches_executor() {
         return;
     }
     let dir = scratch("export-conv");
-    let sched = dir.join("cnn-pd2.json");
+    let sched = compile_model("models/cnn-fmnist.yaml", &dir, "pipedream", "2", &[]);
     let (s, p) = (sched.to_str().expect("utf-8"), dir.join("pkg"));
-    ok(&[
-        "compile",
-        "models/cnn-fmnist.yaml",
-        "--hardware",
-        HW,
-        "-p",
-        "2",
-        "--method",
-        "pipedream",
-        "--staleness-cost",
-        "none",
-        "-o",
-        s,
-    ]);
     ok(&["export", "models/cnn-fmnist.yaml", "--schedule", s, "--out", p.to_str().expect("utf-8")]);
     let n = 128;
     let ord = orders(n, 3);

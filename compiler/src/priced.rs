@@ -9,8 +9,8 @@
 //!
 //! [`compile_priced`] compiles the method without a cap (or under the user's cap) and then
 //! under the smaller caps that could still win, and keeps the schedule with the smallest
-//! estimate. c comes
-//! from training: `spikepipe tune` measures it (docs/time-to-accuracy.md).
+//! estimate. c comes from training: `spikepipe tune` measures it
+//! (docs/time-to-accuracy.md).
 //!
 //! ```
 //! use spikepipe_compiler::priced::estimated_time;
@@ -72,22 +72,12 @@ where
         let (first, cap0) = rayon::join(|| compile_at(None), || capped(0));
         (first, Some(cap0))
     };
-    let mut first_misfit: Option<String> = None;
     let mut misfits: Vec<String> = Vec::new();
-    // A cap whose schedules do not fit the memory per processor drops out of the choice;
-    // every other error is the compile's.
-    let mut fitting = |cap: u64, r: Result<Schedule, ScheduleError>| match r {
-        Err(ScheduleError::Memory(_)) => {
-            misfits.push(format!("cap {cap}"));
-            Ok(None)
-        }
-        other => other.map(Some),
-    };
     let (first, cap0) = match (first, cap0) {
-        (Ok(first), cap0) => (first, cap0.map(|r| fitting(0, r)).transpose()?.flatten()),
+        (Ok(first), cap0) => (first, cap0.map(|r| fitting(&mut misfits, 0, r)).transpose()?.flatten()),
         // Nothing fits uncapped: the staleness-0 schedule may (it keeps no weight versions).
         (Err(ScheduleError::Memory(_)), Some(Ok(cap0))) => {
-            first_misfit = Some(user_cap.map_or("no cap".into(), |c| format!("cap {c}")));
+            misfits.push(user_cap.map_or("no cap".into(), |c| format!("cap {c}")));
             (cap0, None)
         }
         (Err(e), _) => return Err(e),
@@ -96,19 +86,16 @@ where
     let key = |s: &Schedule| (s.period_cycles, s.max_staleness());
     let mut lower_bound = first.lower_bound_cycles;
     let mut best = first;
-    let mut tried = 0u64;
     let consider = |s: Schedule, best: &mut Schedule, lower_bound: &mut u64| {
         *lower_bound = (*lower_bound).min(s.lower_bound_cycles);
         if cheaper(key(&s), key(best), cost).is_lt() {
             *best = s;
         }
     };
-    if first_stale > 0 {
-        tried = 1;
-        if let Some(s) = cap0 {
-            consider(s, &mut best, &mut lower_bound);
-        }
+    if let Some(s) = cap0.filter(|_| first_stale > 0) {
+        consider(s, &mut best, &mut lower_bound);
     }
+    // Caps 0 to next − 1 have been compiled (cap 0 above).
     let mut next = 1;
     let could_win = |cap: u64, best: &Schedule, lower_bound: u64| {
         cap < first_stale
@@ -121,27 +108,41 @@ where
             [next, next + 1].into_iter().filter(|&c| could_win(c, &best, lower_bound)).collect();
         let results: Vec<Result<Schedule, ScheduleError>> = pair.par_iter().map(|&c| capped(c)).collect();
         for (&cap, r) in pair.iter().zip(results) {
-            if let Some(s) = fitting(cap, r)? {
+            if let Some(s) = fitting(&mut misfits, cap, r)? {
                 consider(s, &mut best, &mut lower_bound);
             }
         }
-        tried += pair.len() as u64;
         next += pair.len() as u64;
     }
-    let skipped = first_stale.saturating_sub(tried);
+    let skipped = first_stale.saturating_sub(next);
     let mut unused = String::new();
     if skipped > 0 {
         let caps =
             if skipped == 1 { format!("cap {next}") } else { format!("caps {next} to {}", first_stale - 1) };
         unused += &format!("; {caps} not compiled: even at the lower bound {lower_bound} no faster estimate");
     }
-    misfits.splice(0..0, first_misfit);
     if !misfits.is_empty() {
         unused += &format!("; nothing fits the memory under {}", misfits.join(", "));
     }
     let what = choice_note(cost, &best, (first_period, first_stale), user_cap.is_some(), &unused);
     best.solver.note = crate::pipeline::join_notes(best.solver.note.take().filter(|n| !n.is_empty()), what);
     Ok(best)
+}
+
+/// A capped compile's result for the choice: a cap whose schedules do not fit the memory
+/// per processor drops out (and is named in `misfits`); every other error is the compile's.
+fn fitting(
+    misfits: &mut Vec<String>,
+    cap: u64,
+    r: Result<Schedule, ScheduleError>,
+) -> Result<Option<Schedule>, ScheduleError> {
+    match r {
+        Err(ScheduleError::Memory(_)) => {
+            misfits.push(format!("cap {cap}"));
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
 }
 
 /// The note's account of the choice: what won, at what estimate, over what.
