@@ -311,7 +311,7 @@ fn ilp_or_better(
 /// 35 661 for the spread candidate). Its placement timed under cap 0 never beat
 /// `heuristic`'s candidates (0 of 18 rows of `bench/ilp_capped.sh`, 0 of 40 compiles of
 /// `bench/default_objective.sh`), and a phase 1 that bounds each layer's iteration
-/// latency was tried and timed no better (docs/scheduling.md, "The ILP under a cap"),
+/// latency was tried and timed no better (docs/scheduling.md, "The ILP under a staleness cap"),
 /// so it is not run: the priced default compiles cap 0 on every `ilp` compile.
 fn ilp_at_staleness_0(mut h: Outcome, solver: &str) -> Outcome {
     let why = "at a staleness cap of 0 the ILP's phase 1 is not run (its model has no notion of an iteration's length, and its placement timed at staleness 0 never beat the heuristic's candidates); the heuristic's schedule";

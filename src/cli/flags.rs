@@ -85,7 +85,9 @@ pub struct SolveArgs {
     pub solver: Solver,
     /// Keep every layer's staleness s (the number of updates a forward pass's weights miss;
     /// see docs/design.md) at or below N: the period is raised (or PipeDream's placement
-    /// used) until it is. Trades speed for gradient freshness.
+    /// used) until it is. Trades speed for gradient freshness. At 0, `ilp` gives
+    /// `heuristic`'s schedule: its solver, which does not model an iteration's length, is
+    /// not run (docs/scheduling.md, "The ILP under a staleness cap").
     #[arg(long, value_name = "N")]
     pub max_staleness: Option<u64>,
     /// Period and staleness as one objective (default C = 0.1): keep, of the method's
