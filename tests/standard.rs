@@ -45,60 +45,75 @@ fn heuristic_keeps_the_cap_and_beats_every_standard_method(model: &str) {
 }
 
 fn check_against_standard(model: &str, ps: &[u64]) {
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for hw in common::hardware() {
-        for &p in ps {
-            let (model_path, hw_path) = (common::root().join(model), common::root().join(&hw));
-            let specs = load_specs(&model_path, Some(&hw_path), Some(p)).expect("bundled specs load");
-            let what =
-                |m: &str, cap: Option<u64>| format!("{} / {hw} / P={p} / {m} cap {cap:?}", specs.model.name);
-            let dp = run(&specs, Method::DataParallel, None);
-            let gpipe = run(&specs, Method::Gpipe, None);
-            if dp.max_staleness() != 0 || gpipe.max_staleness() != 0 {
-                failures
-                    .push(format!("{}: synchronous methods must have staleness 0", what("dp/gpipe", None)));
-            }
-            for cap in [Some(0), Some(2), None] {
-                let pipedream = run(&specs, Method::Pipedream, cap);
-                let ours = run(&specs, Method::Heuristic, cap);
-                let mut standard = vec![dp.period_cycles, gpipe.period_cycles];
-                if cap.is_none_or(|c| pipedream.max_staleness() <= c) {
-                    standard.push(pipedream.period_cycles);
-                }
-                let best = standard.into_iter().min().unwrap_or(u64::MAX);
-                if cap.is_some_and(|c| ours.max_staleness() > c) {
-                    failures.push(format!("{}: staleness {}", what("heuristic", cap), ours.max_staleness()));
-                }
-                if ours.period_cycles > best {
-                    failures.push(format!(
-                        "{}: period {} above the best standard method's {best}",
-                        what("heuristic", cap),
-                        ours.period_cycles
-                    ));
-                }
-                if cap == Some(0) && ours.period_cycles as f64 > 1.02 * dp.period_cycles as f64 {
-                    failures.push(format!("{}: above 1.02 × data-parallel", what("heuristic", cap)));
-                }
-                if p >= 8 {
-                    let config =
-                        SimConfig { iterations: 8, links: LinkModel::Dedicated, record_trace: false };
-                    match simulate(&ours, &config) {
-                        Ok(r) if r.achieved_period_cycles == Some(ours.period_cycles as f64) => {}
-                        Ok(r) => failures.push(format!(
-                            "{}: simulated {:?}",
-                            what("heuristic", cap),
-                            r.achieved_period_cycles
-                        )),
-                        Err(e) => failures.push(format!("{}: {e}", what("heuristic", cap))),
-                    }
-                }
-                checked += 1;
-            }
-        }
-    }
+    let hardware = common::hardware();
+    // One thread per machine: the VGGs' rows are the suite's longest tests, and the test
+    // harness runs two tests at a time, so the last one would otherwise run alone.
+    let per_hardware: Vec<(usize, Vec<String>)> = std::thread::scope(|threads| {
+        let running: Vec<_> =
+            hardware.iter().map(|hw| threads.spawn(move || on_hardware(model, hw, ps))).collect();
+        running
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let checked: usize = per_hardware.iter().map(|(n, _)| n).sum();
+    let failures: Vec<String> = per_hardware.into_iter().flat_map(|(_, f)| f).collect();
     assert_eq!(checked, 2 * ps.len() * 3, "checked only {checked}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// [`check_against_standard`] on one machine: how many (P, cap) rows were checked, and
+/// what failed.
+fn on_hardware(model: &str, hw: &str, ps: &[u64]) -> (usize, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for &p in ps {
+        let (model_path, hw_path) = (common::root().join(model), common::root().join(hw));
+        let specs = load_specs(&model_path, Some(&hw_path), Some(p)).expect("bundled specs load");
+        let what =
+            |m: &str, cap: Option<u64>| format!("{} / {hw} / P={p} / {m} cap {cap:?}", specs.model.name);
+        let dp = run(&specs, Method::DataParallel, None);
+        let gpipe = run(&specs, Method::Gpipe, None);
+        if dp.max_staleness() != 0 || gpipe.max_staleness() != 0 {
+            failures.push(format!("{}: synchronous methods must have staleness 0", what("dp/gpipe", None)));
+        }
+        for cap in [Some(0), Some(2), None] {
+            let pipedream = run(&specs, Method::Pipedream, cap);
+            let ours = run(&specs, Method::Heuristic, cap);
+            let mut standard = vec![dp.period_cycles, gpipe.period_cycles];
+            if cap.is_none_or(|c| pipedream.max_staleness() <= c) {
+                standard.push(pipedream.period_cycles);
+            }
+            let best = standard.into_iter().min().unwrap_or(u64::MAX);
+            if cap.is_some_and(|c| ours.max_staleness() > c) {
+                failures.push(format!("{}: staleness {}", what("heuristic", cap), ours.max_staleness()));
+            }
+            if ours.period_cycles > best {
+                failures.push(format!(
+                    "{}: period {} above the best standard method's {best}",
+                    what("heuristic", cap),
+                    ours.period_cycles
+                ));
+            }
+            if cap == Some(0) && ours.period_cycles as f64 > 1.02 * dp.period_cycles as f64 {
+                failures.push(format!("{}: above 1.02 × data-parallel", what("heuristic", cap)));
+            }
+            if p >= 8 {
+                let config = SimConfig { iterations: 8, links: LinkModel::Dedicated, record_trace: false };
+                match simulate(&ours, &config) {
+                    Ok(r) if r.achieved_period_cycles == Some(ours.period_cycles as f64) => {}
+                    Ok(r) => failures.push(format!(
+                        "{}: simulated {:?}",
+                        what("heuristic", cap),
+                        r.achieved_period_cycles
+                    )),
+                    Err(e) => failures.push(format!("{}: {e}", what("heuristic", cap))),
+                }
+            }
+            checked += 1;
+        }
+    }
+    (checked, failures)
 }
 
 /// `compare --front` for two bundled models: the Pareto front of (period, largest
