@@ -32,21 +32,10 @@ per_model_tests! {
 
 fn every_schedule_of_the_zoo_is_valid_and_simulates_as_predicted(model: &str) {
     let model = &common::root().join(model);
-    let hardware: Vec<_> = common::hardware().iter().map(|h| common::root().join(h)).collect();
-    assert!(hardware.len() >= 2, "bundled hardware missing");
-    // One thread per machine: the VGGs' rows are the suite's longest tests, and the test
-    // harness runs two tests at a time, so the last one would otherwise run alone.
-    let per_hardware: Vec<(usize, Vec<String>)> = std::thread::scope(|threads| {
-        let running: Vec<_> =
-            hardware.iter().map(|hw| threads.spawn(move || on_hardware(model, hw))).collect();
-        running
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    let checked: usize = per_hardware.iter().map(|(n, _)| n).sum();
-    let failures: Vec<String> = per_hardware.into_iter().flat_map(|(_, f)| f).collect();
-    assert_eq!(checked, hardware.len() * 3 * (Method::ALL.len() + 1));
+    let machines = common::hardware().len();
+    assert!(machines >= 2, "bundled hardware missing");
+    let (checked, failures) = common::on_every_machine(|hw| on_hardware(model, &common::root().join(hw)));
+    assert_eq!(checked, machines * 3 * (Method::ALL.len() + 1));
     assert!(failures.is_empty(), "{} of {checked} failed:\n{}", failures.len(), failures.join("\n"));
 }
 

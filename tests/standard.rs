@@ -45,19 +45,7 @@ fn heuristic_keeps_the_cap_and_beats_every_standard_method(model: &str) {
 }
 
 fn check_against_standard(model: &str, ps: &[u64]) {
-    let hardware = common::hardware();
-    // One thread per machine: the VGGs' rows are the suite's longest tests, and the test
-    // harness runs two tests at a time, so the last one would otherwise run alone.
-    let per_hardware: Vec<(usize, Vec<String>)> = std::thread::scope(|threads| {
-        let running: Vec<_> =
-            hardware.iter().map(|hw| threads.spawn(move || on_hardware(model, hw, ps))).collect();
-        running
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    let checked: usize = per_hardware.iter().map(|(n, _)| n).sum();
-    let failures: Vec<String> = per_hardware.into_iter().flat_map(|(_, f)| f).collect();
+    let (checked, failures) = common::on_every_machine(|hw| on_hardware(model, hw, ps));
     assert_eq!(checked, 2 * ps.len() * 3, "checked only {checked}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -66,6 +66,25 @@ pub fn hardware() -> Vec<String> {
     yaml_files("models/hw")
 }
 
+/// `check` on every bundled machine ([`hardware`]), one thread each: the VGGs' rows are
+/// the suite's longest tests, and the harness runs two tests at a time, so the last one
+/// would otherwise run alone. Each call returns how many rows it checked and what failed;
+/// the sums and all failures, in the machines' order.
+#[allow(dead_code)]
+pub fn on_every_machine(check: impl Fn(&str) -> (usize, Vec<String>) + Sync) -> (usize, Vec<String>) {
+    let machines = hardware();
+    let check = &check;
+    let results: Vec<(usize, Vec<String>)> = std::thread::scope(|threads| {
+        let running: Vec<_> = machines.iter().map(|hw| threads.spawn(move || check(hw))).collect();
+        running
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let checked = results.iter().map(|(n, _)| n).sum();
+    (checked, results.into_iter().flat_map(|(_, f)| f).collect())
+}
+
 /// `models/vgg16-cifar100.yaml` → `vgg16-cifar100`.
 pub fn stem(path: &str) -> String {
     Path::new(path).file_stem().expect("file stem").to_string_lossy().into_owned()
