@@ -70,7 +70,6 @@ pub fn hardware() -> Vec<String> {
 /// the suite's longest tests, and the harness runs two tests at a time, so the last one
 /// would otherwise run alone. Each call returns how many rows it checked and what failed;
 /// the sums and all failures, in the machines' order.
-#[allow(dead_code)]
 pub fn on_every_machine(check: impl Fn(&str) -> (usize, Vec<String>) + Sync) -> (usize, Vec<String>) {
     let machines = hardware();
     let check = &check;
