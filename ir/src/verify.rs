@@ -230,8 +230,7 @@ fn check_reductions(s: &Timetable<'_>, c: &mut Checker) {
             }
         }
     }
-    for v in s.tasks {
-        let owed = expected_reduce_cycles_per_chunk(s, v);
+    for (v, owed) in s.tasks.iter().zip(expected_reduce_cycles_per_chunk(s)) {
         for ((i, ch), &want) in v.chunks.iter().enumerate().zip(&owed) {
             if ch.reduce_cycles != want {
                 c.fail(

@@ -140,13 +140,32 @@ fn search_orders(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
     let offsets: Vec<Vec<u64>> =
         s.tasks.iter().map(|t| t.chunks.iter().map(|c| c.start % ii).collect()).collect();
     let size = (s.tasks.iter().map(|t| t.chunks.len()).sum::<usize>() + s.transfers.len()).max(1) as u64;
-    let mut search =
-        Search { cost, ii, work, spent: 0, size, offsets, best: s.clone(), key: key(s), ready: Vec::new() };
+    let timing = timing::OffsetTiming::new(s, cost);
+    let mut members = vec![Vec::new(); s.hardware.processors as usize];
+    for (t, task) in s.tasks.iter().enumerate() {
+        for (c, chunk) in task.chunks.iter().enumerate() {
+            members[chunk.processor as usize].push((t, c));
+        }
+    }
+    let mut search = Search {
+        timing,
+        ii,
+        work,
+        spent: 0,
+        size,
+        offsets,
+        best: s.clone(),
+        key: key(s),
+        ready: Vec::new(),
+        trial: None,
+        members,
+    };
+    search.sort_members();
     let original = search.key;
     // The list schedule's own offsets, timed the fixed way, are the starting point even
     // when they time a little worse (links are packed in another order).
     let mut first = s.clone();
-    search.ready = timing::time_at_offsets(&mut first, cost, &search.offsets);
+    search.ready = search.timing.time(&mut first, &search.offsets);
     search.spent += size;
     search.key = key(&first);
     search.best = first;
@@ -160,7 +179,8 @@ fn search_orders(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
 
 /// The state of one reordering.
 struct Search<'a> {
-    cost: &'a dyn CostModel,
+    /// Times an order; the placement never changes.
+    timing: timing::OffsetTiming<'a>,
     ii: u64,
     work: u64,
     spent: u64,
@@ -172,6 +192,10 @@ struct Search<'a> {
     key: Key,
     /// Every chunk's ready time in `best`.
     ready: Vec<Vec<u64>>,
+    /// A schedule placed as `best` is, to time the next order in.
+    trial: Option<Timed>,
+    /// Every processor's chunks `(task, chunk)`, by offset in `offsets`.
+    members: Vec<Vec<(usize, usize)>>,
 }
 
 impl Search<'_> {
@@ -221,7 +245,7 @@ impl Search<'_> {
                 return None;
             }
             self.spent += self.size;
-            let ready = timing::time_at_offsets(&mut s, self.cost, &o);
+            let ready = self.timing.time(&mut s, &o);
             let first = s
                 .tasks
                 .iter()
@@ -274,17 +298,15 @@ impl Search<'_> {
 
     /// Chunks on processor `p`, by offset.
     fn members(&self, p: u32) -> Vec<(usize, usize)> {
-        let mut m: Vec<(usize, usize)> = self
-            .best
-            .tasks
-            .iter()
-            .enumerate()
-            .flat_map(|(t, task)| task.chunks.iter().enumerate().map(move |(c, ch)| (t, c, ch.processor)))
-            .filter(|&(_, _, q)| q == p)
-            .map(|(t, c, _)| (t, c))
-            .collect();
-        m.sort_by_key(|&(t, c)| (self.offsets[t][c], t, c));
-        m
+        self.members[p as usize].clone()
+    }
+
+    /// Sorts [`Self::members`] by the current offsets (after they change).
+    fn sort_members(&mut self) {
+        let offsets = &self.offsets;
+        for m in &mut self.members {
+            m.sort_unstable_by_key(|&(t, c)| (offsets[t][c], t, c));
+        }
     }
 
     fn len(&self, (t, c): (usize, usize)) -> u64 {
@@ -297,13 +319,18 @@ impl Search<'_> {
             return false;
         }
         self.spent += self.size;
-        let mut s = self.best.clone();
-        let ready = timing::time_at_offsets(&mut s, self.cost, &offsets);
+        // Timing sets every start and transfer, so the last rejected trial (placed as
+        // `best` is) serves as the copy to time: no clone of the whole schedule.
+        let mut s = self.trial.take().unwrap_or_else(|| self.best.clone());
+        let ready = self.timing.time(&mut s, &offsets);
         let k = key(&s);
         if k < self.key {
-            (self.best, self.key, self.offsets, self.ready) = (s, k, offsets, ready);
+            let old = std::mem::replace(&mut self.best, s);
+            (self.key, self.offsets, self.ready, self.trial) = (k, offsets, ready, Some(old));
+            self.sort_members();
             return true;
         }
+        self.trial = Some(s);
         false
     }
 

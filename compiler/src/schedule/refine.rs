@@ -35,7 +35,7 @@
 use spikepipe_ir::{staleness_of, verify_timetable};
 
 use super::candidates::{time_draft_with, Candidate};
-use super::timed::draft;
+use super::timed::{draft, Drafter};
 use super::timing::Packing;
 use super::{timing, Placement, Problem};
 
@@ -176,6 +176,7 @@ fn refine_with(
     let placement = Placement::of_timed(&start.schedule);
     let mut search = Search {
         p,
+        drafter: Drafter::new(p),
         packing,
         cap,
         work,
@@ -224,6 +225,7 @@ fn refine_with(
 /// The state of one refinement.
 struct Search<'a, 'p> {
     p: &'a Problem<'p>,
+    drafter: Drafter<'a, 'p>,
     packing: Packing,
     cap: Option<u64>,
     work: u64,
@@ -249,7 +251,7 @@ impl Search<'_, '_> {
             self.placement.chunks[t][j].processor = q;
         }
         let (method, solver) = (&self.best.schedule.method, &self.best.schedule.solver);
-        let drafted = draft(self.p, &self.placement, method, solver.clone());
+        let drafted = self.drafter.draft(&self.placement, method, solver.clone());
         if timing::min_period(&drafted, self.p.cost) <= self.goal.longest(self.best.schedule.period_cycles) {
             self.spent += TIMING_VISITS * self.chunks;
             let schedule = time_draft_with(self.p, drafted, self.cap, self.packing);

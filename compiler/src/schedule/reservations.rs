@@ -144,26 +144,40 @@ impl Reservations {
     /// only the current witness works.
     fn packed_offset(&self, me: usize, ready: u64, len: u64, scratch: &mut Scratch) -> Option<u64> {
         free_of(&self.busy, self.ii, &mut scratch.free);
-        self.candidates(&scratch.free, ready % self.ii, len, &mut scratch.candidates);
-        for &at in &scratch.candidates {
-            with_reserved(&self.busy, self.ii, at, len, &mut scratch.busy);
-            free_of(&scratch.busy, self.ii, &mut scratch.trial_free);
-            if pack_into(
-                &scratch.trial_free,
-                &self.remaining,
-                Some(me),
-                self.ii,
-                &mut scratch.witness,
-                &mut scratch.used,
-            ) {
-                return Some(at);
-            }
+        let (ii, from) = (self.ii, ready % self.ii);
+        let mut candidates = std::mem::take(&mut scratch.candidates);
+        self.candidates(&scratch.free, from, len, &mut candidates);
+        // Every offset is below the period, so the distance after `from` orders them.
+        let after = |o: &u64| if *o >= from { o - from } else { o + ii - from };
+        // The nearest candidate usually packs, so it is tried before the rest are sorted.
+        let nearest = candidates.iter().copied().min_by_key(after);
+        let mut found = nearest.filter(|&at| self.packs_at(me, at, len, scratch));
+        if found.is_none() && nearest.is_some() {
+            candidates.sort_unstable_by_key(after);
+            candidates.dedup();
+            found = candidates[1..].iter().copied().find(|&at| self.packs_at(me, at, len, scratch));
         }
-        None
+        scratch.candidates = candidates;
+        found
     }
 
-    /// Offsets where `len` fits, nearest after `from` first: `from` itself and every
-    /// free stretch's first and last possible start. (A stretch's start lies in no other
+    /// Whether every announced chunk but `me` packs around `len` cycles reserved at
+    /// `at`; that table and packing are left in `scratch.busy` and `scratch.witness`.
+    fn packs_at(&self, me: usize, at: u64, len: u64, scratch: &mut Scratch) -> bool {
+        with_reserved(&self.busy, self.ii, at, len, &mut scratch.busy);
+        free_of(&scratch.busy, self.ii, &mut scratch.trial_free);
+        pack_into(
+            &scratch.trial_free,
+            &self.remaining,
+            Some(me),
+            self.ii,
+            &mut scratch.witness,
+            &mut scratch.used,
+        )
+    }
+
+    /// Offsets where `len` fits, in no particular order: `from` itself and every free
+    /// stretch's first and last possible start. (A stretch's start lies in no other
     /// stretch, so it fits exactly when its own stretch has room.)
     fn candidates(&self, free: &[(u64, u64)], from: u64, len: u64, c: &mut Vec<u64>) {
         c.clear();
@@ -174,10 +188,6 @@ impl Reservations {
             c.push(start);
             c.push((start + room - len) % self.ii);
         }
-        // Every offset is below the period, so the distance after `from` orders them.
-        let ii = self.ii;
-        c.sort_unstable_by_key(|&o| if o >= from { o - from } else { o + ii - from });
-        c.dedup();
     }
 
     fn reserve(&mut self, at: u64, len: u64) {
@@ -364,7 +374,7 @@ mod tests {
             for _ in 0..20 {
                 let (from, len) = (lcg(&mut rng) % ii, 1 + lcg(&mut rng) % (ii / 3));
                 r.candidates(&free, from, len, &mut c);
-                let nearest = c.first().map(|&o| (o + ii - from) % ii);
+                let nearest = c.iter().map(|&o| (o + ii - from) % ii).min();
                 assert_eq!(
                     wait_for_fit(&free, ii, from, len),
                     nearest,

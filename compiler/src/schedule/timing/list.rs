@@ -88,6 +88,7 @@ pub(super) enum Mode {
         offsets: Vec<Vec<u64>>,
         ready: Vec<Vec<u64>>,
         links: BTreeMap<(u32, u32), Reservations>,
+        scratch: Scratch,
     },
     /// Processors and links as reservation tables (earliest free fit).
     Fit {
@@ -117,9 +118,13 @@ impl Mode {
                 links: some(links, wanted),
                 scratch: Scratch::default(),
             },
-            Mode::Fixed { ii, links, .. } => {
-                Mode::Fixed { ii: *ii, offsets: Vec::new(), ready: Vec::new(), links: some(links, wanted) }
-            }
+            Mode::Fixed { ii, links, .. } => Mode::Fixed {
+                ii: *ii,
+                offsets: Vec::new(),
+                ready: Vec::new(),
+                links: some(links, wanted),
+                scratch: Scratch::default(),
+            },
         }
     }
     /// Where [`Mode::chunk`] would start the chunk, without reserving anything.
@@ -152,13 +157,10 @@ impl Mode {
     fn link(&mut self, link: (u32, u32), ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, links, .. } => links.entry(link).or_default().place(*ii, ready, len),
-            Mode::Fit { ii, links, scratch, .. } => links
+            Mode::Fit { ii, links, scratch, .. } | Mode::Fixed { ii, links, scratch, .. } => links
                 .entry(link)
                 .or_insert_with(|| Reservations::new(*ii, &[]))
                 .place_with(ready, len, scratch),
-            Mode::Fixed { ii, links, .. } => {
-                links.entry(link).or_insert_with(|| Reservations::new(*ii, &[])).place(ready, len)
-            }
             Mode::Flat { links, .. } => links.entry(link).or_default().place(ready, len),
         }
     }
@@ -173,32 +175,49 @@ pub(super) enum Pick {
     EarliestStart,
 }
 
+/// What the earliest-start pick knows of a ready chunk until a commit touches it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Known {
+    /// Where it would start.
+    start: Option<u64>,
+    /// A lower bound on that start.
+    bound: Option<u64>,
+}
+
 /// Transfers placed so far, by (edge, producer chunk, destination processor).
 type Placed = FxHashMap<(usize, usize, u32), Transfer>;
 
 /// A producer chunk a consumer chunk waits for: `(edge, producer task, producer chunk)`.
 type Input = (usize, usize, usize);
 
-struct Lists<'a> {
+/// What the list scheduler reads of a placement, found once: every timing of the same
+/// placement (the four list schedules of one period, the cyclic search's thousands of
+/// orders) shares it.
+pub(crate) struct Lists<'a> {
     /// What a transfer of the bytes below costs.
     cost: &'a dyn CostModel,
     /// Inputs of every chunk, indexed `[task][chunk]`.
     inputs: Vec<Vec<Vec<Input>>>,
-    bytes: FxHashMap<(usize, usize, u32), u64>,
+    /// Bytes and cycles of every transfer, by (edge, producer chunk, destination).
+    bytes: FxHashMap<(usize, usize, u32), (u64, u64)>,
     /// Weight transfers each chunk sends when it ends (`[task][chunk]`: edge, dst, bytes):
     /// updated weights for the next iterations' readers on other processors.
     feedback: Vec<Vec<Vec<(usize, u32, u64)>>>,
+    /// The cycles of every transfer each busy directed link carries, for its table.
+    link_lengths: BTreeMap<(u32, u32), Vec<u64>>,
+    /// [`task_order`] of the tasks.
+    order: Vec<usize>,
 }
 
 impl Lists<'_> {
     /// Bytes and cycles of the transfer of an input `(edge, producer chunk, destination)`.
     fn transfer(&self, key: (usize, usize, u32)) -> (u64, u64) {
-        let bytes = self.bytes.get(&key).copied().unwrap_or(0);
-        (bytes, self.cost.transfer_cycles(bytes))
+        self.bytes.get(&key).copied().unwrap_or_else(|| (0, self.cost.transfer_cycles(0)))
     }
 }
 
-fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
+/// [`Lists`] of `s`'s placement (its chunks' processors and ranges, not their starts).
+pub(crate) fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
     let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
     let mut inputs: Vec<Vec<Vec<Input>>> = s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
     for (ei, e) in s.edges.iter().enumerate().filter(|(_, e)| e.kind == EdgeKind::Data) {
@@ -214,22 +233,28 @@ fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
     let mut feedback: Vec<Vec<Vec<(usize, u32, u64)>>> =
         s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
     let mut bytes = FxHashMap::default();
+    let mut link_lengths: BTreeMap<(u32, u32), Vec<u64>> = BTreeMap::new();
     for (e, c, d, b) in required_transfers(s) {
-        bytes.insert((e, c, d), b);
+        bytes.insert((e, c, d), (b, cost.transfer_cycles(b)));
+        let from = index[s.edges[e].from.as_str()];
         if s.edges[e].kind == EdgeKind::WeightFeedback {
-            feedback[index[s.edges[e].from.as_str()]][c].push((e, d, b));
+            feedback[from][c].push((e, d, b));
+        }
+        let src = s.tasks[from].chunks[c].processor;
+        if src != d {
+            link_lengths.entry((src, d)).or_default().push(cost.transfer_cycles(b));
         }
     }
-    Lists { cost, inputs, bytes, feedback }
+    Lists { cost, inputs, bytes, feedback, link_lengths, order: task_order(s) }
 }
 
-/// Drops the known starts of the ready chunks that committing `(v, vi)` may have moved:
-/// those on its processor and those whose inputs cross a link it used.
+/// Drops the known starts (and bounds) of the ready chunks that committing `(v, vi)` may
+/// have moved: those on its processor and those whose inputs cross a link it used.
 fn forget_touched(
     s: &Timed,
     l: &Lists,
     ready: &[(usize, usize)],
-    known: &mut [Vec<Option<u64>>],
+    known: &mut [Vec<Known>],
     (v, vi): (usize, usize),
 ) {
     let p = s.tasks[v].chunks[vi].processor;
@@ -249,7 +274,7 @@ fn forget_touched(
                 .iter()
                 .any(|&(_, u, ui)| touched.binary_search(&(proc_of((u, ui)), pc)).is_ok())
         {
-            known[c.0][c.1] = None;
+            known[c.0][c.1] = Known::default();
         }
     }
 }
@@ -346,29 +371,21 @@ fn start_of(
 }
 
 /// An empty reservation table per busy link, announced the transfers it will carry.
-pub(super) fn link_tables(s: &Timed, cost: &dyn CostModel, ii: u64) -> BTreeMap<(u32, u32), Reservations> {
-    let index: HashMap<&str, usize> = s.tasks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
-    let mut lengths: BTreeMap<(u32, u32), Vec<u64>> = BTreeMap::new();
-    for (e, c, dst, bytes) in required_transfers(s) {
-        let src = s.tasks[index[s.edges[e].from.as_str()]].chunks[c].processor;
-        if src != dst {
-            lengths.entry((src, dst)).or_default().push(cost.transfer_cycles(bytes));
-        }
-    }
-    lengths.into_iter().map(|(k, l)| (k, Reservations::new(ii, &l))).collect()
+pub(super) fn link_tables(l: &Lists, ii: u64) -> BTreeMap<(u32, u32), Reservations> {
+    l.link_lengths.iter().map(|(&k, lengths)| (k, Reservations::new(ii, lengths))).collect()
 }
 
-pub(super) fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode, pick: Pick) {
-    let l = lists(s, cost);
+/// Times `s`, whose placement `l` describes, on the tables of `mode`.
+pub(super) fn list_schedule(s: &mut Timed, l: &Lists, mode: &mut Mode, pick: Pick) {
     let mut placed = Placed::default();
-    let order = task_order(s);
+    let order = &l.order;
     match pick {
         Pick::Topological => {
-            for &v in &order {
+            for &v in order {
                 for vi in 0..s.tasks[v].chunks.len() {
-                    let start = start_of(s, &l, mode, &mut placed, (v, vi), true);
+                    let start = start_of(s, l, mode, &mut placed, (v, vi), true);
                     s.tasks[v].chunks[vi].start = start;
-                    send_feedback(s, &l, mode, &mut placed, (v, vi));
+                    send_feedback(s, l, mode, &mut placed, (v, vi));
                 }
             }
         }
@@ -392,10 +409,11 @@ pub(super) fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode
                 .flat_map(|v| (0..s.tasks[v].chunks.len()).map(move |vi| (v, vi)))
                 .filter(|&(v, vi)| waiting[v][vi] == 0)
                 .collect();
-            // A ready chunk's possible start depends only on its processor's table and
-            // the links its inputs cross, so it is kept until a commit touches one of them.
-            let mut known: Vec<Vec<Option<u64>>> =
-                s.tasks.iter().map(|t| vec![None; t.chunks.len()]).collect();
+            // A ready chunk's possible start (and its bound) depends only on its
+            // processor's table, the transfers placed to it and the links its inputs
+            // cross, so it is kept until a commit touches one of them.
+            let mut known: Vec<Vec<Known>> =
+                s.tasks.iter().map(|t| vec![Known::default(); t.chunks.len()]).collect();
             let mut by_bound = Vec::new();
             while !ready.is_empty() {
                 // A chunk cannot start before its inputs could arrive, so chunks are
@@ -403,9 +421,13 @@ pub(super) fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode
                 // earliest start found: the same pick as peeking every ready chunk.
                 by_bound.clear();
                 by_bound.extend(ready.iter().enumerate().map(|(i, &c)| {
-                    let bound = known[c.0][c.1].unwrap_or_else(|| {
+                    let k = &mut known[c.0][c.1];
+                    let bound = k.start.or(k.bound).unwrap_or_else(|| {
                         let cv = &s.tasks[c.0].chunks[c.1];
-                        mode.chunk_bound(cv.processor, earliest_arrival(s, &l, &placed, c), cv.cycles)
+                        let bound =
+                            mode.chunk_bound(cv.processor, earliest_arrival(s, l, &placed, c), cv.cycles);
+                        k.bound = Some(bound);
+                        bound
                     });
                     ((bound, rank[c.0], c.1), i)
                 }));
@@ -416,11 +438,11 @@ pub(super) fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode
                         break;
                     }
                     let c = ready[i];
-                    let start = match known[c.0][c.1] {
+                    let start = match known[c.0][c.1].start {
                         Some(start) => start,
                         None => {
-                            let start = start_of(s, &l, mode, &mut placed, c, false);
-                            known[c.0][c.1] = Some(start);
+                            let start = start_of(s, l, mode, &mut placed, c, false);
+                            known[c.0][c.1].start = Some(start);
                             start
                         }
                     };
@@ -430,10 +452,10 @@ pub(super) fn list_schedule(s: &mut Timed, cost: &dyn CostModel, mode: &mut Mode
                 }
                 let at = best.map_or(0, |(_, i)| i);
                 let (v, vi) = ready.swap_remove(at);
-                let start = start_of(s, &l, mode, &mut placed, (v, vi), true);
+                let start = start_of(s, l, mode, &mut placed, (v, vi), true);
                 s.tasks[v].chunks[vi].start = start;
-                send_feedback(s, &l, mode, &mut placed, (v, vi));
-                forget_touched(s, &l, &ready, &mut known, (v, vi));
+                send_feedback(s, l, mode, &mut placed, (v, vi));
+                forget_touched(s, l, &ready, &mut known, (v, vi));
                 for &(w, wi) in &consumers[v][vi] {
                     waiting[w][wi] -= 1;
                     if waiting[w][wi] == 0 {

@@ -24,7 +24,7 @@ use crate::cost::CostModel;
 
 mod list;
 
-use list::{link_tables, list_schedule, Cursor, Mode, Pick, Timeline};
+use list::{link_tables, list_schedule, lists, Cursor, Lists, Mode, Pick, Timeline};
 
 /// Task indices in a topological order of the distance-0 edges, taking among ready tasks
 /// the one with the longest remaining path (then the lowest index).
@@ -118,10 +118,11 @@ pub fn time_modulo_capped(s: &mut Timed, cost: &dyn CostModel, cap: u64) -> bool
 
 /// [`time_modulo_capped`] with the given packing.
 pub fn time_modulo_capped_with(s: &mut Timed, cost: &dyn CostModel, cap: u64, packing: Packing) -> bool {
-    let base = min_period(s, cost);
+    let prep = Prepared::new(s, cost);
+    let base = prep.min_period;
     let at = |ii: u64| {
         let mut c = s.clone();
-        time_modulo_within(&mut c, cost, ii, Some(cap), packing);
+        time_modulo_within(&mut c, &prep, ii, Some(cap), packing);
         c
     };
     let first = at(base);
@@ -168,24 +169,43 @@ pub fn time_modulo_capped_with(s: &mut Timed, cost: &dyn CostModel, cap: u64, pa
 /// each resource packed contiguously or by earliest free fit ([`Reservations`]) — and
 /// the one with the lowest total staleness (then the earliest last start) is kept.
 pub fn time_modulo_at(s: &mut Timed, cost: &dyn CostModel, ii: u64) {
-    time_modulo_within(s, cost, ii, None, Packing::Any);
+    time_modulo_within(s, &Prepared::new(s, cost), ii, None, Packing::Any);
 }
 
 /// [`time_modulo`] with the given packing.
 pub fn time_modulo_with(s: &mut Timed, cost: &dyn CostModel, packing: Packing) {
-    let ii = min_period(s, cost);
-    time_modulo_within(s, cost, ii, None, packing);
+    let prep = Prepared::new(s, cost);
+    time_modulo_within(s, &prep, prep.min_period, None, packing);
+}
+
+/// What timing at any period reads of a placement, found once for a search over periods.
+struct Prepared<'a> {
+    lists: Lists<'a>,
+    /// [`resource_loads`].
+    procs: Vec<u64>,
+    links: BTreeMap<(u32, u32), u64>,
+    /// [`min_period`].
+    min_period: u64,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(s: &Timed, cost: &'a dyn CostModel) -> Self {
+        let (procs, links) = resource_loads(s, cost);
+        let min_period = procs.iter().chain(links.values()).copied().max().unwrap_or(0).max(1);
+        Prepared { lists: lists(s, cost), procs, links, min_period }
+    }
 }
 
 /// [`time_modulo_at`] with the given packing, preferring list schedules that keep every
-/// layer's staleness within `cap`.
-fn time_modulo_within(s: &mut Timed, cost: &dyn CostModel, ii: u64, cap: Option<u64>, packing: Packing) {
-    let ii = ii.max(min_period(s, cost));
-    let (proc_loads, link_loads) = resource_loads(s, cost);
+/// layer's staleness within `cap`; `prep` describes `s`'s placement.
+fn time_modulo_within(s: &mut Timed, prep: &Prepared, ii: u64, cap: Option<u64>, packing: Packing) {
+    let ii = ii.max(prep.min_period);
+    let (proc_loads, link_loads) = (&prep.procs, &prep.links);
     let procs: Vec<Cursor> = proc_loads.iter().map(|&l| Cursor::for_load(l)).collect();
     let links: BTreeMap<(u32, u32), Cursor> =
         link_loads.iter().map(|(&k, &l)| (k, Cursor::for_load(l))).collect();
     s.period_cycles = ii;
+    let l = &prep.lists;
     let mut best: Option<((bool, u64, u64), Timed)> = None;
     let mut modes = vec![
         (Pick::Topological, Mode::Modulo { ii, procs: procs.clone(), links: links.clone() }),
@@ -199,7 +219,7 @@ fn time_modulo_within(s: &mut Timed, cost: &dyn CostModel, ii: u64, cap: Option<
             lengths[c.processor as usize].push(c.cycles);
         }
         let tables: Vec<Reservations> = lengths.iter().map(|l| Reservations::new(ii, l)).collect();
-        let link_tables = link_tables(s, cost, ii);
+        let link_tables = link_tables(l, ii);
         let scratch = Scratch::default();
         modes.push((
             Pick::Topological,
@@ -209,7 +229,7 @@ fn time_modulo_within(s: &mut Timed, cost: &dyn CostModel, ii: u64, cap: Option<
     }
     for (pick, mut mode) in modes {
         let mut candidate = s.clone();
-        list_schedule(&mut candidate, cost, &mut mode, pick);
+        list_schedule(&mut candidate, l, &mut mode, pick);
         let (most, stale) = staleness_of(&candidate);
         let last = candidate.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.start).max().unwrap_or(0);
         let key = (cap.is_some_and(|c| most > c), stale, last);
@@ -225,7 +245,8 @@ fn time_modulo_within(s: &mut Timed, cost: &dyn CostModel, ii: u64, cap: Option<
 /// Times one iteration with no overlap between iterations; the period is the makespan.
 pub fn time_flat(s: &mut Timed, cost: &dyn CostModel) {
     let procs = vec![Timeline::default(); s.hardware.processors as usize];
-    list_schedule(s, cost, &mut Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
+    let l = lists(s, cost);
+    list_schedule(s, &l, &mut Mode::Flat { procs, links: BTreeMap::new() }, Pick::Topological);
     let chunk_end = s.tasks.iter().flat_map(|t| &t.chunks).map(|c| c.end()).max().unwrap_or(0);
     let transfer_end = s.transfers.iter().map(Transfer::end).max().unwrap_or(0);
     s.period_cycles = chunk_end.max(transfer_end).max(1);
@@ -236,13 +257,38 @@ pub fn time_flat(s: &mut Timed, cost: &dyn CostModel) {
 /// the first period it is ready for; links are packed as by [`time_modulo_at`]. Returns
 /// every chunk's ready time (when its inputs have arrived), `[task][chunk]`.
 pub fn time_at_offsets(s: &mut Timed, cost: &dyn CostModel, offsets: &[Vec<u64>]) -> Vec<Vec<u64>> {
-    let ii = s.period_cycles.max(1);
-    let links = link_tables(s, cost, ii);
-    let ready = offsets.iter().map(|cs| vec![0; cs.len()]).collect();
-    let mut mode = Mode::Fixed { ii, offsets: offsets.to_vec(), ready, links };
-    list_schedule(s, cost, &mut mode, Pick::Topological);
-    match mode {
-        Mode::Fixed { ready, .. } => ready,
-        Mode::Modulo { .. } | Mode::Flat { .. } | Mode::Fit { .. } => Vec::new(),
+    OffsetTiming::new(s, cost).time(s, offsets)
+}
+
+/// [`time_at_offsets`] for many orders of one placement: what the list scheduler reads
+/// of the placement, and the empty link tables at its period, are found once, not once
+/// per order.
+pub struct OffsetTiming<'a> {
+    lists: Lists<'a>,
+    /// The period and every busy link's empty table at it.
+    links: (u64, BTreeMap<(u32, u32), Reservations>),
+}
+
+impl<'a> OffsetTiming<'a> {
+    /// For schedules placed as `s` is (the same chunks on the same processors).
+    pub fn new(s: &Timed, cost: &'a dyn CostModel) -> Self {
+        let lists = lists(s, cost);
+        let ii = s.period_cycles.max(1);
+        let links = (ii, link_tables(&lists, ii));
+        OffsetTiming { lists, links }
+    }
+
+    /// [`time_at_offsets`] of `s`, which must be placed as the schedule this was made for.
+    pub fn time(&self, s: &mut Timed, offsets: &[Vec<u64>]) -> Vec<Vec<u64>> {
+        let ii = s.period_cycles.max(1);
+        let links = if self.links.0 == ii { self.links.1.clone() } else { link_tables(&self.lists, ii) };
+        let ready = offsets.iter().map(|cs| vec![0; cs.len()]).collect();
+        let mut mode =
+            Mode::Fixed { ii, offsets: offsets.to_vec(), ready, links, scratch: Default::default() };
+        list_schedule(s, &self.lists, &mut mode, Pick::Topological);
+        match mode {
+            Mode::Fixed { ready, .. } => ready,
+            Mode::Modulo { .. } | Mode::Flat { .. } | Mode::Fit { .. } => Vec::new(),
+        }
     }
 }
