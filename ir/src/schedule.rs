@@ -436,7 +436,9 @@ pub fn expected_reduce_cycles_per_chunk(s: &impl AsTimetable) -> Vec<Vec<u64>> {
         }
         let task = &s.tasks[v];
         for (c, chunk) in task.chunks.iter().enumerate() {
-            owed[v][c] += s.hardware.reduce_cycles(chunk_elements(task, chunk), parts[u]);
+            let add = s.hardware.reduce_cycles(chunk_elements(task, chunk), parts[u]);
+            // Saturating: a schedule file may hold any element counts.
+            owed[v][c] = owed[v][c].saturating_add(add);
         }
     }
     owed
