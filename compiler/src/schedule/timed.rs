@@ -77,14 +77,17 @@ pub fn draft(p: &Problem, placement: &Placement, method: &str, solver: SolverInf
 }
 
 /// [`draft`] for many placements of one problem: what does not depend on the placement
-/// (task ids, edges, the lower bound) is found once. A refinement drafts every move it
-/// tries, thousands on VGG-16, and those parts were a third of each draft.
+/// (task ids, edges, the lower bound, the layer count and optimizer) is found once. A
+/// refinement drafts every move it tries, thousands on VGG-16, and those parts were a
+/// third of each draft.
 pub struct Drafter<'a, 'p> {
     p: &'a Problem<'p>,
     /// Every task without chunks.
     tasks: Vec<ScheduledTask>,
     edges: Vec<ScheduleEdge>,
     lower_bound_cycles: u64,
+    layers: u32,
+    optimizer: Optimizer,
 }
 
 impl<'a, 'p> Drafter<'a, 'p> {
@@ -113,7 +116,14 @@ impl<'a, 'p> Drafter<'a, 'p> {
                 sliced_by: e.weight.sliced_by,
             })
             .collect();
-        Drafter { p, tasks, edges, lower_bound_cycles: super::lower_bound(p) }
+        Drafter {
+            p,
+            tasks,
+            edges,
+            lower_bound_cycles: super::lower_bound(p),
+            layers: p.graph.layers(),
+            optimizer: crate::memory_fit::optimizer_of(p),
+        }
     }
 
     /// [`draft`] of `placement`.
@@ -145,9 +155,9 @@ impl<'a, 'p> Drafter<'a, 'p> {
             period_cycles: 1,
             lower_bound_cycles: self.lower_bound_cycles,
             hardware: p.hardware.clone(),
-            layers: p.graph.layers(),
+            layers: self.layers,
             batch: p.network.batch,
-            optimizer: crate::memory_fit::optimizer_of(p),
+            optimizer: self.optimizer,
             tasks,
             edges: self.edges.clone(),
             transfers: Vec::new(),

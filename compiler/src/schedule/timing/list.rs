@@ -200,9 +200,10 @@ pub(crate) struct Lists<'a> {
     inputs: Vec<Vec<Vec<Input>>>,
     /// Bytes and cycles of every transfer, by (edge, producer chunk, destination).
     bytes: FxHashMap<(usize, usize, u32), (u64, u64)>,
-    /// Weight transfers each chunk sends when it ends (`[task][chunk]`: edge, dst, bytes):
-    /// updated weights for the next iterations' readers on other processors.
-    feedback: Vec<Vec<Vec<(usize, u32, u64)>>>,
+    /// Weight transfers each chunk sends when it ends (`[task][chunk]`: edge, dst; their
+    /// bytes and cycles are in `bytes`): updated weights for the next iterations'
+    /// readers on other processors.
+    feedback: Vec<Vec<Vec<(usize, u32)>>>,
     /// The cycles of every transfer each busy directed link carries, for its table.
     link_lengths: BTreeMap<(u32, u32), Vec<u64>>,
     /// [`task_order`] of the tasks.
@@ -230,19 +231,20 @@ pub(crate) fn lists<'a>(s: &Timed, cost: &'a dyn CostModel) -> Lists<'a> {
             }
         }
     }
-    let mut feedback: Vec<Vec<Vec<(usize, u32, u64)>>> =
+    let mut feedback: Vec<Vec<Vec<(usize, u32)>>> =
         s.tasks.iter().map(|t| vec![Vec::new(); t.chunks.len()]).collect();
     let mut bytes = FxHashMap::default();
     let mut link_lengths: BTreeMap<(u32, u32), Vec<u64>> = BTreeMap::new();
     for (e, c, d, b) in required_transfers(s) {
-        bytes.insert((e, c, d), (b, cost.transfer_cycles(b)));
+        let cycles = cost.transfer_cycles(b);
+        bytes.insert((e, c, d), (b, cycles));
         let from = index[s.edges[e].from.as_str()];
         if s.edges[e].kind == EdgeKind::WeightFeedback {
-            feedback[from][c].push((e, d, b));
+            feedback[from][c].push((e, d));
         }
         let src = s.tasks[from].chunks[c].processor;
         if src != d {
-            link_lengths.entry((src, d)).or_default().push(cost.transfer_cycles(b));
+            link_lengths.entry((src, d)).or_default().push(cycles);
         }
     }
     Lists { cost, inputs, bytes, feedback, link_lengths, order: task_order(s) }
@@ -262,7 +264,7 @@ fn forget_touched(
     let mut touched: Vec<(u32, u32)> = l.inputs[v][vi]
         .iter()
         .map(|&(_, u, ui)| (proc_of((u, ui)), p))
-        .chain(l.feedback[v][vi].iter().map(|&(_, dst, _)| (p, dst)))
+        .chain(l.feedback[v][vi].iter().map(|&(_, dst)| (p, dst)))
         .filter(|&(a, b)| a != b)
         .collect();
     touched.sort_unstable();
@@ -282,8 +284,8 @@ fn forget_touched(
 /// Places the weight transfers a chunk sends when it ends.
 fn send_feedback(s: &Timed, l: &Lists, mode: &mut Mode, placed: &mut Placed, (v, vi): (usize, usize)) {
     let cv = &s.tasks[v].chunks[vi];
-    for &(edge, dst, bytes) in &l.feedback[v][vi] {
-        let cycles = l.cost.transfer_cycles(bytes);
+    for &(edge, dst) in &l.feedback[v][vi] {
+        let (bytes, cycles) = l.transfer((edge, vi, dst));
         let start = mode.link((cv.processor, dst), cv.end(), cycles);
         let t = Transfer { edge, from_chunk: vi, src: cv.processor, dst, bytes, start, cycles };
         placed.insert((edge, vi, dst), t);

@@ -83,7 +83,12 @@ pub fn resource_loads(s: &Timed, cost: &dyn CostModel) -> (Vec<u64>, BTreeMap<(u
 /// The smallest period a placement allows: the busiest processor or link.
 pub fn min_period(s: &Timed, cost: &dyn CostModel) -> u64 {
     let (procs, links) = resource_loads(s, cost);
-    procs.into_iter().chain(links.into_values()).max().unwrap_or(0).max(1)
+    busiest(&procs, &links)
+}
+
+/// The busiest of [`resource_loads`], at least 1.
+fn busiest(procs: &[u64], links: &BTreeMap<(u32, u32), u64>) -> u64 {
+    procs.iter().chain(links.values()).copied().max().unwrap_or(0).max(1)
 }
 /// How the list scheduler may pack each resource's work within the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +196,7 @@ struct Prepared<'a> {
 impl<'a> Prepared<'a> {
     fn new(s: &Timed, cost: &'a dyn CostModel) -> Self {
         let (procs, links) = resource_loads(s, cost);
-        let min_period = procs.iter().chain(links.values()).copied().max().unwrap_or(0).max(1);
+        let min_period = busiest(&procs, &links);
         Prepared { lists: lists(s, cost), procs, links, min_period }
     }
 }
