@@ -22,9 +22,13 @@
 //! not the node count, stops a solve can a rerun differ; the solver note says so.
 
 pub(crate) mod assign;
+mod cut;
+mod links;
+mod model;
 mod order;
 pub mod packing;
 mod solve;
+mod walk;
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +38,7 @@ use super::heuristic::{best_plan, placement_of, Cuts};
 use super::{timing, Outcome, Problem, Scheduler};
 use crate::{CompileOptions, ScheduleError};
 
-pub use assign::PER_LINK_MAX;
+pub use model::PER_LINK_MAX;
 pub use order::{reorder, Reordered};
 pub use solve::{Budget, Domain, Failure, Model, Solved, Stop};
 
