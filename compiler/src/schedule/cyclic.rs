@@ -103,7 +103,7 @@ pub fn reorder(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
     let key = memo_key(s, cost, work);
     let mut recent = RECENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((_, r)) = recent.iter().find(|(k, _)| *k == key) {
-        crate::schedule::ilp::assign::trace(format_args!("cyclic: the same reordering as before"));
+        crate::schedule::trace(format_args!("cyclic: the same reordering as before"));
         return r.clone();
     }
     drop(recent);
@@ -170,7 +170,7 @@ fn search_orders(s: &Timed, cost: &dyn CostModel, work: u64) -> Option<Timed> {
     search.key = key(&first);
     search.best = first;
     search.descend(s.hardware.processors as u32);
-    crate::schedule::ilp::assign::trace(format_args!(
+    crate::schedule::trace(format_args!(
         "cyclic: {} of {} visits, key {:?} → {:?}",
         search.spent, search.work, original, search.key
     ));

@@ -271,6 +271,15 @@ pub fn lower_bound(p: &Problem) -> u64 {
     spread.max(chunk).max(1)
 }
 
+/// Prints the schedulers' progress to stderr when `SPIKEPIPE_TRACE` is set (the ILP's
+/// rounds and walk, the reordering and the refinement; `bench/ilp_prove.sh` reads the
+/// line that ends phase 1).
+pub fn trace(args: std::fmt::Arguments) {
+    if std::env::var_os("SPIKEPIPE_TRACE").is_some() {
+        eprintln!("[ilp] {args}");
+    }
+}
+
 /// The scheduler of a method.
 pub fn scheduler(method: Method, opts: &crate::CompileOptions) -> Box<dyn Scheduler> {
     match method {

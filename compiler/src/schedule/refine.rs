@@ -136,10 +136,7 @@ fn search(p: &Problem, start: &Candidate, cap: Option<u64>, work: u64, goal: Goa
     let any = refine_with(p, start, cap, work, Packing::Any, goal);
     for (n, c) in [("contiguous", &contiguous), ("retimed", &retimed), ("any", &any)] {
         let after = c.as_ref().map(|c| goal.key(c, cap));
-        super::ilp::assign::trace(format_args!(
-            "refine ({goal:?}), {n} packing: {:?} → {after:?}",
-            goal.key(start, cap)
-        ));
+        super::trace(format_args!("refine ({goal:?}), {n} packing: {:?} → {after:?}", goal.key(start, cap)));
     }
     // Each reordered within its period (see [`super::cyclic`]) before they are compared.
     [contiguous, retimed, any]

@@ -24,7 +24,7 @@ use super::packing::Piece;
 use super::solve::{Budget, Failure, Solved, Stop};
 use super::walk::{Moves, Packing, Walked};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
-use crate::schedule::{lower_bound, Problem};
+use crate::schedule::{lower_bound, trace, Problem};
 use crate::ScheduleError;
 
 /// The outcome of phase 1.
@@ -272,11 +272,4 @@ fn mark_proof(at: &mut Option<std::time::Instant>, period: u64, bound: f64) {
 /// Whether `bound` proves period H optimal: within the relative [`MIP_GAP`](super::MIP_GAP).
 fn within_gap(h: u64, bound: f64) -> bool {
     proven_gap(h, bound) <= super::MIP_GAP
-}
-
-/// Prints solver progress to stderr when `SPIKEPIPE_TRACE` is set.
-pub fn trace(args: std::fmt::Arguments) {
-    if std::env::var_os("SPIKEPIPE_TRACE").is_some() {
-        eprintln!("[ilp] {args}");
-    }
 }

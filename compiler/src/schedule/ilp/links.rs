@@ -11,12 +11,12 @@
 
 use good_lp::{Expression, Variable};
 
-use super::assign::trace;
 use super::cut::Cut;
 use super::packing::{Chunks, Constraint};
 use super::solve::{Domain, Model};
 use super::walk::packed_plans;
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
+use crate::schedule::trace;
 use crate::schedule::Problem;
 
 pub(super) type Placed<'a> = (&'a [Vec<Variable>], &'a [Option<Vec<Variable>>], &'a [Option<Cut>]);

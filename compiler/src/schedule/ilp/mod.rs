@@ -109,7 +109,7 @@ impl Scheduler for Ilp {
         // bench/ilp_prove.sh reads this line: the time to the proof, and to the end of
         // phase 1, apart from the timing and refinement of the candidates that follow.
         let proof = a.proven_at.map(|t| format!("{:.3}", t.duration_since(started).as_secs_f64()));
-        assign::trace(format_args!(
+        crate::schedule::trace(format_args!(
             "phase 1 ended after {:.3} s, own placement proven optimal: {}, proof after {} s",
             started.elapsed().as_secs_f64(),
             a.optimal,

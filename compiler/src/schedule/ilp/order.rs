@@ -183,7 +183,7 @@ pub fn reorder(
 
     let (values, clock) = match m.minimise(&objective, solver, budget)? {
         Solved::Solution { values, stop, seconds, nodes, .. } => {
-            super::assign::trace(format_args!("phase 2: {stop:?} after {seconds:.3} s, {nodes} nodes"));
+            crate::schedule::trace(format_args!("phase 2: {stop:?} after {seconds:.3} s, {nodes} nodes"));
             (values, stop == Stop::Clock)
         }
         Solved::Failed { failure, stop, .. } => {
@@ -203,7 +203,7 @@ pub fn reorder(
         tr.start = start_of(transfer_item[&(tr.edge, tr.from_chunk, tr.dst)]);
     }
     if let Err(v) = verify_timetable(&out) {
-        super::assign::trace(format_args!("phase 2: rounded solution fails: {v}"));
+        crate::schedule::trace(format_args!("phase 2: rounded solution fails: {v}"));
         let why = "solution did not verify after rounding; list schedule kept";
         return Ok((Reordered::NoBetter(why.into()), clock));
     }

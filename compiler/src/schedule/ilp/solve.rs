@@ -224,7 +224,7 @@ impl Model {
                 Solved::Failed { failure: Failure::Infeasible, stop: Stop::Proven, seconds: seconds() }
             }
             Err(e) => {
-                super::assign::trace(format_args!("microlp: {e}"));
+                crate::schedule::trace(format_args!("microlp: {e}"));
                 Solved::Failed { failure: Failure::Numerical, stop: Stop::Proven, seconds: seconds() }
             }
         }
@@ -257,7 +257,7 @@ impl Model {
                 Solved::Failed { failure: Failure::Infeasible, stop: Stop::Proven, seconds: seconds() }
             }
             Err(e) => {
-                super::assign::trace(format_args!("highs: {e}"));
+                crate::schedule::trace(format_args!("highs: {e}"));
                 let failure =
                     if budget.seconds_left() <= 0.0 { Failure::OutOfBudget } else { Failure::Numerical };
                 Solved::Failed { failure, stop: Stop::Clock, seconds: seconds() }

@@ -7,12 +7,12 @@
 //! when nothing fits below the incumbent, with or without the links, that proves it
 //! optimal among the model's placements.
 
-use super::assign::trace;
 use super::cut::{cut_plan, Cut};
 use super::links::LinkBounds;
 use super::packing::{Chunks, Constraint, Packed, Piece};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
 use crate::schedule::split::whole;
+use crate::schedule::trace;
 use crate::schedule::Problem;
 
 /// Probes of [`Packing::tighter`] below the walk's first capacity (a range of 65 000
