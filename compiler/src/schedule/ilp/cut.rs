@@ -100,7 +100,7 @@ pub(super) fn cut_of(p: &Problem, t: &spikepipe_ir::Task) -> Option<Cut> {
 
 /// Units `from..to` of a task cut along `dim` into `units` units of `unit`, the last
 /// ending at `size` (it may be short).
-pub(super) fn unit_range(
+fn unit_range(
     dim: spikepipe_ir::SplitDim,
     unit: u64,
     (units, size): (u64, u64),
@@ -110,7 +110,7 @@ pub(super) fn unit_range(
     spikepipe_ir::ChunkRange { dim, start: from * unit, end: if to >= units { size } else { to * unit } }
 }
 
-pub(super) fn gcd(a: u64, b: u64) -> u64 {
+fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
     } else {
@@ -120,7 +120,7 @@ pub(super) fn gcd(a: u64, b: u64) -> u64 {
 
 /// Largest common denominator of the packing's cycles: beyond it fractional rates are
 /// rounded down (still below every chunk, only less tight).
-pub(super) const MAX_PACKING_SCALE: u64 = 1 << 16;
+const MAX_PACKING_SCALE: u64 = 1 << 16;
 
 /// The common denominator of every cut's rate (1 if they are whole, as for GEMMs): the
 /// packing counts cycles in units of `1/scale`.
@@ -188,7 +188,7 @@ pub(super) fn packing_is_sound(p: &Problem, cuts: &[Option<Cut>], scale: u64) ->
 /// Whether a chunk of r units of `task` costs at least the linear `a·r + b` (less `e` with
 /// the short last unit), and cutting it in two never costs less than running it whole
 /// (so no placement beats the lower bound). True for a task that is not cut.
-pub(super) fn cut_is_sound(p: &Problem, task: &spikepipe_ir::Task, cut: Option<&Cut>, scale: u64) -> bool {
+fn cut_is_sound(p: &Problem, task: &spikepipe_ir::Task, cut: Option<&Cut>, scale: u64) -> bool {
     let Some(c) = cut else { return true };
     let piece = piece_of(task, Some(c), scale);
     let Piece::Cut { e, units, .. } = piece else { return true };

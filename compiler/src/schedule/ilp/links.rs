@@ -19,7 +19,7 @@ use crate::schedule::heuristic::{Evaluator, TaskPlan};
 use crate::schedule::trace;
 use crate::schedule::Problem;
 
-pub(super) type Placed<'a> = (&'a [Vec<Variable>], &'a [Option<Vec<Variable>>], &'a [Option<Cut>]);
+type Placed<'a> = (&'a [Vec<Variable>], &'a [Option<Vec<Variable>>], &'a [Option<Cut>]);
 
 /// The cost model's transfer line `latency + bytes / bandwidth` in units of `scale`
 /// cycles: `(latency, bytes per unit)`.
@@ -48,7 +48,7 @@ pub(super) fn link_traffic(
 /// (big-M on the binaries; `(lat, full)` are the latency and the whole tensor's cycles).
 /// A cut side's share is `(r·unit − short·z)/size`, never above the exact share that
 /// `spikepipe_ir::edge_transfers` gives; the unit tests below check the bound against it.
-pub(super) fn link_bound(
+fn link_bound(
     (z, r, cuts): Placed,
     e: &petgraph::graph::Edge<spikepipe_ir::Dependence>,
     (a, b): (usize, usize),
@@ -81,13 +81,13 @@ pub(super) fn link_bound(
 }
 
 /// How an edge's tensor is laid out: the dimension that slices it, and its kind.
-pub(super) type EdgeHow = (Option<spikepipe_ir::SplitDim>, spikepipe_ir::EdgeKind);
+type EdgeHow = (Option<spikepipe_ir::SplitDim>, spikepipe_ir::EdgeKind);
 
 /// What the model counts of an edge on a link from a processor of its producer to one
 /// of its consumer, by how the two are cut ([`link_bound`] and the packing walk's
 /// [`LinkBounds`] both price it from this).
 #[derive(Clone, Copy)]
-pub(super) enum EdgeLoad<'a> {
+enum EdgeLoad<'a> {
     /// The whole tensor: neither side cut, or the consumer cut along a dimension that
     /// does not slice it.
     Whole,
@@ -114,11 +114,7 @@ pub(super) enum EdgeLoad<'a> {
     Crossed(&'a Cut, &'a Cut),
 }
 
-pub(super) fn edge_load<'a>(
-    cu: Option<&'a Cut>,
-    cv: Option<&'a Cut>,
-    (sliced, kind): EdgeHow,
-) -> EdgeLoad<'a> {
+fn edge_load<'a>(cu: Option<&'a Cut>, cv: Option<&'a Cut>, (sliced, kind): EdgeHow) -> EdgeLoad<'a> {
     // A consumer cut into sample groups needs only its samples' rows of a tensor that
     // has a row per sample (the traffic model's block rule).
     let needs_share = |cv: &Cut| {

@@ -136,7 +136,7 @@ pub(super) fn build(p: &Problem, s: &Shape) -> (Model, Vars) {
 /// Processors are identical, so label them by first use among the whole tasks, largest
 /// first: the i-th whole task runs on one of processors 0..=i, and on processor q > 0 only
 /// if an earlier whole task runs on q − 1. Every placement has exactly one such labelling.
-pub(super) fn break_symmetry(m: &mut Model, p: &Problem, cuts: &[Option<Cut>], z: &[Vec<Variable>]) {
+fn break_symmetry(m: &mut Model, p: &Problem, cuts: &[Option<Cut>], z: &[Vec<Variable>]) {
     let mut whole: Vec<(u64, usize)> =
         p.tasks().enumerate().filter(|(t, _)| cuts[*t].is_none()).map(|(t, task)| (task.cycles, t)).collect();
     whole.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -219,7 +219,7 @@ pub(super) fn hint(
 }
 
 /// Units `r[t][q]` and use `z[t][q]` of a plan, per task and processor.
-pub(super) type Expressed = (Vec<Vec<u64>>, Vec<Vec<bool>>);
+type Expressed = (Vec<Vec<u64>>, Vec<Vec<bool>>);
 
 /// The [`Expressed`] values of a plan the model can express, processors as the plan
 /// labels them; `None` if it uses a cut the model lacks.

@@ -18,9 +18,9 @@ use crate::schedule::Problem;
 /// Probes of [`Packing::tighter`] below the walk's first capacity (a range of 65 000
 /// cycles narrowed to 250), each on `1/TIGHTER_SHARE` of the nodes left, so together
 /// they spend at most 40 % of them.
-pub(super) const TIGHTER_PROBES: u32 = 8;
+const TIGHTER_PROBES: u32 = 8;
 /// See [`TIGHTER_PROBES`].
-pub(super) const TIGHTER_SHARE: u64 = 16;
+const TIGHTER_SHARE: u64 = 16;
 
 /// The packing searches of one phase 1, sharing one node budget and phase 1's deadline.
 pub(super) struct Packing<'a> {
@@ -233,7 +233,7 @@ impl Packing<'_> {
 }
 
 /// What [`Packing::loads_at`] found.
-pub(super) enum Loads {
+enum Loads {
     /// A packing of the loads, as plans, and its exact period (which may exceed the
     /// capacity: the links are not packed).
     Fit(Vec<TaskPlan>, u64),
@@ -244,7 +244,7 @@ pub(super) enum Loads {
 }
 
 /// What [`Packing::placement_at`] found.
-pub(super) enum At {
+enum At {
     /// A packing of the loads alone whose exact period is low enough, and that period.
     Placement(Vec<TaskPlan>, u64),
     /// One found only by the search with the links, and its exact period.
@@ -279,7 +279,7 @@ pub(super) struct Walked {
 /// The longest period that beats `h` by more than the [`MIP_GAP`](super::MIP_GAP) (the
 /// solver counts periods closer than that as equal): the walk takes no placement that
 /// is faster by less, and proving that nothing fits there proves `h` optimal.
-pub(super) fn clearly_below(h: u64) -> u64 {
+fn clearly_below(h: u64) -> u64 {
     h.saturating_sub(((h as f64 * super::MIP_GAP).ceil() as u64).max(1))
 }
 
