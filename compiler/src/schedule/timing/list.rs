@@ -154,6 +154,21 @@ impl Mode {
             }
         }
     }
+    /// Where [`Mode::link`] would start the transfer, without reserving anything.
+    fn peek_link(&mut self, link: (u32, u32), ready: u64, len: u64) -> u64 {
+        match self {
+            Mode::Modulo { ii, links, .. } => {
+                links.get(&link).cloned().unwrap_or_default().place(*ii, ready, len)
+            }
+            Mode::Fit { ii, links, scratch, .. } | Mode::Fixed { ii, links, scratch, .. } => {
+                match links.get(&link) {
+                    Some(table) => table.peek_with(ready, len, scratch),
+                    None => Reservations::new(*ii, &[]).peek_with(ready, len, scratch),
+                }
+            }
+            Mode::Flat { links, .. } => links.get(&link).cloned().unwrap_or_default().place(ready, len),
+        }
+    }
     fn link(&mut self, link: (u32, u32), ready: u64, len: u64) -> u64 {
         match self {
             Mode::Modulo { ii, links, .. } => links.entry(link).or_default().place(*ii, ready, len),
@@ -324,15 +339,22 @@ fn start_of(
 ) -> u64 {
     let cv = &s.tasks[v].chunks[vi];
     let mut ready = 0;
+    // A peek places nothing. Each transfer still to place is peeked on its link's table
+    // as it is, unless two of them share a link: the second then waits for the first,
+    // so they are placed on a copy of those links (copying costs more than the peek).
     let mut scratch = if commit {
         None
     } else {
-        let wanted: Vec<(u32, u32)> = l.inputs[v][vi]
+        let mut wanted: Vec<(u32, u32)> = l.inputs[v][vi]
             .iter()
+            .filter(|&&(ei, u, ui)| {
+                s.tasks[u].chunks[ui].processor != cv.processor
+                    && !placed.contains_key(&(ei, ui, cv.processor))
+            })
             .map(|&(_, u, ui)| (s.tasks[u].chunks[ui].processor, cv.processor))
-            .filter(|&(a, b)| a != b)
             .collect();
-        Some(mode.snapshot(&wanted))
+        wanted.sort_unstable();
+        wanted.windows(2).any(|w| w[0] == w[1]).then(|| mode.snapshot(&wanted))
     };
     for &(ei, u, ui) in &l.inputs[v][vi] {
         let cu = &s.tasks[u].chunks[ui];
@@ -345,8 +367,12 @@ fn start_of(
             Some(t) => t.end(),
             None => {
                 let (b, cycles) = l.transfer(key);
-                let m = scratch.as_mut().unwrap_or(mode);
-                let start = m.link((cu.processor, cv.processor), cu.end(), cycles);
+                let link = (cu.processor, cv.processor);
+                let start = match scratch.as_mut() {
+                    Some(copy) => copy.link(link, cu.end(), cycles),
+                    None if commit => mode.link(link, cu.end(), cycles),
+                    None => mode.peek_link(link, cu.end(), cycles),
+                };
                 if commit {
                     placed.insert(
                         key,
@@ -366,9 +392,10 @@ fn start_of(
         };
         ready = ready.max(arrival);
     }
-    match scratch {
-        Some(_) => mode.peek_chunk((v, vi), cv.processor, ready, cv.cycles),
-        None => mode.chunk((v, vi), cv.processor, ready, cv.cycles),
+    if commit {
+        mode.chunk((v, vi), cv.processor, ready, cv.cycles)
+    } else {
+        mode.peek_chunk((v, vi), cv.processor, ready, cv.cycles)
     }
 }
 
