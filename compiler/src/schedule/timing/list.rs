@@ -514,6 +514,37 @@ mod tests {
         assert_eq!(c.used, 10);
     }
 
+    /// A peek at a transfer gives the start that placing it gives, on every kind of
+    /// table and on a link with no table yet, and reserves nothing.
+    #[test]
+    fn peeking_a_link_matches_placing_on_it() {
+        let link = (0, 1);
+        let fit = |lengths: &[u64]| Mode::Fit {
+            ii: 100,
+            procs: vec![],
+            links: [(link, Reservations::new(100, lengths))].into_iter().collect(),
+            scratch: Scratch::default(),
+        };
+        let modes = [
+            fit(&[30, 30, 20]),
+            fit(&[]),
+            Mode::Fit { ii: 100, procs: vec![], links: BTreeMap::new(), scratch: Scratch::default() },
+            Mode::Modulo {
+                ii: 100,
+                procs: vec![],
+                links: [(link, Cursor::for_load(80))].into_iter().collect(),
+            },
+            Mode::Flat { procs: vec![], links: BTreeMap::new() },
+        ];
+        for mut mode in modes {
+            for (ready, len) in [(5, 30), (7, 30), (150, 20), (151, 5)] {
+                let peeked = mode.peek_link(link, ready, len);
+                assert_eq!(mode.peek_link(link, ready, len), peeked, "a peek reserves nothing");
+                assert_eq!(mode.link(link, ready, len), peeked, "ready {ready}, len {len}");
+            }
+        }
+    }
+
     #[test]
     fn timeline_fills_gaps() {
         let mut t = Timeline::default();
