@@ -7,9 +7,10 @@
 //! element-wise chunk on the vector unit: `a` its exact cycles per unit, a fraction, and
 //! `b = 0`), less `e` for the one chunk that holds the task's short last unit. The line
 //! is never above the exact cost ([`cut_is_sound`]), which is what makes the model and
-//! the packing walk relaxations of the exact period.
+//! the packing walk relaxations of the exact period. Units per processor become a
+//! task's plan here too ([`cut_plan`], [`packed_plans`]), for the model and the walk alike.
 
-use super::packing::Piece;
+use super::packing::{Chunks, Piece};
 use crate::schedule::heuristic::TaskPlan;
 use crate::schedule::split::{chunk_cycles, ilp_cut_dim, rows_per_sample, whole};
 use crate::schedule::{lower_bound, Problem};
@@ -164,6 +165,23 @@ pub(super) fn cut_plan(
         plan.cycles[0] = task.cycles;
     }
     plan
+}
+
+/// The plans of a packing: a cut task's units contiguous in processor order, the chunk
+/// with the short last unit at the end (where [`extract`](super::model::extract) puts it too).
+pub(super) fn packed_plans(p: &Problem, cuts: &[Option<Cut>], packed: &[Chunks]) -> Vec<TaskPlan> {
+    p.tasks()
+        .zip(cuts)
+        .zip(packed)
+        .map(|((task, cut), chunks)| match cut {
+            None => TaskPlan { ranges: vec![whole()], cycles: vec![task.cycles], procs: vec![chunks[0].0] },
+            Some(c) => {
+                let mut chunks = chunks.clone();
+                chunks.sort_by_key(|&(q, _, short)| (short, q));
+                cut_plan(p, task, c, chunks.into_iter().map(|(q, n, _)| (q, n)))
+            }
+        })
+        .collect()
 }
 
 /// A task as [`super::packing`] sees it: the model's linear chunk cost in units of

@@ -11,10 +11,9 @@
 
 use good_lp::{Expression, Variable};
 
-use super::cut::Cut;
+use super::cut::{packed_plans, Cut};
 use super::packing::{Chunks, Constraint};
 use super::solve::{Domain, Model};
-use super::walk::packed_plans;
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
 use crate::schedule::trace;
 use crate::schedule::Problem;

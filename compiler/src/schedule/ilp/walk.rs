@@ -7,11 +7,10 @@
 //! when nothing fits below the incumbent, with or without the links, that proves it
 //! optimal among the model's placements.
 
-use super::cut::{cut_plan, Cut};
+use super::cut::{packed_plans, Cut};
 use super::links::LinkBounds;
-use super::packing::{Chunks, Constraint, Packed, Piece};
+use super::packing::{Constraint, Packed, Piece};
 use crate::schedule::heuristic::{Evaluator, TaskPlan};
-use crate::schedule::split::whole;
 use crate::schedule::trace;
 use crate::schedule::Problem;
 
@@ -281,23 +280,6 @@ pub(super) struct Walked {
 /// is faster by less, and proving that nothing fits there proves `h` optimal.
 fn clearly_below(h: u64) -> u64 {
     h.saturating_sub(((h as f64 * super::MIP_GAP).ceil() as u64).max(1))
-}
-
-/// The plans of a packing: a cut task's units contiguous in processor order, the chunk
-/// with the short last unit at the end (where [`extract`](super::model::extract) puts it too).
-pub(super) fn packed_plans(p: &Problem, cuts: &[Option<Cut>], packed: &[Chunks]) -> Vec<TaskPlan> {
-    p.tasks()
-        .zip(cuts)
-        .zip(packed)
-        .map(|((task, cut), chunks)| match cut {
-            None => TaskPlan { ranges: vec![whole()], cycles: vec![task.cycles], procs: vec![chunks[0].0] },
-            Some(c) => {
-                let mut chunks = chunks.clone();
-                chunks.sort_by_key(|&(q, _, short)| (short, q));
-                cut_plan(p, task, c, chunks.into_iter().map(|(q, n, _)| (q, n)))
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
