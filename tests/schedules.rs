@@ -96,7 +96,7 @@ fn task_options(p: &Problem, task: &spikepipe_ir::Task) -> Vec<TaskPlan> {
                 }
                 left -= n;
                 let end = if left == 0 { size } else { ((next + n) * unit).min(size) };
-                let range = ChunkRange { dim, start: next * unit, end };
+                let range = ChunkRange::along(dim, next * unit, end);
                 next += n;
                 plan.ranges.push(range);
                 plan.cycles.push(chunk_cycles(p, task, range));

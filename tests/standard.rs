@@ -276,3 +276,40 @@ fn spread_cuts_beat_data_parallel_at_staleness_zero() {
         dp.period_cycles
     );
 }
+
+/// On 128×128 arrays a sample slice of a wide GEMM pays the array's fill once per weight
+/// fold for few rows, and a column slice cannot be cut finer than one fold: tiles of
+/// sample groups × column slices do both. mlp-fmnist on sa128-ws at P = 16 and
+/// staleness 0: F₁, F₂ and G₂ in tiles, 87 759 → 76 017 cycles (data-parallel: 91 349).
+/// The tiled schedule passes the verifier, simulates at exactly its period and needs
+/// the memory the compiler predicts.
+#[test]
+fn tiles_beat_one_way_cuts_on_wide_arrays_at_staleness_zero() {
+    let specs = load_specs(
+        &common::root().join("models/mlp-fmnist.yaml"),
+        Some(&common::root().join("models/hw/sa128-ws.yaml")),
+        Some(16),
+    )
+    .expect("bundled specs load");
+    let dp = run(&specs, Method::DataParallel, None);
+    let ours = run(&specs, Method::Heuristic, Some(0));
+    assert_eq!(ours.max_staleness(), 0);
+    let tiled: Vec<&str> = ours
+        .tasks
+        .iter()
+        .filter(|t| t.chunks.iter().any(|c| c.range.rows.is_some()))
+        .map(|t| t.id.as_str())
+        .collect();
+    assert!(tiled.contains(&"F1"), "tiled: {tiled:?}; {:?}", ours.solver.note);
+    assert!(
+        ours.period_cycles * 115 <= dp.period_cycles * 100,
+        "tiled {} vs data-parallel {}",
+        ours.period_cycles,
+        dp.period_cycles
+    );
+    spikepipe_ir::verify_schedule(&ours).expect("the tiled schedule verifies");
+    let cfg = SimConfig { iterations: 6, links: LinkModel::Dedicated, ..SimConfig::default() };
+    let sim = simulate(&ours, &cfg).expect("the tiled schedule simulates");
+    assert_eq!(sim.achieved_period_cycles, Some(ours.period_cycles as f64));
+    assert_eq!(sim.peak_memory_bytes, ours.metrics.peak_memory_bytes);
+}

@@ -21,7 +21,7 @@ fn two_task_schedule() -> Schedule {
             processor,
             start,
             cycles,
-            range: ChunkRange { dim: SplitDim::Whole, start: 0, end: 1 },
+            range: ChunkRange::along(SplitDim::Whole, 0, 1),
             samples: [0, 4],
             reduce_cycles: 0,
         }],

@@ -81,7 +81,7 @@ fn operand_bytes(p: &Problem, s: &Schedule) -> u64 {
     for t in &s.tasks {
         let bits = crate::cost::operands::operand_bits(t.kind, &p.hardware.bits);
         for c in &t.chunks {
-            let work = crate::schedule::split::chunk_work(&t.work, c.range.dim, c.range.start, c.range.end);
+            let work = crate::schedule::split::chunk_work(&t.work, c.range);
             sum = sum.saturating_add(p.cost.operand_bytes(&work, bits));
         }
     }

@@ -47,7 +47,7 @@ pub fn check_cycles(s: &Schedule) -> Result<(), Violations> {
             }
             // A chunk also sums the partial results it receives (`reduce_cycles`, which the
             // verifier checks against the partial sums that arrive).
-            let work = cost.work_cycles(&chunk_work(&t.work, c.range.dim, c.range.start, c.range.end));
+            let work = cost.work_cycles(&chunk_work(&t.work, c.range));
             let want = work.saturating_add(c.reduce_cycles);
             if c.cycles != want {
                 let reduce = if c.reduce_cycles > 0 {
@@ -58,11 +58,12 @@ pub fn check_cycles(s: &Schedule) -> Result<(), Violations> {
                 found.push(Violation {
                     location: format!("{}[{i}]", t.id),
                     message: format!(
-                        "cycles is {}, but its range {}..{} of `{}` costs {work} cycles on this hardware{reduce}",
+                        "cycles is {}, but its range {}..{} of `{}`{} costs {work} cycles on this hardware{reduce}",
                         c.cycles,
                         c.range.start,
                         c.range.end,
-                        dim_name(c.range.dim)
+                        dim_name(c.range.dim),
+                        c.range.rows.map_or(String::new(), |[a, b]| format!(" (rows {a}..{b})"))
                     ),
                 });
             }

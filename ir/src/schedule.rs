@@ -187,9 +187,23 @@ pub struct ChunkRange {
     pub start: u64,
     /// One past the last index.
     pub end: u64,
+    /// A GEMM cut along `N` may also be cut along its rows `M`, by whole samples: the
+    /// chunk is then the tile of rows `[first, end)` × columns `start..end` (on a wide
+    /// array a sample slice pays the array's fill once per weight fold, a column slice
+    /// does not shorten the stream, and a tile of both does both). `None`: every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<[u64; 2]>,
 }
 
 impl ChunkRange {
+    /// The range `start..end` of `dim`, every row.
+    pub fn along(dim: SplitDim, start: u64, end: u64) -> ChunkRange {
+        ChunkRange { dim, start, end, rows: None }
+    }
+    /// The rows `[first, end)` of `m` it covers: its `rows`, else all of them.
+    pub fn row_span(&self, m: u64) -> [u64; 2] {
+        self.rows.unwrap_or([0, m])
+    }
     /// Length of the range.
     pub fn len(&self) -> u64 {
         self.end.saturating_sub(self.start)

@@ -117,7 +117,8 @@ pub fn edge_transfers<A: Site, B: Site>(
             .min()
         {
             let need = needed_share(sliced_by, v, dst, overlaps);
-            let block = footprint(kind == EdgeKind::Data, batch, (cu, have), (v, dst, need));
+            let cols = column_share(u.work, cu.range());
+            let block = footprint(kind == EdgeKind::Data, batch, (cu, have, cols), (v, dst, need));
             emit(ci, dst, scale_bytes(bytes, have.min(need).min(block)));
             last = Some(dst);
         }
@@ -128,19 +129,20 @@ pub fn edge_transfers<A: Site, B: Site>(
 /// consumer's chunks on `dst` need, the tensor seen as rows (samples) × columns.
 ///
 /// A chunk that touches only some samples (cut by samples) covers their rows and every
-/// column; any other chunk covers every row and its share of the columns (all of them
+/// column, or its share of the columns if it is a tile (`cols`, cut along N and by
+/// samples); any other chunk covers every row and its share of the columns (all of them
 /// for a partial sum, cut along K). Weights (`per_sample` false) have no rows per
 /// sample: the consumer needs every row. The result bounds the true overlap from above
 /// (rows are whole samples, columns compared by share), so it never undercounts.
 fn footprint<A: Site, B: Site>(
     per_sample: bool,
     batch: u64,
-    (cu, have): (&A, Share),
+    (cu, have, cols): (&A, Share, Share),
     (v, dst, need): (Side<B>, u32, Share),
 ) -> Share {
     let partial = |s: [u64; 2]| s[1].saturating_sub(s[0]) < batch;
     let (rows_u, cols_u) = if cu.range().dim != SplitDim::K && partial(cu.samples()) {
-        (cu.samples(), Share::ALL)
+        (cu.samples(), cols)
     } else {
         ([0, batch], have)
     };
@@ -211,7 +213,22 @@ pub fn range_share(work: &Work, range: ChunkRange) -> Share {
         return Share::ALL;
     }
     let size = range.dim.size(work).unwrap_or(1).max(1);
-    Share { num: range.len() as u128, den: size as u128 }
+    let rows = match (range.rows, *work) {
+        (Some([a, b]), Work::Gemm { m, .. }) => {
+            Share { num: b.saturating_sub(a) as u128, den: m.max(1) as u128 }
+        }
+        _ => Share::ALL,
+    };
+    Share { num: range.len() as u128 * rows.num, den: size as u128 * rows.den }
+}
+
+/// The share of `work`'s output columns the part `range` produces: a tile's columns, and
+/// all of them for any other range (whose rows the samples say).
+fn column_share(work: &Work, range: ChunkRange) -> Share {
+    match range.rows {
+        Some(_) => range_share(work, ChunkRange { rows: None, ..range }),
+        None => Share::ALL,
+    }
 }
 
 /// The share of an edge's tensor that the chunks of `v` on processor `dst` (those
@@ -236,11 +253,24 @@ fn needed_share<C: Site>(
     // All chunks of one task split the same dimension, so their shares add up over one size.
     let size = v.chunks.first().and_then(|c| c.range().dim.size(v.work)).unwrap_or(1).max(1) as u128;
     let mut len = 0u128;
+    let mut tiles: Vec<(u64, u64)> = Vec::new();
     for cv in v.chunks.iter().filter(|cv| cv.processor() == dst && wanted(cv)) {
         if sliced_by != Some(cv.range().dim) {
             return Share::ALL;
         }
-        len += cv.range().len() as u128;
+        match cv.range().rows {
+            // Tiles of other rows may share these columns: count the columns once.
+            Some(_) => tiles.push((cv.range().start, cv.range().end)),
+            None => len += cv.range().len() as u128,
+        }
+    }
+    if !tiles.is_empty() {
+        tiles.sort_unstable();
+        let mut reach = 0u64;
+        for (a, b) in tiles {
+            len += b.saturating_sub(a.max(reach)) as u128;
+            reach = reach.max(b);
+        }
     }
     if len >= size {
         Share::ALL
@@ -261,7 +291,7 @@ mod tests {
     const ELEMENTS: Work = Work::Elementwise { elements: 512, ops_per_element: 1 };
 
     fn site(processor: u32, dim: SplitDim, start: u64, end: u64, samples: [u64; 2]) -> PlacedSite {
-        PlacedSite { processor, range: ChunkRange { dim, start, end }, samples }
+        PlacedSite { processor, range: ChunkRange::along(dim, start, end), samples }
     }
 
     /// Column slices (all samples) on p0–p3.
@@ -295,6 +325,50 @@ mod tests {
         assert!(t.iter().all(|&(_, _, b)| b == BYTES / 16), "{t:?}");
         // All-to-all: 3/4 of the tensor crosses the links (it was 3 whole tensors).
         assert_eq!(t.iter().map(|x| x.2).sum::<u64>(), BYTES * 3 / 4);
+    }
+
+    /// Tiles of 2 sample groups (32 samples) × 2 column slices (4 columns): `(row group,
+    /// column slice)` on p`2g + j`.
+    fn by_tiles() -> Vec<PlacedSite> {
+        (0..4u64)
+            .map(|q| {
+                let (g, j) = (q / 2, q % 2);
+                let range = ChunkRange {
+                    rows: Some([32 * g, 32 * g + 32]),
+                    ..ChunkRange::along(SplitDim::N, 4 * j, 4 * j + 4)
+                };
+                PlacedSite { processor: q as u32, range, samples: [32 * g, 32 * g + 32] }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tile_sends_each_sample_slice_only_its_columns_of_their_rows() {
+        let t = transfers(EdgeKind::Data, (&GEMM, &by_tiles()), (&ELEMENTS, &by_samples()));
+        // p0's tile (samples 0–31, columns 0–3) sends p1 the 16 × 4 block of samples
+        // 16–31, an eighth of the tensor; and so on. The rest stays home.
+        assert_eq!(t, vec![(0, 1, BYTES / 8), (1, 0, BYTES / 8), (2, 3, BYTES / 8), (3, 2, BYTES / 8)]);
+        // A tile is a quarter of the output, not the half its columns alone are.
+        assert_eq!(scale_bytes(BYTES, range_share(&GEMM, by_tiles()[0].range)), BYTES / 4);
+    }
+
+    #[test]
+    fn tiles_of_the_same_columns_on_one_processor_need_them_once() {
+        // Weights sliced by N to tiles: p1 holds both row groups of columns 0–3, p2 of 4–7.
+        let tiles: Vec<PlacedSite> = by_tiles()
+            .into_iter()
+            .map(|mut s| {
+                s.processor = 1 + (s.range.start / 4) as u32;
+                s
+            })
+            .collect();
+        let whole = [site(0, SplitDim::Whole, 0, 1, [0, 64])];
+        let mut t = Vec::new();
+        let (u, v) = (Side { work: &GEMM, chunks: &whole[..] }, Side { work: &GEMM, chunks: &tiles[..] });
+        edge_transfers(BYTES, Some(SplitDim::N), EdgeKind::WeightFeedback, u, v, |c, dst, b| {
+            t.push((c, dst, b))
+        });
+        assert_eq!(t, vec![(0, 1, BYTES / 2), (0, 2, BYTES / 2)]);
     }
 
     #[test]

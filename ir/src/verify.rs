@@ -6,7 +6,8 @@
 //! 2. Every edge names existing tasks; every task has ≥ 1 chunk; chunk processors are in
 //!    `0..P`; chunk cycles are positive and at most the period.
 //! 3. Coverage: a task's chunks split one dimension and their ranges tile `0..size`
-//!    exactly once. A task split along `K` over several processors feeds only
+//!    exactly once (tiles of rows × columns, for a GEMM cut along N and by samples,
+//!    cover its M × N exactly once). A task split along `K` over several processors feeds only
 //!    element-wise tasks, and every chunk of those carries exactly the `reduce_cycles`
 //!    of summing the partial sums it receives.
 //! 4. Dependences: for each distance-0 edge `u→v` and every pair of chunks whose sample
@@ -183,12 +184,12 @@ fn check_chunks(s: &Timetable<'_>, c: &mut Checker) -> bool {
                 c.fail(&at, "start + cycles overflows");
             }
         }
-        check_coverage(t, c);
+        check_coverage(t, s.batch, c);
     }
     c.found.len() == before
 }
 
-fn check_coverage(t: &crate::ScheduledTask, c: &mut Checker) {
+fn check_coverage(t: &crate::ScheduledTask, batch: u64, c: &mut Checker) {
     let dim = t.chunks[0].range.dim;
     if t.chunks.iter().any(|ch| ch.range.dim != dim) {
         c.fail(&t.id, "chunks split along different dimensions");
@@ -198,6 +199,10 @@ fn check_coverage(t: &crate::ScheduledTask, c: &mut Checker) {
         c.fail(&t.id, format!("dimension {dim:?} does not exist for this task's work"));
         return;
     };
+    if t.chunks.iter().any(|ch| ch.range.rows.is_some()) {
+        check_tiles(t, size, batch, c);
+        return;
+    }
     let mut ranges: Vec<(u64, u64, usize)> =
         t.chunks.iter().enumerate().map(|(i, ch)| (ch.range.start, ch.range.end, i)).collect();
     ranges.sort_unstable();
@@ -214,6 +219,54 @@ fn check_coverage(t: &crate::ScheduledTask, c: &mut Checker) {
     }
     if next != size {
         c.fail(&t.id, format!("chunks cover 0..{next} of {dim:?}, but the work has {size}"));
+    }
+}
+
+/// Tiles (chunks with `rows`, cut along N) of a GEMM: each inside the work, on whole
+/// samples and naming them (dependences are found by samples), no two overlapping, and
+/// together as large as the whole — so they cover it exactly once.
+fn check_tiles(t: &crate::ScheduledTask, size: u64, batch: u64, c: &mut Checker) {
+    let crate::Work::Gemm { m, .. } = t.work else {
+        c.fail(&t.id, "rows given, but the work is not a GEMM");
+        return;
+    };
+    if t.chunks[0].range.dim != crate::SplitDim::N {
+        c.fail(&t.id, "rows given on a cut that is not along N");
+        return;
+    }
+    let rect = |ch: &crate::Chunk| (ch.range.row_span(m), [ch.range.start, ch.range.end]);
+    let mut area = 0u128;
+    for (i, ch) in t.chunks.iter().enumerate() {
+        let (r, n) = rect(ch);
+        if r[0] >= r[1] || r[1] > m || n[0] >= n[1] || n[1] > size {
+            c.fail(
+                format!("{}[{i}]", t.id),
+                format!("tile rows {r:?} × columns {n:?} not within {m} × {size}"),
+            );
+            return;
+        }
+        // M runs over samples (then time steps and positions): `m / batch` rows each.
+        let per_sample = (m / batch.max(1)).max(1);
+        let samples = [r[0] / per_sample, r[1] / per_sample];
+        if m % batch.max(1) != 0 || r[0] % per_sample != 0 || r[1] % per_sample != 0 || ch.samples != samples
+        {
+            c.fail(
+                format!("{}[{i}]", t.id),
+                format!("tile rows {r:?} are not the rows of whole samples {:?}", ch.samples),
+            );
+            return;
+        }
+        area += u128::from(r[1] - r[0]) * u128::from(n[1] - n[0]);
+        for (j, other) in t.chunks.iter().enumerate().take(i) {
+            let (r2, n2) = rect(other);
+            if r[0] < r2[1] && r2[0] < r[1] && n[0] < n2[1] && n2[0] < n[1] {
+                c.fail(format!("{}[{i}]", t.id), format!("tile overlaps {}[{j}]", t.id));
+                return;
+            }
+        }
+    }
+    if area != u128::from(m) * u128::from(size) {
+        c.fail(&t.id, format!("tiles cover {area} of the {m} × {size} work"));
     }
 }
 
@@ -408,4 +461,52 @@ fn describe(l: &crate::LayerStaleness) -> String {
 
 fn want_none() -> crate::LayerStaleness {
     crate::LayerStaleness { layer: 0, forward: u64::MAX, input_grad: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChunkRange, SplitDim};
+
+    /// The two-task schedule with F₁ (1 600 rows × 128 columns, 25 rows per sample) cut
+    /// into `tiles` of (rows, columns), run one after another on its one processor.
+    fn tiled(tiles: &[([u64; 2], [u64; 2])]) -> Schedule {
+        let mut s = Schedule::from_json(include_str!("../tests/data/two-tasks.json")).unwrap();
+        let f = &mut s.tasks[0];
+        let template = f.chunks[0].clone();
+        let each = f.cycles / tiles.len() as u64;
+        f.chunks = tiles
+            .iter()
+            .enumerate()
+            .map(|(i, &(rows, [a, b]))| crate::Chunk {
+                start: each * i as u64,
+                cycles: each,
+                range: ChunkRange { rows: Some(rows), ..ChunkRange::along(SplitDim::N, a, b) },
+                samples: [rows[0] / 25, rows[1].div_ceil(25)],
+                ..template.clone()
+            })
+            .collect();
+        s
+    }
+
+    #[test]
+    fn tiles_that_cover_a_gemm_once_pass_and_overlaps_or_gaps_fail() {
+        let four =
+            [([0, 800], [0, 64]), ([0, 800], [64, 128]), ([800, 1600], [0, 64]), ([800, 1600], [64, 128])];
+        assert!(verify_schedule(&tiled(&four)).is_ok(), "{:?}", verify_schedule(&tiled(&four)));
+        let mut overlap = four;
+        overlap[2].0 = [700, 1600];
+        let e = verify_schedule(&tiled(&overlap)).unwrap_err().to_string();
+        assert!(e.contains("F1[2]") && e.contains("tile overlaps F1[0]"), "{e}");
+        let e = verify_schedule(&tiled(&four[..3])).unwrap_err().to_string();
+        assert!(e.contains("tiles cover 153600 of the 1600 × 128 work"), "{e}");
+        let mut forged = tiled(&four);
+        forged.tasks[0].chunks[1].samples = [0, 1];
+        let e = verify_schedule(&forged).unwrap_err().to_string();
+        assert!(e.contains("F1[1]") && e.contains("not the rows of whole samples [0, 1]"), "{e}");
+        let mut outside = four;
+        outside[3].1 = [64, 129];
+        let e = verify_schedule(&tiled(&outside)).unwrap_err().to_string();
+        assert!(e.contains("not within 1600 × 128"), "{e}");
+    }
 }

@@ -178,7 +178,7 @@ pub fn pipeline_schedule(spec: &SyntheticSpec) -> Schedule {
                         processor: proc,
                         start: 0,
                         cycles: if k == 1 { p.cycles } else { p.cycles.div_ceil(k as u64) + 8 },
-                        range: ChunkRange { dim, start: range.0, end: range.1 },
+                        range: ChunkRange::along(dim, range.0, range.1),
                         samples,
                         reduce_cycles: 0,
                     }

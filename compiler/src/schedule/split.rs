@@ -6,12 +6,15 @@ use spikepipe_ir::{ChunkRange, SplitDim, Task, TaskKind, Work};
 
 use super::Problem;
 
-/// The work of the part `start..end` of `work` along `dim`.
-pub fn chunk_work(work: &Work, dim: SplitDim, start: u64, end: u64) -> Work {
-    let len = end - start;
-    match (*work, dim) {
+/// The work of the part `range` of `work` (a tile's rows included).
+pub fn chunk_work(work: &Work, range: ChunkRange) -> Work {
+    let len = range.end.saturating_sub(range.start);
+    match (*work, range.dim) {
         (Work::Gemm { k, n, .. }, SplitDim::M) => Work::Gemm { m: len, k, n },
-        (Work::Gemm { m, k, .. }, SplitDim::N) => Work::Gemm { m, k, n: len },
+        (Work::Gemm { m, k, .. }, SplitDim::N) => {
+            let [a, b] = range.row_span(m);
+            Work::Gemm { m: b.min(m).saturating_sub(a), k, n: len }
+        }
         (Work::Gemm { m, n, .. }, SplitDim::K) => Work::Gemm { m, k: len, n },
         (Work::Elementwise { ops_per_element, .. }, SplitDim::Elements) => {
             Work::Elementwise { elements: len, ops_per_element }
@@ -22,7 +25,7 @@ pub fn chunk_work(work: &Work, dim: SplitDim, start: u64, end: u64) -> Work {
 
 /// Cycles of the part `range` of a task.
 pub fn chunk_cycles(p: &Problem, task: &Task, range: ChunkRange) -> u64 {
-    p.cost.work_cycles(&chunk_work(&task.work, range.dim, range.start, range.end))
+    p.cost.work_cycles(&chunk_work(&task.work, range))
 }
 
 /// Rows of a dimension that belong to one sample (`None` if the dimension does not
@@ -42,6 +45,10 @@ pub fn rows_per_sample(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
 
 /// The samples `[first, end)` of the minibatch that a chunk touches.
 pub fn chunk_samples(p: &Problem, task: &Task, range: ChunkRange) -> [u64; 2] {
+    let rows = rows_per_sample(p, task, SplitDim::M).filter(|&rps| rps > 0);
+    if let (Some([a, b]), Some(rps)) = (range.rows, rows) {
+        return [a / rps, b.div_ceil(rps).min(p.network.batch)];
+    }
     match rows_per_sample(p, task, range.dim) {
         Some(rps) if rps > 0 => [range.start / rps, range.end.div_ceil(rps).min(p.network.batch)],
         _ => [0, p.network.batch],
@@ -50,7 +57,7 @@ pub fn chunk_samples(p: &Problem, task: &Task, range: ChunkRange) -> [u64; 2] {
 
 /// The whole task as one range.
 pub fn whole() -> ChunkRange {
-    ChunkRange { dim: SplitDim::Whole, start: 0, end: 1 }
+    ChunkRange::along(SplitDim::Whole, 0, 1)
 }
 
 /// `k` contiguous ranges of `dim` made of whole `unit`s, as equal as units allow.
@@ -69,7 +76,7 @@ pub fn even_ranges_along(dim: SplitDim, size: u64, unit: u64, k: u64) -> Vec<Chu
         let n = units / k + u64::from(i < units % k);
         let (a, b) = (start_unit * unit, ((start_unit + n) * unit).min(size));
         if b > a {
-            out.push(ChunkRange { dim, start: a, end: b });
+            out.push(ChunkRange::along(dim, a, b));
         }
         start_unit += n;
     }

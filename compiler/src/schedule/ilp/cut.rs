@@ -108,7 +108,7 @@ fn unit_range(
     from: u64,
     to: u64,
 ) -> spikepipe_ir::ChunkRange {
-    spikepipe_ir::ChunkRange { dim, start: from * unit, end: if to >= units { size } else { to * unit } }
+    spikepipe_ir::ChunkRange::along(dim, from * unit, if to >= units { size } else { to * unit })
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -154,7 +154,7 @@ pub(super) fn cut_plan(
         }
         left -= n;
         let end = if left == 0 { c.size } else { ((next + n) * c.unit).min(c.size) };
-        let range = spikepipe_ir::ChunkRange { dim: c.dim, start: next * c.unit, end };
+        let range = spikepipe_ir::ChunkRange::along(c.dim, next * c.unit, end);
         next += n;
         plan.ranges.push(range);
         plan.cycles.push(chunk_cycles(p, task, range));

@@ -309,7 +309,7 @@ mod tests {
                 continue;
             }
             let end = if upto == c.units { c.size } else { upto * c.unit };
-            let range = ChunkRange { dim: c.dim, start: next * c.unit, end };
+            let range = ChunkRange::along(c.dim, next * c.unit, end);
             plan.ranges.push(range);
             plan.cycles.push(chunk_cycles(p, t, range));
             plan.procs.push(q as u32);

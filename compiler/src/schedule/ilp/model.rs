@@ -234,7 +234,11 @@ pub(super) fn expressed(cuts: &[Option<Cut>], procs: usize, plans: &[TaskPlan]) 
                     let q = (q as usize).min(procs.checked_sub(1)?);
                     let (start, end) = if *range == whole() { (0, c.size) } else { (range.start, range.end) };
                     let aligned = start % c.unit == 0 && (end % c.unit == 0 || end == c.size);
-                    if (*range != whole() && range.dim != c.dim) || !aligned || end <= start {
+                    if (*range != whole() && range.dim != c.dim)
+                        || range.rows.is_some()
+                        || !aligned
+                        || end <= start
+                    {
                         return None;
                     }
                     units[t][q] += (end - start).div_ceil(c.unit);
