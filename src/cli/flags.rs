@@ -72,7 +72,7 @@ pub struct SolveArgs {
     /// nothing was found the heuristic's schedule is used. The candidates' timing and
     /// the refinement after the solve are bounded by work budgets, not by the clock, so
     /// that they stay reproducible: about a second on the MLPs, seconds to tens of
-    /// seconds on the VGGs (about 25 s under `--max-staleness 0` at P = 16).
+    /// seconds on the VGGs (up to about 40 s under `--max-staleness 0` at P = 16).
     #[arg(long, value_name = "SECS", value_parser = time_limit, allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
     /// Multiply the ILP's branch-and-bound node budgets by K (1 to 1000): a longer, still
