@@ -19,6 +19,14 @@ fn bundled(model: &str, hw: &str, p: u64) -> spikepipe_compiler::Specs {
     load_specs(&model, Some(&hw), Some(p)).expect("bundled specs load")
 }
 
+/// `data-parallel`'s schedule, and `heuristic`'s under cap 0 (checked to keep it).
+fn data_parallel_and_fresh(specs: &spikepipe_compiler::Specs) -> (Schedule, Schedule) {
+    let dp = run(specs, Method::DataParallel, None);
+    let ours = run(specs, Method::Heuristic, Some(0));
+    assert_eq!(ours.max_staleness(), 0);
+    (dp, ours)
+}
+
 fn run(specs: &spikepipe_compiler::Specs, m: Method, cap: Option<u64>) -> Schedule {
     let opts = CompileOptions::new(m).with_max_staleness(cap).reproducible(true);
     compile(specs, &opts).unwrap_or_else(|e| panic!("{} {m} cap {cap:?}: {e}", specs.model.name))
@@ -265,10 +273,7 @@ fn reordering_within_the_period_freshens_a_full_pipeline() {
 /// exactly as data parallelism does.
 #[test]
 fn spread_cuts_beat_data_parallel_at_staleness_zero() {
-    let specs = bundled("mlp-fmnist", "sa32-ws", 8);
-    let dp = run(&specs, Method::DataParallel, None);
-    let ours = run(&specs, Method::Heuristic, Some(0));
-    assert_eq!(ours.max_staleness(), 0);
+    let (dp, ours) = data_parallel_and_fresh(&bundled("mlp-fmnist", "sa32-ws", 8));
     let note = ours.solver.note.as_deref().unwrap_or_default();
     assert!(note.starts_with("spread, "), "{note}");
     assert!(
@@ -287,10 +292,7 @@ fn spread_cuts_beat_data_parallel_at_staleness_zero() {
 /// the memory the compiler predicts.
 #[test]
 fn tiles_beat_one_way_cuts_on_wide_arrays_at_staleness_zero() {
-    let specs = bundled("mlp-fmnist", "sa128-ws", 16);
-    let dp = run(&specs, Method::DataParallel, None);
-    let ours = run(&specs, Method::Heuristic, Some(0));
-    assert_eq!(ours.max_staleness(), 0);
+    let (dp, ours) = data_parallel_and_fresh(&bundled("mlp-fmnist", "sa128-ws", 16));
     let tiled: Vec<&str> = ours
         .tasks
         .iter()

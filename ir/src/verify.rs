@@ -235,6 +235,9 @@ fn check_tiles(t: &crate::ScheduledTask, size: u64, batch: u64, c: &mut Checker)
         return;
     }
     let rect = |ch: &crate::Chunk| (ch.range.row_span(m), [ch.range.start, ch.range.end]);
+    // M runs over samples (then time steps and positions): `m / batch` rows each.
+    let per_sample = (m / batch.max(1)).max(1);
+    let whole_samples = m % batch.max(1) == 0;
     let mut area = 0u128;
     for (i, ch) in t.chunks.iter().enumerate() {
         let (r, n) = rect(ch);
@@ -245,11 +248,8 @@ fn check_tiles(t: &crate::ScheduledTask, size: u64, batch: u64, c: &mut Checker)
             );
             return;
         }
-        // M runs over samples (then time steps and positions): `m / batch` rows each.
-        let per_sample = (m / batch.max(1)).max(1);
         let samples = [r[0] / per_sample, r[1] / per_sample];
-        if m % batch.max(1) != 0 || r[0] % per_sample != 0 || r[1] % per_sample != 0 || ch.samples != samples
-        {
+        if !whole_samples || r[0] % per_sample != 0 || r[1] % per_sample != 0 || ch.samples != samples {
             c.fail(
                 format!("{}[{i}]", t.id),
                 format!("tile rows {r:?} are not the rows of whole samples {:?}", ch.samples),

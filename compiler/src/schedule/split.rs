@@ -45,12 +45,13 @@ pub fn rows_per_sample(p: &Problem, task: &Task, dim: SplitDim) -> Option<u64> {
 
 /// The samples `[first, end)` of the minibatch that a chunk touches.
 pub fn chunk_samples(p: &Problem, task: &Task, range: ChunkRange) -> [u64; 2] {
-    let rows = rows_per_sample(p, task, SplitDim::M).filter(|&rps| rps > 0);
-    if let (Some([a, b]), Some(rps)) = (range.rows, rows) {
-        return [a / rps, b.div_ceil(rps).min(p.network.batch)];
-    }
-    match rows_per_sample(p, task, range.dim) {
-        Some(rps) if rps > 0 => [range.start / rps, range.end.div_ceil(rps).min(p.network.batch)],
+    // A tile's samples are its rows', which run along M.
+    let (dim, [start, end]) = match range.rows {
+        Some(rows) => (SplitDim::M, rows),
+        None => (range.dim, [range.start, range.end]),
+    };
+    match rows_per_sample(p, task, dim) {
+        Some(rps) if rps > 0 => [start / rps, end.div_ceil(rps).min(p.network.batch)],
         _ => [0, p.network.batch],
     }
 }

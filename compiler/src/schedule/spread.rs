@@ -82,9 +82,13 @@ fn shorter_tiles(
     procs: &[u32],
     one_way: &[Vec<PlacedChunk>],
 ) -> Vec<Vec<PlacedChunk>> {
-    let longest = |c: &[PlacedChunk]| c.iter().map(|c| c.cycles).max().unwrap_or(0);
     let shortest = one_way.iter().map(|c| longest(c)).min().unwrap_or(0);
     tiles(p, t, procs).into_iter().filter(|c| longest(c) < shortest).collect()
+}
+
+/// Cycles of the longest of a cut's chunks.
+fn longest(cut: &[PlacedChunk]) -> u64 {
+    cut.iter().map(|c| c.cycles).max().unwrap_or(0)
 }
 
 /// `t` cut into tiles of sample groups × column slices, one per processor, for every way
@@ -207,7 +211,6 @@ pub fn spread(
 /// The tasks that have tiles, by how many cycles their best tile shortens the longest
 /// chunk of their current cut (most first; ties by task order).
 fn by_tile_gain(options: &[Options], choice: &[usize]) -> Vec<usize> {
-    let longest = |c: &[PlacedChunk]| c.iter().map(|c| c.cycles).max().unwrap_or(0);
     let mut gains: Vec<(u64, usize)> = options
         .iter()
         .enumerate()
