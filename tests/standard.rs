@@ -44,7 +44,7 @@ per_model_tests! {
 /// The VGGs at P = 16: the capped heuristic spends tens of seconds per schedule there (a
 /// data-parallel placement of 16 × 70 chunks timed under a cap of 0, then refined), so
 /// this part runs only on request: `cargo test --release --test standard -- --ignored`
-/// (131 s on 2026-12-08, seventeenth session, with tiles; 73 s before; passes). `cargo run --release --example
+/// (123 s on 2026-12-08, eighteenth session; 131 s with tiles alone, 73 s before them; passes). `cargo run --release --example
 /// versus_standard` covers the same rows.
 #[test]
 #[ignore = "slow: the VGGs at P = 16 (run with --ignored)"]
