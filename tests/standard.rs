@@ -27,6 +27,17 @@ fn data_parallel_and_fresh(specs: &spikepipe_compiler::Specs) -> (Schedule, Sche
     (dp, ours)
 }
 
+/// Asserts `ours.period × num ≤ dp.period × den`: ours at least num/den times faster.
+fn assert_speedup(dp: &Schedule, ours: &Schedule, num: u64, den: u64) {
+    assert!(
+        ours.period_cycles * num <= dp.period_cycles * den,
+        "{} cycles, not {num}/{den}× faster than data-parallel's {}; {:?}",
+        ours.period_cycles,
+        dp.period_cycles,
+        ours.solver.note
+    );
+}
+
 fn run(specs: &spikepipe_compiler::Specs, m: Method, cap: Option<u64>) -> Schedule {
     let opts = CompileOptions::new(m).with_max_staleness(cap).reproducible(true);
     compile(specs, &opts).unwrap_or_else(|e| panic!("{} {m} cap {cap:?}: {e}", specs.model.name))
@@ -276,12 +287,7 @@ fn spread_cuts_beat_data_parallel_at_staleness_zero() {
     let (dp, ours) = data_parallel_and_fresh(&bundled("mlp-fmnist", "sa32-ws", 8));
     let note = ours.solver.note.as_deref().unwrap_or_default();
     assert!(note.starts_with("spread, "), "{note}");
-    assert!(
-        ours.period_cycles * 100 <= dp.period_cycles * 95,
-        "spread {} vs data-parallel {}",
-        ours.period_cycles,
-        dp.period_cycles
-    );
+    assert_speedup(&dp, &ours, 100, 95);
 }
 
 /// On 128×128 arrays a sample slice of a wide GEMM pays the array's fill once per weight
@@ -300,12 +306,7 @@ fn tiles_beat_one_way_cuts_on_wide_arrays_at_staleness_zero() {
         .map(|t| t.id.as_str())
         .collect();
     assert!(tiled.contains(&"F1"), "tiled: {tiled:?}; {:?}", ours.solver.note);
-    assert!(
-        ours.period_cycles * 115 <= dp.period_cycles * 100,
-        "tiled {} vs data-parallel {}",
-        ours.period_cycles,
-        dp.period_cycles
-    );
+    assert_speedup(&dp, &ours, 115, 100);
     spikepipe_ir::verify_schedule(&ours).expect("the tiled schedule verifies");
     let cfg = SimConfig { iterations: 6, links: LinkModel::Dedicated, ..SimConfig::default() };
     let sim = simulate(&ours, &cfg).expect("the tiled schedule simulates");
@@ -324,11 +325,6 @@ fn spread_reaches_the_last_layers_of_a_large_model() {
     let tiled =
         |id: &str| ours.tasks.iter().any(|t| t.id == id && t.chunks.iter().any(|c| c.range.rows.is_some()));
     assert!(tiled("F13"), "{:?}", ours.solver.note);
-    assert!(
-        ours.period_cycles * 130 <= dp.period_cycles * 100,
-        "spread {} vs data-parallel {}",
-        ours.period_cycles,
-        dp.period_cycles
-    );
+    assert_speedup(&dp, &ours, 130, 100);
     spikepipe_ir::verify_schedule(&ours).expect("the schedule verifies");
 }
