@@ -173,7 +173,7 @@ pub fn spread(
     let mut spent = TIMING_VISITS * chunks;
     for pass in [Pass::Wide, Pass::Halves, Pass::Tiles] {
         // Tiles: the tasks whose tiles shorten their longest chunk most go first, so a
-        // budget spent on a large model (VGG-16 at P = 16 affords about 18 timings)
+        // budget spent on a large model (VGG-16 at P = 16 affords about 15 timings)
         // goes to the tiles that matter.
         let order = if pass == Pass::Tiles {
             spent = TIMING_VISITS * chunks;
