@@ -38,6 +38,15 @@ fn assert_speedup(dp: &Schedule, ours: &Schedule, num: u64, den: u64) {
     );
 }
 
+/// The tasks of `s` cut into tiles (chunks with `rows`).
+fn tiled_tasks(s: &Schedule) -> Vec<&str> {
+    s.tasks
+        .iter()
+        .filter(|t| t.chunks.iter().any(|c| c.range.rows.is_some()))
+        .map(|t| t.id.as_str())
+        .collect()
+}
+
 fn run(specs: &spikepipe_compiler::Specs, m: Method, cap: Option<u64>) -> Schedule {
     let opts = CompileOptions::new(m).with_max_staleness(cap).reproducible(true);
     compile(specs, &opts).unwrap_or_else(|e| panic!("{} {m} cap {cap:?}: {e}", specs.model.name))
@@ -299,12 +308,7 @@ fn spread_cuts_beat_data_parallel_at_staleness_zero() {
 #[test]
 fn tiles_beat_one_way_cuts_on_wide_arrays_at_staleness_zero() {
     let (dp, ours) = data_parallel_and_fresh(&bundled("mlp-fmnist", "sa128-ws", 16));
-    let tiled: Vec<&str> = ours
-        .tasks
-        .iter()
-        .filter(|t| t.chunks.iter().any(|c| c.range.rows.is_some()))
-        .map(|t| t.id.as_str())
-        .collect();
+    let tiled = tiled_tasks(&ours);
     assert!(tiled.contains(&"F1"), "tiled: {tiled:?}; {:?}", ours.solver.note);
     assert_speedup(&dp, &ours, 115, 100);
     spikepipe_ir::verify_schedule(&ours).expect("the tiled schedule verifies");
@@ -322,9 +326,8 @@ fn tiles_beat_one_way_cuts_on_wide_arrays_at_staleness_zero() {
 #[test]
 fn spread_reaches_the_last_layers_of_a_large_model() {
     let (dp, ours) = data_parallel_and_fresh(&bundled("vgg16-cifar100", "sa128-ws", 16));
-    let tiled =
-        |id: &str| ours.tasks.iter().any(|t| t.id == id && t.chunks.iter().any(|c| c.range.rows.is_some()));
-    assert!(tiled("F13"), "{:?}", ours.solver.note);
+    let tiled = tiled_tasks(&ours);
+    assert!(tiled.contains(&"F13"), "tiled: {tiled:?}; {:?}", ours.solver.note);
     assert_speedup(&dp, &ours, 130, 100);
     spikepipe_ir::verify_schedule(&ours).expect("the schedule verifies");
 }

@@ -70,7 +70,10 @@ pub fn fresh_key(c: &Candidate, cap: Option<u64>, limit: u64) -> (bool, bool, u6
 
 /// What a refinement step must lower: (misses the cap, period, largest staleness,
 /// summed staleness, bytes between processors).
-pub fn key(c: &Candidate, cap: Option<u64>) -> (bool, u64, u64, u64, u64) {
+pub type Key = (bool, u64, u64, u64, u64);
+
+/// A candidate's [`Key`] under `cap`.
+pub fn key(c: &Candidate, cap: Option<u64>) -> Key {
     let (max, total) = staleness_of(&c.schedule);
     let bytes = c.schedule.transfers.iter().map(|t| t.bytes).sum();
     (cap.is_some_and(|cap| max > cap), c.schedule.period_cycles, max, total, bytes)

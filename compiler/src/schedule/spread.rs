@@ -197,8 +197,7 @@ pub fn spread(
                     if min_period(&drafted, p.cost) <= key.1 {
                         spent += TIMING_VISITS * chunks;
                         let cand = time(&choice);
-                        let k = refine::key(&cand, cap);
-                        if k < key && spikepipe_ir::verify_timetable(&cand.schedule).is_ok() {
+                        if let Some(k) = improves(&cand, cap, key) {
                             (best, key, improved) = (cand, k, true);
                             continue;
                         }
@@ -219,9 +218,12 @@ pub fn spread(
             if all != choice {
                 spent += TIMING_VISITS * chunks;
                 let cand = time(&all);
-                let k = refine::key(&cand, cap);
-                super::trace(format_args!("spread bulk {pass:?} period {} -> {}", key.1, k.1));
-                if k < key && spikepipe_ir::verify_timetable(&cand.schedule).is_ok() {
+                let period = cand.schedule.period_cycles;
+                super::trace(format_args!(
+                    "spread every task at once, {pass:?}: period {} -> {period}",
+                    key.1
+                ));
+                if let Some(k) = improves(&cand, cap, key) {
                     (best, key, choice) = (cand, k, all);
                 }
             }
@@ -230,16 +232,23 @@ pub fn spread(
     choice.iter().any(|&c| c != 0).then_some(best)
 }
 
+/// The key of `cand` if it beats `key` and its timetable verifies: the rule every move
+/// of the search is kept by.
+fn improves(cand: &Candidate, cap: Option<u64>, key: refine::Key) -> Option<refine::Key> {
+    let k = refine::key(cand, cap);
+    (k < key && spikepipe_ir::verify_timetable(&cand.schedule).is_ok()).then_some(k)
+}
+
 /// The tasks that have tiles, by how many cycles their best tile shortens the longest
 /// chunk of their current cut (most first; ties by task order).
 fn by_tile_gain(options: &[Options], choice: &[usize]) -> Vec<usize> {
     let mut gains: Vec<(u64, usize)> = options
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.one_way < o.cuts.len())
+        .filter(|(_, o)| !o.tries(Pass::Tiles).is_empty())
         .map(|(t, o)| {
-            let best = o.cuts[o.one_way..].iter().map(|c| longest(c)).min().unwrap_or(0);
-            (longest(&o.cuts[choice[t]]).saturating_sub(best), t)
+            let now = longest(&o.cuts[choice[t]]);
+            (o.shortest(Pass::Tiles, choice[t]).map_or(0, |b| now - longest(&o.cuts[b])), t)
         })
         .collect();
     gains.sort_by_key(|&(gain, t)| (std::cmp::Reverse(gain), t));
